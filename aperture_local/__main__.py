@@ -1,0 +1,69 @@
+"""``pipenv run local``: start the whole of Aperture on this machine and serve its API."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from aperture.clock import ScaledClock, set_clock
+
+from .server import ApiServer
+from .stack import ROOT, LocalStack
+
+STATE_FILE = ROOT / ".aperture" / "local.json"
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="pipenv run local", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000, help="API port (0 picks a free one)")
+    parser.add_argument("--moto-port", type=int, default=5000, help="moto server port (0 picks one)")
+    parser.add_argument("--speed", type=float, default=1.0, help="run the clock this many times faster")
+    parser.add_argument(
+        "--parameter", action="append", default=[], metavar="NAME=VALUE",
+        help="override a template parameter, e.g. StoryLifetimeSeconds=120",
+    )
+    parser.add_argument("--template", type=Path, default=ROOT / "template.yaml")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    parameters = dict(item.split("=", 1) for item in args.parameter)
+    if args.speed != 1.0:
+        set_clock(ScaledClock(args.speed))
+    stack = LocalStack(args.template, parameters=parameters, moto_port=args.moto_port).start()
+    api = ApiServer(stack.api_function(), args.host, args.port).start()
+    STATE_FILE.parent.mkdir(exist_ok=True)
+    STATE_FILE.write_text(json.dumps({"endpoint": stack.endpoint, "api": api.url, "environment": stack.environment}))
+
+    print(f"moto server        {stack.endpoint}")
+    for kind, count in sorted(stack.resource_counts().items()):
+        print(f"  {count:3d} x {kind}")
+    for skipped in stack.template.not_emulated():
+        print(f"  not emulated: {skipped}")
+    print(f"clock              x{args.speed:g}")
+    print("event sources")
+    for worker in stack.workers:
+        print(f"  {worker.name}")
+    print(f"API                {api.url}  (try {api.url}/health)")
+    print("Ctrl-C stops everything.", flush=True)
+
+    stopping = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stopping.set())
+    stopping.wait()
+    print("stopping...", flush=True)
+    api.stop()
+    stack.stop()
+    STATE_FILE.unlink(missing_ok=True)
+    print("stopped.", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

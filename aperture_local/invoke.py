@@ -1,0 +1,65 @@
+"""``pipenv run invoke FUNCTION EVENT_FILE``: run one handler on a sample event, as ``sam local invoke``.
+
+With ``pipenv run local`` running, the handler talks to that stack; otherwise a stack of its own
+is started for the one invocation and stopped after it. The handler's response is printed as JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from .__main__ import STATE_FILE
+from .runtime import FunctionError, InvocationLog, LocalFunction
+from .stack import ROOT, LocalStack, use_endpoint
+from .template import Template
+
+
+def _running_stack() -> dict[str, Any] | None:
+    if not STATE_FILE.exists():
+        return None
+    state: dict[str, Any] = json.loads(STATE_FILE.read_text())
+    try:
+        urllib.request.urlopen(state["endpoint"], timeout=2).close()
+    except OSError:
+        return None
+    return state
+
+
+def _attached(name: str, state: dict[str, Any]) -> LocalFunction:
+    use_endpoint(state["endpoint"], state["environment"])
+    for spec in Template(ROOT / "template.yaml").functions():
+        if name in (spec.short_name, spec.logical_id):
+            return LocalFunction(spec, f"local:{spec.logical_id}", spec.logical_id, InvocationLog())
+    raise SystemExit(f"no function {name!r} in template.yaml")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="pipenv run invoke", description=__doc__)
+    parser.add_argument("function", help="folder name (media_router) or logical id")
+    parser.add_argument("event", type=Path, help="a JSON event, e.g. events/media_router/s3_put.json")
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    event = json.loads(args.event.read_text())
+
+    state = _running_stack()
+    stack = None if state else LocalStack(event_sources=False).start()
+    try:
+        function = _attached(args.function, state) if state else stack.function(args.function)  # type: ignore[union-attr]
+        try:
+            response = function.invoke(event)
+        except FunctionError as error:
+            print(json.dumps({"errorMessage": str(error.__cause__), "errorType": type(error.__cause__).__name__}))
+            return 1
+        print(json.dumps(response, default=str, indent=2))
+        return 0
+    finally:
+        if stack is not None:
+            stack.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,177 @@
+"""Creates the template's infrastructure in moto and resolves references to it.
+
+moto's CloudFormation makes the tables, buckets and queues; what it skips (table TTL, bucket
+notifications) is applied here from the same template, so the two never drift.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from aperture.aws import client
+
+from .template import Template
+
+ACCOUNT_ID = "123456789012"
+_SUB_VARIABLE = re.compile(r"\$\{([^}!][^}]*)\}")
+
+
+class ProvisionError(RuntimeError):
+    pass
+
+
+class Stack:
+    """A created stack: physical ids and attributes of its resources, and its parameters."""
+
+    def __init__(self, template: Template, name: str, region: str) -> None:
+        self.template = template
+        self.name = name
+        self.region = region
+        self.physical_ids: dict[str, str] = {}
+
+    # ---------------------------------------------------------------- creation
+    def create(self) -> Stack:
+        cloudformation = client("cloudformation")
+        cloudformation.create_stack(
+            StackName=self.name,
+            TemplateBody=json.dumps(self.template.infrastructure()),
+            Parameters=[
+                {"ParameterKey": key, "ParameterValue": value}
+                for key, value in self.template.parameters.items()
+            ],
+        )
+        status = cloudformation.describe_stacks(StackName=self.name)["Stacks"][0]["StackStatus"]
+        if status != "CREATE_COMPLETE":
+            raise ProvisionError(f"stack {self.name} ended in {status}")
+        resources = cloudformation.describe_stack_resources(StackName=self.name)["StackResources"]
+        self.physical_ids = {r["LogicalResourceId"]: r["PhysicalResourceId"] for r in resources}
+        self._enable_time_to_live()
+        self._configure_bucket_notifications()
+        return self
+
+    def _enable_time_to_live(self) -> None:
+        for logical_id, props in self.template.resource_properties("AWS::DynamoDB::Table").items():
+            spec = props.get("TimeToLiveSpecification")
+            if spec and spec.get("Enabled"):
+                client("dynamodb").update_time_to_live(
+                    TableName=self.physical_ids[logical_id],
+                    TimeToLiveSpecification={"AttributeName": spec["AttributeName"], "Enabled": True},
+                )
+
+    def _configure_bucket_notifications(self) -> None:
+        for logical_id, props in self.template.resource_properties("AWS::S3::Bucket").items():
+            queues = props.get("NotificationConfiguration", {}).get("QueueConfigurations", [])
+            if not queues:
+                continue
+            configurations = []
+            for queue in queues:
+                configuration: dict[str, Any] = {
+                    "QueueArn": self.resolve(queue["Queue"]),
+                    "Events": [queue["Event"]],
+                }
+                if "Filter" in queue:
+                    rules = queue["Filter"]["S3Key"]["Rules"]
+                    configuration["Filter"] = {"Key": {"FilterRules": rules}}
+                configurations.append(configuration)
+            client("s3").put_bucket_notification_configuration(
+                Bucket=self.physical_ids[logical_id],
+                NotificationConfiguration={"QueueConfigurations": configurations},
+            )
+
+    # ---------------------------------------------------------------- names and attributes
+    def function_name(self, logical_id: str) -> str:
+        return f"{self.name}-{logical_id}"
+
+    def function_arn(self, logical_id: str) -> str:
+        return f"arn:aws:lambda:{self.region}:{ACCOUNT_ID}:function:{self.function_name(logical_id)}"
+
+    def _type(self, logical_id: str) -> str:
+        resource = self.template.resources.get(logical_id)
+        if resource is None:
+            raise ProvisionError(f"the template has no resource {logical_id}")
+        return str(resource["Type"])
+
+    def ref(self, name: str) -> str:
+        pseudo = {
+            "AWS::Region": self.region,
+            "AWS::AccountId": ACCOUNT_ID,
+            "AWS::Partition": "aws",
+            "AWS::StackName": self.name,
+            "AWS::URLSuffix": "amazonaws.com",
+        }
+        if name in pseudo:
+            return pseudo[name]
+        if name in self.template.parameters:
+            return self.template.parameters[name]
+        if self._type(name) == "AWS::Serverless::Function":
+            return self.function_name(name)
+        if name not in self.physical_ids:
+            raise ProvisionError(f"{name} ({self._type(name)}) is not emulated locally")
+        return self.physical_ids[name]
+
+    def get_att(self, logical_id: str, attribute: str) -> str:
+        return _attribute(self, logical_id, attribute)
+
+    # ---------------------------------------------------------------- intrinsic functions
+    def resolve(self, value: Any) -> Any:
+        """The value of a template expression: Ref, GetAtt, Sub and Join over this stack."""
+        if isinstance(value, dict) and len(value) == 1:
+            (function, argument), = value.items()
+            if function == "Ref":
+                return self.ref(argument)
+            if function == "Fn::GetAtt":
+                logical_id, attribute = argument if isinstance(argument, list) else argument.split(".", 1)
+                return self.get_att(logical_id, attribute)
+            if function == "Fn::Sub":
+                text, variables = (argument, {}) if isinstance(argument, str) else argument
+                return self._substitute(text, {k: self.resolve(v) for k, v in variables.items()})
+            if function == "Fn::Join":
+                separator, parts = argument
+                return separator.join(str(self.resolve(part)) for part in parts)
+        if isinstance(value, dict):
+            return {key: self.resolve(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [self.resolve(item) for item in value]
+        return value
+
+    def _substitute(self, text: str, variables: dict[str, Any]) -> str:
+        def replace(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name in variables:
+                return str(variables[name])
+            if "." in name and not name.startswith("AWS::"):
+                logical_id, attribute = name.split(".", 1)
+                return self.get_att(logical_id, attribute)
+            return self.ref(name)
+
+        return _SUB_VARIABLE.sub(replace, text)
+
+
+def _attribute(stack: Stack, logical_id: str, attribute: str) -> str:
+    kind = stack._type(logical_id)
+    if kind == "AWS::Serverless::Function" and attribute == "Arn":
+        return stack.function_arn(logical_id)
+    physical = stack.ref(logical_id)
+    if kind == "AWS::SQS::Queue":
+        if attribute == "Arn":
+            return str(
+                client("sqs").get_queue_attributes(QueueUrl=physical, AttributeNames=["QueueArn"])[
+                    "Attributes"
+                ]["QueueArn"]
+            )
+        if attribute == "QueueName":
+            return physical.rstrip("/").rsplit("/", 1)[-1]
+        if attribute == "QueueUrl":
+            return physical
+    if kind == "AWS::DynamoDB::Table" and attribute in ("Arn", "StreamArn"):
+        table = client("dynamodb").describe_table(TableName=physical)["Table"]
+        return str(table["TableArn"] if attribute == "Arn" else table["LatestStreamArn"])
+    if kind == "AWS::S3::Bucket" and attribute == "Arn":
+        return f"arn:aws:s3:::{physical}"
+    if kind == "AWS::IAM::Role" and attribute == "Arn":
+        return str(client("iam").get_role(RoleName=physical)["Role"]["Arn"])
+    if kind == "AWS::SNS::Topic" and attribute == "TopicArn":
+        return physical
+    raise ProvisionError(f"GetAtt {logical_id}.{attribute} ({kind}) is not emulated locally")

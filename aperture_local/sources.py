@@ -1,0 +1,430 @@
+"""Event sources: what Lambda's pollers, EventBridge and DynamoDB's TTL do in AWS, done here.
+
+Each source is a worker thread that calls ``tick()`` on an interval; tests may call ``tick()``
+themselves to step a source deterministically. Times come from the domain's one clock.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+import uuid
+from collections import Counter
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from aperture import clock
+from aperture.aws import client
+from moto.events.models import EventPattern
+
+from .runtime import FunctionError, LocalFunction
+
+log = logging.getLogger("aperture_local")
+
+TTL_IDENTITY = {"type": "Service", "principalId": "dynamodb.amazonaws.com"}
+_RATE = re.compile(r"^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$")
+_AT = re.compile(r"^at\((\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})\)$")
+_UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
+AWS_TTL_IGNORES_OLDER_THAN = 5 * 365 * 86400  # AWS skips TTL values more than five years past
+
+
+class Worker(threading.Thread):
+    def __init__(self, name: str, interval: float) -> None:
+        super().__init__(name=name, daemon=True)
+        self.interval = interval
+        self._stopped = threading.Event()
+
+    def run(self) -> None:
+        while not self._stopped.is_set():
+            try:
+                self.tick()
+            except Exception:  # a source keeps polling, as Lambda's pollers do
+                log.exception("%s failed a poll", self.name)
+            self._stopped.wait(self.interval)
+
+    def tick(self) -> None:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        self._stopped.set()
+
+
+def _filters(properties: dict[str, Any]) -> list[EventPattern]:
+    patterns = properties.get("FilterCriteria", {}).get("Filters", [])
+    return [EventPattern(p["Pattern"], json.loads(p["Pattern"])) for p in patterns]
+
+
+def _passes(filters: list[EventPattern], record: dict[str, Any]) -> bool:
+    return not filters or any(f.matches_event(record) for f in filters)
+
+
+# ---------------------------------------------------------------------------------- SQS
+class SqsMapping(Worker):
+    """An SQS event source mapping: receive, invoke, delete what succeeded.
+
+    Failed records stay on the queue until their visibility timeout, then return; SQS itself
+    moves a message to the DLQ after ``maxReceiveCount`` receives (the queue's redrive policy).
+    """
+
+    def __init__(self, function: LocalFunction, queue_arn: str, properties: dict[str, Any]) -> None:
+        super().__init__(f"sqs:{function.spec.short_name}:{queue_arn.rsplit(':', 1)[-1]}", interval=0.05)
+        self.function = function
+        self.queue_arn = queue_arn
+        self.queue_url = _queue_url(queue_arn)
+        self.batch_size = min(int(properties.get("BatchSize", 10)), 10)
+        self.partial = "ReportBatchItemFailures" in properties.get("FunctionResponseTypes", [])
+        self.filters = _filters(properties)
+
+    def tick(self) -> None:
+        sqs = client("sqs")
+        messages = sqs.receive_message(
+            QueueUrl=self.queue_url,
+            MaxNumberOfMessages=self.batch_size,
+            WaitTimeSeconds=1,
+            MessageSystemAttributeNames=["All"],
+            MessageAttributeNames=["All"],
+        ).get("Messages", [])
+        records = [self._record(message) for message in messages]
+        batch = [record for record in records if _passes(self.filters, _filterable(record))]
+        done = {r["messageId"] for r in records} - {r["messageId"] for r in batch}  # filtered out: dropped
+        if batch:
+            done |= self._invoke(batch)
+        handles = {r["messageId"]: r["receiptHandle"] for r in records}
+        for message_id in done:
+            sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=handles[message_id])
+
+    def _invoke(self, batch: list[dict[str, Any]]) -> set[str]:
+        """The ids of the records that succeeded."""
+        ids = {record["messageId"] for record in batch}
+        try:
+            response = self.function.invoke({"Records": batch}, source=self.name)
+        except FunctionError:
+            return set()
+        if not self.partial:
+            return ids
+        try:
+            failed = {item["itemIdentifier"] for item in (response or {}).get("batchItemFailures", [])}
+        except (AttributeError, KeyError, TypeError):
+            return set()  # an unreadable response fails the whole batch, as in Lambda
+        return set() if failed - ids else ids - failed
+
+    def _record(self, message: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "messageId": message["MessageId"],
+            "receiptHandle": message["ReceiptHandle"],
+            "body": message["Body"],
+            "attributes": message.get("Attributes", {}),
+            "messageAttributes": {
+                name: {
+                    "stringValue": value.get("StringValue"),
+                    "binaryValue": value.get("BinaryValue"),
+                    "stringListValues": [],
+                    "binaryListValues": [],
+                    "dataType": value["DataType"],
+                }
+                for name, value in message.get("MessageAttributes", {}).items()
+            },
+            "md5OfBody": message["MD5OfBody"],
+            "eventSource": "aws:sqs",
+            "eventSourceARN": self.queue_arn,
+            "awsRegion": self.queue_arn.split(":")[3],
+        }
+
+
+def _filterable(record: dict[str, Any]) -> dict[str, Any]:
+    """Lambda matches SQS filters against the body parsed as JSON when it is JSON."""
+    try:
+        return {**record, "body": json.loads(record["body"])}
+    except json.JSONDecodeError:
+        return record
+
+
+def _queue_url(queue_arn: str) -> str:
+    _, _, _, _, account, name = queue_arn.split(":")
+    return str(client("sqs").get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)["QueueUrl"])
+
+
+# ---------------------------------------------------------------------------------- DynamoDB
+class TtlDeletions:
+    """Deletions made by the TTL emulator, so their stream records carry the service identity."""
+
+    def __init__(self) -> None:
+        self._pending: Counter[tuple[str, str]] = Counter()
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _key(table: str, keys: dict[str, Any]) -> tuple[str, str]:
+        return table, json.dumps(keys, sort_keys=True)
+
+    def expect(self, table: str, keys: dict[str, Any]) -> None:
+        with self._lock:
+            self._pending[self._key(table, keys)] += 1
+
+    def cancel(self, table: str, keys: dict[str, Any]) -> None:
+        self.claim(table, keys)
+
+    def claim(self, table: str, keys: dict[str, Any]) -> bool:
+        """True (once) when the REMOVE of ``keys`` in ``table`` was the emulator's."""
+        key = self._key(table, keys)
+        with self._lock:
+            if self._pending[key] <= 0:
+                return False
+            self._pending[key] -= 1
+            return True
+
+
+class TtlEmulator(Worker):
+    """DynamoDB's TTL: deletes items whose TTL attribute (epoch seconds) has passed.
+
+    AWS deletes late, sometimes days late; the read paths must not rely on it. ``paused`` lets
+    tests show that they do not.
+    """
+
+    def __init__(self, tables: dict[str, str], deletions: TtlDeletions, interval: float = 0.5) -> None:
+        super().__init__("ttl-emulator", interval)
+        self.tables = tables  # table name -> TTL attribute
+        self.deletions = deletions
+        self.paused = False
+
+    def tick(self) -> None:
+        if not self.paused:
+            self.sweep()
+
+    def sweep(self) -> int:
+        """Delete every expired item now; returns how many were deleted."""
+        dynamodb = client("dynamodb")
+        now = clock.now()
+        deleted = 0
+        for table, attribute in self.tables.items():
+            key_names = [k["AttributeName"] for k in dynamodb.describe_table(TableName=table)["Table"]["KeySchema"]]
+            pages = dynamodb.get_paginator("scan").paginate(
+                TableName=table,
+                FilterExpression="#ttl <= :now AND #ttl >= :oldest",
+                ExpressionAttributeNames={"#ttl": attribute},
+                ExpressionAttributeValues={
+                    ":now": {"N": str(Decimal(now).quantize(Decimal(1)))},
+                    ":oldest": {"N": str(int(now) - AWS_TTL_IGNORES_OLDER_THAN)},
+                },
+            )
+            for page in pages:
+                for item in page["Items"]:
+                    keys = {name: item[name] for name in key_names}
+                    self.deletions.expect(table, keys)
+                    try:
+                        dynamodb.delete_item(
+                            TableName=table,
+                            Key=keys,
+                            ConditionExpression="#ttl = :seen",
+                            ExpressionAttributeNames={"#ttl": attribute},
+                            ExpressionAttributeValues={":seen": item[attribute]},
+                        )
+                    except dynamodb.exceptions.ConditionalCheckFailedException:
+                        self.deletions.cancel(table, keys)  # changed or deleted meanwhile
+                    else:
+                        deleted += 1
+        return deleted
+
+
+class StreamMapping(Worker):
+    """A DynamoDB stream event source mapping, with filters, retries and an on-failure destination."""
+
+    def __init__(
+        self, function: LocalFunction, stream_arn: str, properties: dict[str, Any], deletions: TtlDeletions,
+        on_failure_queue_arn: str | None,
+    ) -> None:
+        super().__init__(f"stream:{function.spec.short_name}", interval=0.1)
+        self.function = function
+        self.stream_arn = stream_arn
+        self.table = stream_arn.split(":table/", 1)[1].split("/", 1)[0]
+        self.batch_size = int(properties.get("BatchSize", 100))
+        self.max_retries = int(properties.get("MaximumRetryAttempts", -1))
+        self.partial = "ReportBatchItemFailures" in properties.get("FunctionResponseTypes", [])
+        self.filters = _filters(properties)
+        self.deletions = deletions
+        self.on_failure_queue_arn = on_failure_queue_arn
+        self._iterators = self._open(properties.get("StartingPosition", "LATEST"))
+        self._pending: list[dict[str, Any]] = []
+        self._attempts = 0
+
+    def _open(self, starting_position: str) -> dict[str, str]:
+        streams = client("dynamodbstreams")
+        shards = streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]["Shards"]
+        return {
+            shard["ShardId"]: streams.get_shard_iterator(
+                StreamArn=self.stream_arn, ShardId=shard["ShardId"], ShardIteratorType=starting_position
+            )["ShardIterator"]
+            for shard in shards
+        }
+
+    def tick(self) -> None:
+        self._fetch()
+        while self._pending:
+            batch = self._pending[: self.batch_size]
+            delivered = self._invoke(batch)
+            if delivered == len(batch):
+                self._attempts = 0
+            else:
+                self._attempts += 1
+                if 0 <= self.max_retries < self._attempts:
+                    self._give_up(batch[delivered:])
+                    delivered, self._attempts = len(batch), 0
+            self._pending = self._pending[delivered:]
+            if self._attempts:
+                return  # retry on the next tick
+
+    def _fetch(self) -> None:
+        streams = client("dynamodbstreams")
+        for shard_id, iterator in list(self._iterators.items()):
+            response = streams.get_records(ShardIterator=iterator, Limit=1000)
+            self._iterators[shard_id] = response["NextShardIterator"]
+            for record in response["Records"]:
+                record = {**record, "eventSourceARN": self.stream_arn}
+                if record["eventName"] == "REMOVE" and self.deletions.claim(self.table, record["dynamodb"]["Keys"]):
+                    record["userIdentity"] = dict(TTL_IDENTITY)
+                if _passes(self.filters, record):
+                    self._pending.append(_jsonable(record))
+
+    def _invoke(self, batch: list[dict[str, Any]]) -> int:
+        """How many records of the batch, from its start, were delivered."""
+        try:
+            response = self.function.invoke({"Records": batch}, source=self.name)
+        except FunctionError:
+            return 0
+        if not self.partial:
+            return len(batch)
+        failures = [item.get("itemIdentifier") for item in (response or {}).get("batchItemFailures", [])]
+        sequence_numbers = [record["dynamodb"]["SequenceNumber"] for record in batch]
+        if not failures:
+            return len(batch)
+        if any(failure not in sequence_numbers for failure in failures):
+            return 0
+        return min(sequence_numbers.index(failure) for failure in failures)
+
+    def _give_up(self, records: list[dict[str, Any]]) -> None:
+        log.error("%s: discarding %d records after %d attempts", self.name, len(records), self._attempts)
+        if not self.on_failure_queue_arn:
+            return
+        client("sqs").send_message(
+            QueueUrl=_queue_url(self.on_failure_queue_arn),
+            MessageBody=json.dumps(
+                {
+                    "requestContext": {
+                        "requestId": str(uuid.uuid4()),
+                        "functionArn": self.function.arn,
+                        "condition": "RetryAttemptsExhausted",
+                        "approximateInvokeCount": self._attempts,
+                    },
+                    "timestamp": datetime.now(UTC).isoformat(),
+                    "DDBStreamBatchInfo": {
+                        "shardId": next(iter(self._iterators), None),
+                        "startSequenceNumber": records[0]["dynamodb"]["SequenceNumber"],
+                        "endSequenceNumber": records[-1]["dynamodb"]["SequenceNumber"],
+                        "batchSize": len(records),
+                        "streamArn": self.stream_arn,
+                    },
+                }
+            ),
+        )
+
+
+def _jsonable(record: dict[str, Any]) -> dict[str, Any]:
+    """The record as Lambda delivers it: JSON, with the creation time in epoch seconds."""
+    created = record["dynamodb"].get("ApproximateCreationDateTime")
+    if isinstance(created, datetime):
+        record["dynamodb"] = {**record["dynamodb"], "ApproximateCreationDateTime": int(created.timestamp())}
+    return dict(json.loads(json.dumps(record, default=str)))
+
+
+# ---------------------------------------------------------------------------------- schedules
+def rate_seconds(expression: str) -> int:
+    match = _RATE.match(expression)
+    if not match:
+        raise ValueError(f"only rate() schedules are emulated locally, not {expression!r}")
+    count, unit = int(match.group(1)), match.group(2).rstrip("s")
+    return count * _UNIT_SECONDS[unit]
+
+
+class RateSchedule(Worker):
+    """An EventBridge rule ``rate(...)`` that invokes a function, ticking on the domain clock."""
+
+    def __init__(self, function: LocalFunction, rule: str, expression: str) -> None:
+        super().__init__(f"schedule:{function.spec.short_name}:{rule}", interval=0.1)
+        self.function = function
+        self.rule = rule
+        self.period = rate_seconds(expression)
+        self.next_fire = clock.now() + self.period
+
+    def tick(self) -> None:
+        now = clock.now()
+        if now < self.next_fire:
+            return
+        fire_at = self.next_fire
+        while self.next_fire <= now:  # a clock that jumped ahead fires once, as missed ticks are not replayed
+            self.next_fire += self.period
+        region = self.function.arn.split(":")[3]
+        event = {
+            "version": "0",
+            "id": str(uuid.uuid4()),
+            "detail-type": "Scheduled Event",
+            "source": "aws.events",
+            "account": self.function.arn.split(":")[4],
+            "time": datetime.fromtimestamp(fire_at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "region": region,
+            "resources": [f"arn:aws:events:{region}:{self.function.arn.split(':')[4]}:rule/{self.rule}"],
+            "detail": {},
+        }
+        try:
+            self.function.invoke(event, source=self.name)
+        except FunctionError:
+            log.exception("%s: scheduled invocation failed", self.name)
+
+
+class OneTimeSchedules(Worker):
+    """EventBridge Scheduler's one-time ``at()`` schedules: moto stores them, this fires them."""
+
+    def __init__(self, functions_by_arn: dict[str, LocalFunction], interval: float = 0.2) -> None:
+        super().__init__("scheduler", interval)
+        self.functions_by_arn = functions_by_arn
+        self._fired: set[tuple[str, str]] = set()
+
+    def tick(self) -> None:
+        scheduler = client("scheduler")
+        now = clock.now()
+        for page in scheduler.get_paginator("list_schedules").paginate(State="ENABLED"):
+            for summary in page["Schedules"]:
+                key = (summary.get("GroupName", "default"), summary["Name"])
+                if key in self._fired:
+                    continue
+                schedule = scheduler.get_schedule(GroupName=key[0], Name=key[1])
+                due = _at_seconds(schedule)
+                if due is None or now < due:
+                    continue
+                self._deliver(schedule["Target"])
+                if schedule.get("ActionAfterCompletion") == "DELETE":
+                    scheduler.delete_schedule(GroupName=key[0], Name=key[1])
+                else:
+                    self._fired.add(key)
+
+    def _deliver(self, target: dict[str, Any]) -> None:
+        arn, payload = target["Arn"], target.get("Input", "{}")
+        if arn.startswith("arn:aws:sqs:"):
+            client("sqs").send_message(QueueUrl=_queue_url(arn), MessageBody=payload)
+        elif arn in self.functions_by_arn:
+            try:
+                self.functions_by_arn[arn].invoke(json.loads(payload), source=self.name)
+            except FunctionError:
+                log.exception("scheduled invocation of %s failed", arn)
+        else:
+            log.error("schedule target %s is not emulated locally", arn)
+
+
+def _at_seconds(schedule: dict[str, Any]) -> float | None:
+    match = _AT.match(schedule["ScheduleExpression"])
+    if not match:
+        return None
+    zone = ZoneInfo(schedule.get("ScheduleExpressionTimezone") or "UTC")
+    return datetime.fromisoformat(match.group(1)).replace(tzinfo=zone).timestamp()

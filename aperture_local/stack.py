@@ -1,0 +1,188 @@
+"""The local stack: moto's server, the template's resources in it, and every function wired."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from aperture.aws import client, reset_clients
+from aperture.config import settings
+from moto.server import ThreadedMotoServer
+
+from .provision import Stack
+from .runtime import InvocationLog, LocalFunction
+from .sources import (
+    OneTimeSchedules,
+    RateSchedule,
+    SqsMapping,
+    StreamMapping,
+    TtlDeletions,
+    TtlEmulator,
+    Worker,
+)
+from .template import Template
+
+ROOT = Path(__file__).resolve().parent.parent
+REGION = "us-east-1"
+
+# What every process talking to the local stack needs: moto's endpoint and fake credentials.
+LOCAL_ENVIRONMENT = {
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_REGION": REGION,
+    "AWS_ACCESS_KEY_ID": "local",
+    "AWS_SECRET_ACCESS_KEY": "local",
+    "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+    "POWERTOOLS_TRACE_DISABLED": "true",
+    "POWERTOOLS_METRICS_DISABLED": "true",
+}
+
+
+class ConfigurationError(RuntimeError):
+    pass
+
+
+def use_endpoint(endpoint: str, environment: dict[str, str] | None = None) -> None:
+    """Point this process's AWS clients, and the functions' settings, at the local stack."""
+    os.environ.update(LOCAL_ENVIRONMENT)
+    os.environ["AWS_ENDPOINT_URL"] = endpoint
+    os.environ.update(environment or {})
+    reset_clients()
+    settings.cache_clear()
+
+
+class LocalStack:
+    def __init__(
+        self,
+        template_path: Path = ROOT / "template.yaml",
+        *,
+        parameters: dict[str, str] | None = None,
+        stack_name: str = "aperture-local",
+        moto_port: int = 0,
+        event_sources: bool = True,
+    ) -> None:
+        self.template = Template(template_path, parameters)
+        self.stack_name = stack_name
+        self.moto_port = moto_port
+        self.event_sources = event_sources
+        self.log = InvocationLog()
+        self.functions: dict[str, LocalFunction] = {}
+        self.workers: list[Worker] = []
+        self.ttl: TtlEmulator | None = None
+        self.environment: dict[str, str] = {}
+        self._moto: ThreadedMotoServer | None = None
+
+    # ---------------------------------------------------------------- lifecycle
+    def start(self) -> LocalStack:
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's per-request access log
+        self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=self.moto_port, verbose=False)
+        self._moto.start()
+        host, port = self._moto.get_host_and_port()
+        self.endpoint = f"http://{host}:{port}"
+        use_endpoint(self.endpoint)
+        self.stack = Stack(self.template, self.stack_name, REGION).create()
+        self.environment = self._resolve_environment()
+        use_endpoint(self.endpoint, self.environment)
+        for path in [*self.template.layer_paths()]:
+            if str(path) not in sys.path:
+                sys.path.insert(0, str(path))
+        for spec in self.template.functions():
+            function = LocalFunction(
+                spec, self.stack.function_arn(spec.logical_id), self.stack.function_name(spec.logical_id), self.log
+            )
+            function.handler  # import now: a broken handler fails the start, not the first event
+            self.functions[spec.short_name] = function
+        if self.event_sources:
+            self._wire()
+            for worker in self.workers:
+                worker.start()
+        return self
+
+    def stop(self) -> None:
+        for worker in self.workers:
+            worker.stop()
+        for worker in self.workers:
+            worker.join(timeout=5)
+        if self._moto is not None:
+            self._moto.stop()
+            self._moto = None
+
+    def __enter__(self) -> LocalStack:
+        return self.start()
+
+    def __exit__(self, *_: Any) -> None:
+        self.stop()
+
+    # ---------------------------------------------------------------- wiring
+    def _resolve_environment(self) -> dict[str, str]:
+        """Every function's variables, resolved; one name means one value stack-wide.
+
+        All functions share this process's environment locally, so two functions giving one
+        variable different values would silently see the wrong one: that is refused.
+        """
+        merged: dict[str, str] = {}
+        for spec in self.template.functions():
+            for name, expression in spec.environment.items():
+                value = str(self.stack.resolve(expression))
+                if merged.setdefault(name, value) != value:
+                    raise ConfigurationError(
+                        f"{spec.logical_id} sets {name}={value!r} but another function sets {merged[name]!r}"
+                    )
+        return merged
+
+    def _wire(self) -> None:
+        deletions = TtlDeletions()
+        ttl_tables = {
+            self.stack.physical_ids[logical_id]: props["TimeToLiveSpecification"]["AttributeName"]
+            for logical_id, props in self.template.resource_properties("AWS::DynamoDB::Table").items()
+            if props.get("TimeToLiveSpecification", {}).get("Enabled")
+        }
+        self.ttl = TtlEmulator(ttl_tables, deletions)
+        self.workers.append(self.ttl)
+        for function in self.functions.values():
+            for source in function.spec.events:
+                props = source.properties
+                if source.type == "SQS":
+                    self.workers.append(SqsMapping(function, self.stack.resolve(props["Queue"]), props))
+                elif source.type == "DynamoDB":
+                    on_failure = props.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
+                    self.workers.append(
+                        StreamMapping(
+                            function,
+                            self.stack.resolve(props["Stream"]),
+                            props,
+                            deletions,
+                            self.stack.resolve(on_failure) if on_failure else None,
+                        )
+                    )
+                elif source.type in ("Schedule", "ScheduleV2"):
+                    expression = props.get("Schedule") or props["ScheduleExpression"]
+                    self.workers.append(RateSchedule(function, source.name, expression))
+        self.workers.append(OneTimeSchedules({f.arn: f for f in self.functions.values()}))
+
+    # ---------------------------------------------------------------- what tests and tools ask
+    def function(self, name: str) -> LocalFunction:
+        """A function by its folder name (``media_router``) or logical id (``MediaRouterFunction``)."""
+        for function in self.functions.values():
+            if name in (function.spec.short_name, function.spec.logical_id):
+                return function
+        raise KeyError(f"no function {name!r}; the template has {', '.join(sorted(self.functions))}")
+
+    def worker(self, name: str) -> Worker:
+        return next(worker for worker in self.workers if worker.name == name)
+
+    def physical_id(self, logical_id: str) -> str:
+        return self.stack.ref(logical_id)
+
+    def api_function(self) -> LocalFunction:
+        return next(f for f in self.functions.values() if any(e.type == "Api" for e in f.spec.events))
+
+    def resource_counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for resource in client("cloudformation").describe_stack_resources(StackName=self.stack_name)[
+            "StackResources"
+        ]:
+            counts[resource["ResourceType"]] = counts.get(resource["ResourceType"], 0) + 1
+        return counts

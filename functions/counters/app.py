@@ -1,0 +1,32 @@
+"""Keeps engagement counters and real-time features in step with the likes stream."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import EventType
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from aperture.jobs import consume
+from aperture.observability import powertools
+
+logger, tracer, metrics = powertools("counters")
+
+
+@tracer.capture_method
+def on_like_changed(record: DynamoDBRecord) -> None:
+    keys = record.dynamodb.keys if record.dynamodb else {}
+    logger.info("like changed", extra={"event": record.raw_event["eventName"], "keys": keys})
+    metrics.add_metric(name="LikeEvents", unit=MetricUnit.Count, value=1)
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    return consume(
+        event, context, on_like_changed, logger=logger, metrics=metrics, source=EventType.DynamoDBStreams
+    )

@@ -1,0 +1,28 @@
+"""Checks finished media before it is published; flags it for review when the check is down."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from aperture.jobs import consume, parse_job
+from aperture.messages import ModerationJob
+from aperture.observability import powertools
+
+logger, tracer, metrics = powertools("moderation")
+
+
+@tracer.capture_method
+def moderate(record: SQSRecord) -> None:
+    job = parse_job(record, ModerationJob)
+    logger.info("moderation job accepted", extra=job.model_dump())
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    return consume(event, context, moderate, logger=logger, metrics=metrics)

@@ -1,0 +1,28 @@
+"""Makes an uploaded video playable within seconds: one H.264 rendition and a poster."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from aperture.jobs import consume, parse_job
+from aperture.messages import MediaJob
+from aperture.observability import powertools
+
+logger, tracer, metrics = powertools("video_fastpath")
+
+
+@tracer.capture_method
+def process_video(record: SQSRecord) -> None:
+    job = parse_job(record, MediaJob)
+    logger.info("video job accepted", extra=job.model_dump())
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    return consume(event, context, process_video, logger=logger, metrics=metrics)

@@ -1,0 +1,40 @@
+"""Lazily created AWS clients.
+
+Clients are built on first use, never at import, so a handler imports cleanly under moto and
+the same code talks to AWS or to the local stack: boto3 honours ``AWS_ENDPOINT_URL``.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+_CONFIG = Config(
+    retries={"mode": "standard", "max_attempts": 5},
+    # Stream ARNs would otherwise route DynamoDB Streams to an account-based endpoint.
+    account_id_endpoint_mode="disabled",
+)
+
+_clients: dict[str, Any] = {}
+_lock = threading.Lock()
+
+
+def client(service: str) -> Any:
+    """The shared client for ``service`` (thread-safe: boto3 clients are, sessions are not)."""
+    found = _clients.get(service)
+    if found is None:
+        with _lock:
+            found = _clients.get(service)
+            if found is None:
+                found = boto3.session.Session().client(service, config=_CONFIG)
+                _clients[service] = found
+    return found
+
+
+def reset_clients() -> None:
+    """Forget every client: the next call builds one for the current environment."""
+    with _lock:
+        _clients.clear()

@@ -1,0 +1,41 @@
+"""Settings read from the function's environment, which ``template.yaml`` declares."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import cache
+
+
+def _required(name: str) -> str:
+    value = os.environ.get(name)
+    if not value:
+        raise RuntimeError(f"environment variable {name} is not set (see template.yaml)")
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    stage: str
+    story_lifetime_seconds: int
+    celebrity_follower_threshold: int
+
+    @classmethod
+    def from_environment(cls) -> Settings:
+        return cls(
+            stage=os.environ.get("STAGE", "dev"),
+            story_lifetime_seconds=int(os.environ.get("STORY_LIFETIME_SECONDS", "86400")),
+            celebrity_follower_threshold=int(
+                os.environ.get("CELEBRITY_FOLLOWER_THRESHOLD", "100000")
+            ),
+        )
+
+
+@cache
+def settings() -> Settings:
+    return Settings.from_environment()
+
+
+def resource_name(env_var: str) -> str:
+    """The physical name or URL of a resource the template passed in ``env_var``."""
+    return _required(env_var)

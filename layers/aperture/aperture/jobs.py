@@ -1,0 +1,83 @@
+"""How every queue consumer treats its messages.
+
+A message is parsed into its job, then acted on. A failure is either *permanent* (the message
+itself is wrong: it is recorded and consumed, never retried) or *transient* (anything else: the
+record is reported as a batch item failure, so SQS redelivers it and, after ``maxReceiveCount``
+tries, moves it to the queue's DLQ). The other records of the batch are unaffected.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel, ValidationError
+
+Job = TypeVar("Job", bound=BaseModel)
+Record = TypeVar("Record", SQSRecord, DynamoDBRecord)
+
+
+class PermanentError(Exception):
+    """Retrying cannot help: the input is malformed, unsupported or refers to nothing."""
+
+
+def parse_job(record: SQSRecord, model: type[Job]) -> Job:
+    """The job a message carries, or a PermanentError that says what is wrong with it."""
+    try:
+        return model.model_validate_json(record.body)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in error.errors()
+        )
+        raise PermanentError(f"malformed {model.__name__}: {problems}") from error
+
+
+def consume(
+    event: dict[str, Any],
+    context: LambdaContext,
+    act: Callable[[Record], None],
+    *,
+    logger: Logger,
+    metrics: Metrics,
+    source: EventType = EventType.SQS,
+) -> PartialItemFailureResponse:
+    """Run ``act`` on every record of an SQS or DynamoDB stream batch; report the ones to retry."""
+    processor = BatchProcessor(event_type=source)  # one per call: it holds batch state
+
+    def handle(record: Record) -> None:
+        record_id = record.message_id if isinstance(record, SQSRecord) else record.event_id
+        logger.set_correlation_id(record_id)
+        try:
+            act(record)
+        except PermanentError as error:
+            logger.error(
+                "permanent failure: message consumed without retry",
+                extra={"reason": str(error), "record_id": record_id},
+            )
+            metrics.add_metric(name="PermanentFailures", unit=MetricUnit.Count, value=1)
+        else:
+            metrics.add_metric(name="JobsSucceeded", unit=MetricUnit.Count, value=1)
+
+    return process_partial_response(
+        event=event, record_handler=handle, processor=processor, context=context
+    )
+
+
+def body_json(record: SQSRecord) -> Any:
+    """The message body as JSON, or a PermanentError when it is not JSON at all."""
+    try:
+        return json.loads(record.body)
+    except json.JSONDecodeError as error:
+        raise PermanentError(f"message body is not JSON: {error.msg}") from error
