@@ -14,7 +14,7 @@ from aperture.clock import ScaledClock, set_clock
 from .server import ApiServer
 from .stack import ROOT, LocalStack
 
-STATE_FILE = ROOT / ".aperture" / "local.json"
+STATE_FILE = ROOT / ".aperture" / "local.json"  # how ``pipenv run invoke`` finds a running stack
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -24,22 +24,33 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--moto-port", type=int, default=5000, help="moto server port (0 picks one)")
     parser.add_argument("--speed", type=float, default=1.0, help="run the clock this many times faster")
     parser.add_argument(
-        "--parameter", action="append", default=[], metavar="NAME=VALUE",
+        "--parameter",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
         help="override a template parameter, e.g. StoryLifetimeSeconds=120",
     )
     parser.add_argument("--template", type=Path, default=ROOT / "template.yaml")
+    parser.add_argument("--state-file", type=Path, default=STATE_FILE, help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    stopping = threading.Event()  # set by Ctrl-C or SIGTERM, even while the stack is starting
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stopping.set())
     parameters = dict(item.split("=", 1) for item in args.parameter)
     if args.speed != 1.0:
         set_clock(ScaledClock(args.speed))
     stack = LocalStack(args.template, parameters=parameters, moto_port=args.moto_port).start()
-    api = ApiServer(stack.api_function(), args.host, args.port).start()
-    STATE_FILE.parent.mkdir(exist_ok=True)
-    STATE_FILE.write_text(json.dumps({"endpoint": stack.endpoint, "api": api.url, "environment": stack.environment}))
+    api = ApiServer(stack.api_function(), args.host, args.port)  # bound, not serving yet
+    state = {"endpoint": stack.endpoint, "api": api.url, "environment": stack.environment}
+    args.state_file.parent.mkdir(parents=True, exist_ok=True)
+    partial = args.state_file.with_suffix(".partial")
+    partial.write_text(json.dumps(state))
+    partial.replace(args.state_file)  # atomic: `invoke` never reads half a file
+    api.start()
 
     print(f"moto server        {stack.endpoint}")
     for kind, count in sorted(stack.resource_counts().items()):
@@ -53,14 +64,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"API                {api.url}  (try {api.url}/health)")
     print("Ctrl-C stops everything.", flush=True)
 
-    stopping = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stopping.set())
     stopping.wait()
     print("stopping...", flush=True)
     api.stop()
     stack.stop()
-    STATE_FILE.unlink(missing_ok=True)
+    args.state_file.unlink(missing_ok=True)
     print("stopped.", flush=True)
     return 0
 

@@ -19,10 +19,10 @@ from .stack import ROOT, LocalStack, use_endpoint
 from .template import Template
 
 
-def _running_stack() -> dict[str, Any] | None:
-    if not STATE_FILE.exists():
+def _running_stack(state_file: Path) -> dict[str, Any] | None:
+    if not state_file.exists():
         return None
-    state: dict[str, Any] = json.loads(STATE_FILE.read_text())
+    state: dict[str, Any] = json.loads(state_file.read_text())
     try:
         urllib.request.urlopen(state["endpoint"], timeout=2).close()
     except OSError:
@@ -42,17 +42,22 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="pipenv run invoke", description=__doc__)
     parser.add_argument("function", help="folder name (media_router) or logical id")
     parser.add_argument("event", type=Path, help="a JSON event, e.g. events/media_router/s3_put.json")
+    parser.add_argument("--state-file", type=Path, default=STATE_FILE, help=argparse.SUPPRESS)
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     event = json.loads(args.event.read_text())
 
-    state = _running_stack()
+    state = _running_stack(args.state_file)
     stack = None if state else LocalStack(event_sources=False).start()
     try:
         function = _attached(args.function, state) if state else stack.function(args.function)  # type: ignore[union-attr]
         try:
             response = function.invoke(event)
         except FunctionError as error:
-            print(json.dumps({"errorMessage": str(error.__cause__), "errorType": type(error.__cause__).__name__}))
+            print(
+                json.dumps(
+                    {"errorMessage": str(error.__cause__), "errorType": type(error.__cause__).__name__}
+                )
+            )
             return 1
         print(json.dumps(response, default=str, indent=2))
         return 0

@@ -118,7 +118,7 @@ class Stack:
     def resolve(self, value: Any) -> Any:
         """The value of a template expression: Ref, GetAtt, Sub and Join over this stack."""
         if isinstance(value, dict) and len(value) == 1:
-            (function, argument), = value.items()
+            ((function, argument),) = value.items()
             if function == "Ref":
                 return self.ref(argument)
             if function == "Fn::GetAtt":

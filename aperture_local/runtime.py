@@ -72,12 +72,17 @@ class LocalFunction:
         self._lock = threading.Lock()
         self._module: ModuleType | None = None
 
-    @property
-    def handler(self) -> Any:
+    def load(self) -> Any:
+        """Import the handler's module (once) and return the handler."""
         module_file, _, attribute = self.spec.handler.rpartition(".")
         if self._module is None:
-            self._module = _import(self.spec.code_uri / f"{module_file.replace('.', '/')}.py", self.spec.logical_id)
+            path = self.spec.code_uri / f"{module_file.replace('.', '/')}.py"
+            self._module = _import(path, self.spec.logical_id)
         return getattr(self._module, attribute)
+
+    @property
+    def handler(self) -> Any:
+        return self.load()
 
     def invoke(self, event: Any, source: str = "invoke") -> Any:
         with self._lock:

@@ -14,12 +14,13 @@ import uuid
 from collections import Counter
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
+
+from moto.events.models import EventPattern
 
 from aperture import clock
 from aperture.aws import client
-from moto.events.models import EventPattern
 
 from .runtime import FunctionError, LocalFunction
 
@@ -59,7 +60,7 @@ def _filters(properties: dict[str, Any]) -> list[EventPattern]:
 
 
 def _passes(filters: list[EventPattern], record: dict[str, Any]) -> bool:
-    return not filters or any(f.matches_event(record) for f in filters)
+    return not filters or any(f.matches_event(cast(Any, record)) for f in filters)
 
 
 # ---------------------------------------------------------------------------------- SQS
@@ -200,7 +201,9 @@ class TtlEmulator(Worker):
         now = clock.now()
         deleted = 0
         for table, attribute in self.tables.items():
-            key_names = [k["AttributeName"] for k in dynamodb.describe_table(TableName=table)["Table"]["KeySchema"]]
+            key_names = [
+                k["AttributeName"] for k in dynamodb.describe_table(TableName=table)["Table"]["KeySchema"]
+            ]
             pages = dynamodb.get_paginator("scan").paginate(
                 TableName=table,
                 FilterExpression="#ttl <= :now AND #ttl >= :oldest",
@@ -233,7 +236,11 @@ class StreamMapping(Worker):
     """A DynamoDB stream event source mapping, with filters, retries and an on-failure destination."""
 
     def __init__(
-        self, function: LocalFunction, stream_arn: str, properties: dict[str, Any], deletions: TtlDeletions,
+        self,
+        function: LocalFunction,
+        stream_arn: str,
+        properties: dict[str, Any],
+        deletions: TtlDeletions,
         on_failure_queue_arn: str | None,
     ) -> None:
         super().__init__(f"stream:{function.spec.short_name}", interval=0.1)
@@ -280,13 +287,15 @@ class StreamMapping(Worker):
         streams = client("dynamodbstreams")
         for shard_id, iterator in list(self._iterators.items()):
             response = streams.get_records(ShardIterator=iterator, Limit=1000)
-            self._iterators[shard_id] = response["NextShardIterator"]
-            for record in response["Records"]:
-                record = {**record, "eventSourceARN": self.stream_arn}
-                if record["eventName"] == "REMOVE" and self.deletions.claim(self.table, record["dynamodb"]["Keys"]):
+            for raw in response["Records"]:
+                record = _jsonable({**raw, "eventSourceARN": self.stream_arn})
+                if record["eventName"] == "REMOVE" and self.deletions.claim(
+                    self.table, record["dynamodb"]["Keys"]
+                ):
                     record["userIdentity"] = dict(TTL_IDENTITY)
                 if _passes(self.filters, record):
-                    self._pending.append(_jsonable(record))
+                    self._pending.append(record)
+            self._iterators[shard_id] = response["NextShardIterator"]
 
     def _invoke(self, batch: list[dict[str, Any]]) -> int:
         """How many records of the batch, from its start, were delivered."""

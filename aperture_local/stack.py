@@ -5,12 +5,14 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import urllib.request
 from pathlib import Path
 from typing import Any
 
+from moto.server import ThreadedMotoServer
+
 from aperture.aws import client, reset_clients
 from aperture.config import settings
-from moto.server import ThreadedMotoServer
 
 from .provision import Stack
 from .runtime import InvocationLog, LocalFunction
@@ -90,9 +92,12 @@ class LocalStack:
                 sys.path.insert(0, str(path))
         for spec in self.template.functions():
             function = LocalFunction(
-                spec, self.stack.function_arn(spec.logical_id), self.stack.function_name(spec.logical_id), self.log
+                spec,
+                self.stack.function_arn(spec.logical_id),
+                self.stack.function_name(spec.logical_id),
+                self.log,
             )
-            function.handler  # import now: a broken handler fails the start, not the first event
+            function.load()  # a broken handler fails the start, not the first event
             self.functions[spec.short_name] = function
         if self.event_sources:
             self._wire()
@@ -106,6 +111,10 @@ class LocalStack:
         for worker in self.workers:
             worker.join(timeout=5)
         if self._moto is not None:
+            # moto's state is per process, not per server: leave nothing to the next stack.
+            urllib.request.urlopen(
+                urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")
+            ).close()
             self._moto.stop()
             self._moto = None
 

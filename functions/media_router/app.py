@@ -29,13 +29,12 @@ def route(record: SQSRecord) -> None:
     except ValidationError as error:
         raise PermanentError(f"not an S3 event notification: {error.error_count()} problems") from error
     for upload in uploads:
+        stored = upload.s3.object
+        if stored is None:
+            raise PermanentError(f"{upload.eventName} names no object")
         logger.info(
             "upload received",
-            extra={
-                "bucket": upload.s3.bucket.name,
-                "key": unquote_plus(upload.s3.object.key),
-                "size": upload.s3.object.size,
-            },
+            extra={"bucket": upload.s3.bucket.name, "key": unquote_plus(stored.key), "size": stored.size},
         )
         metrics.add_metric(name="UploadsReceived", unit=MetricUnit.Count, value=1)
 

@@ -29,7 +29,7 @@ def client(service: str) -> Any:
         with _lock:
             found = _clients.get(service)
             if found is None:
-                found = boto3.session.Session().client(service, config=_CONFIG)
+                found = boto3.session.Session().client(service, config=_CONFIG)  # type: ignore[call-overload]
                 _clients[service] = found
     return found
 

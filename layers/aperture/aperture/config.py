@@ -25,9 +25,7 @@ class Settings:
         return cls(
             stage=os.environ.get("STAGE", "dev"),
             story_lifetime_seconds=int(os.environ.get("STORY_LIFETIME_SECONDS", "86400")),
-            celebrity_follower_threshold=int(
-                os.environ.get("CELEBRITY_FOLLOWER_THRESHOLD", "100000")
-            ),
+            celebrity_follower_threshold=int(os.environ.get("CELEBRITY_FOLLOWER_THRESHOLD", "100000")),
         )
 
 

@@ -38,9 +38,7 @@ def parse_job(record: SQSRecord, model: type[Job]) -> Job:
     try:
         return model.model_validate_json(record.body)
     except ValidationError as error:
-        problems = "; ".join(
-            f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in error.errors()
-        )
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in error.errors())
         raise PermanentError(f"malformed {model.__name__}: {problems}") from error
 
 
@@ -70,9 +68,7 @@ def consume(
         else:
             metrics.add_metric(name="JobsSucceeded", unit=MetricUnit.Count, value=1)
 
-    return process_partial_response(
-        event=event, record_handler=handle, processor=processor, context=context
-    )
+    return process_partial_response(event=event, record_handler=handle, processor=processor, context=context)
 
 
 def body_json(record: SQSRecord) -> Any:

@@ -1,0 +1,55 @@
+"""Shared fixtures. No test reaches the network: AWS is moto, in-process or as a local server."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+EVENTS = ROOT / "events"
+
+os.environ.update(
+    {
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_METRICS_DISABLED": "true",
+    }
+)
+
+from aperture.clock import ManualClock, set_clock  # noqa: E402  (after the environment is set)
+
+
+def load_event(relative: str) -> dict[str, Any]:
+    """A sample event from ``events/``, the same files ``pipenv run invoke`` takes."""
+    event: dict[str, Any] = json.loads((EVENTS / relative).read_text())
+    return event
+
+
+def eventually(check: Callable[[], Any], timeout: float = 15.0, interval: float = 0.05) -> Any:
+    """Poll ``check`` until it returns something truthy; fail with its last value after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    value = check()
+    while not value:
+        if time.monotonic() > deadline:
+            pytest.fail(f"condition not met within {timeout}s (last value: {value!r})")
+        time.sleep(interval)
+        value = check()
+    return value
+
+
+@pytest.fixture
+def manual_clock() -> Iterator[ManualClock]:
+    """Given the domain clock frozen, to be moved only by the test."""
+    clock = ManualClock(start=1_795_000_000.0)
+    previous = set_clock(clock)
+    yield clock
+    set_clock(previous)
