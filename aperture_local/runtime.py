@@ -8,7 +8,7 @@ import threading
 import time
 import uuid
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -43,6 +43,7 @@ class Invocation:
     response: Any
     error: str | None
     duration_ms: float
+    finished_at: float = field(default_factory=time.monotonic)
 
 
 class InvocationLog:

@@ -1,7 +1,8 @@
 """Event sources: what Lambda's pollers, EventBridge and DynamoDB's TTL do in AWS, done here.
 
-Each source is a worker thread that calls ``tick()`` on an interval; tests may call ``tick()``
-themselves to step a source deterministically. Times come from the domain's one clock.
+Each source is a worker thread that calls ``tick()`` again at once while it finds work; when it
+finds none it waits ``interval`` seconds, doubling up to ``idle_interval`` while it stays idle, so
+an idle stack costs little CPU. Times come from the domain's one clock.
 """
 
 from __future__ import annotations
@@ -34,20 +35,28 @@ AWS_TTL_IGNORES_OLDER_THAN = 5 * 365 * 86400  # AWS skips TTL values more than f
 
 
 class Worker(threading.Thread):
-    def __init__(self, name: str, interval: float) -> None:
+    def __init__(self, name: str, interval: float, idle_interval: float | None = None) -> None:
         super().__init__(name=name, daemon=True)
         self.interval = interval
+        self.idle_interval = max(interval, idle_interval or interval)
         self._stopped = threading.Event()
 
     def run(self) -> None:
+        wait = self.interval
         while not self._stopped.is_set():
             try:
-                self.tick()
+                busy = self.tick()
             except Exception:  # a source keeps polling, as Lambda's pollers do
                 log.exception("%s failed a poll", self.name)
-            self._stopped.wait(self.interval)
+                busy = False
+            if busy:
+                wait = self.interval
+            else:
+                self._stopped.wait(wait)
+                wait = min(wait * 2, self.idle_interval)
 
-    def tick(self) -> None:
+    def tick(self) -> bool:
+        """Do one round of work; True when there may be more right away."""
         raise NotImplementedError
 
     def stop(self) -> None:
@@ -72,7 +81,8 @@ class SqsMapping(Worker):
     """
 
     def __init__(self, function: LocalFunction, queue_arn: str, properties: dict[str, Any]) -> None:
-        super().__init__(f"sqs:{function.spec.short_name}:{queue_arn.rsplit(':', 1)[-1]}", interval=0.05)
+        name = f"sqs:{function.spec.short_name}:{queue_arn.rsplit(':', 1)[-1]}"
+        super().__init__(name, interval=0.05, idle_interval=0.8)
         self.function = function
         self.queue_arn = queue_arn
         self.queue_url = _queue_url(queue_arn)
@@ -80,12 +90,13 @@ class SqsMapping(Worker):
         self.partial = "ReportBatchItemFailures" in properties.get("FunctionResponseTypes", [])
         self.filters = _filters(properties)
 
-    def tick(self) -> None:
+    def tick(self) -> bool:
         sqs = client("sqs")
+        # Short polls: moto's long poll waits for a full batch, where AWS returns at the first message.
         messages = sqs.receive_message(
             QueueUrl=self.queue_url,
             MaxNumberOfMessages=self.batch_size,
-            WaitTimeSeconds=1,
+            WaitTimeSeconds=0,
             MessageSystemAttributeNames=["All"],
             MessageAttributeNames=["All"],
         ).get("Messages", [])
@@ -97,6 +108,7 @@ class SqsMapping(Worker):
         handles = {r["messageId"]: r["receiptHandle"] for r in records}
         for message_id in done:
             sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=handles[message_id])
+        return bool(messages)
 
     def _invoke(self, batch: list[dict[str, Any]]) -> set[str]:
         """The ids of the records that succeeded."""
@@ -190,10 +202,12 @@ class TtlEmulator(Worker):
         self.tables = tables  # table name -> TTL attribute
         self.deletions = deletions
         self.paused = False
+        self._key_names: dict[str, list[str]] = {}
 
-    def tick(self) -> None:
+    def tick(self) -> bool:
         if not self.paused:
             self.sweep()
+        return False
 
     def sweep(self) -> int:
         """Delete every expired item now; returns how many were deleted."""
@@ -201,9 +215,10 @@ class TtlEmulator(Worker):
         now = clock.now()
         deleted = 0
         for table, attribute in self.tables.items():
-            key_names = [
-                k["AttributeName"] for k in dynamodb.describe_table(TableName=table)["Table"]["KeySchema"]
-            ]
+            if table not in self._key_names:
+                schema = dynamodb.describe_table(TableName=table)["Table"]["KeySchema"]
+                self._key_names[table] = [key["AttributeName"] for key in schema]
+            key_names = self._key_names[table]
             pages = dynamodb.get_paginator("scan").paginate(
                 TableName=table,
                 FilterExpression="#ttl <= :now AND #ttl >= :oldest",
@@ -243,7 +258,7 @@ class StreamMapping(Worker):
         deletions: TtlDeletions,
         on_failure_queue_arn: str | None,
     ) -> None:
-        super().__init__(f"stream:{function.spec.short_name}", interval=0.1)
+        super().__init__(f"stream:{function.spec.short_name}", interval=0.05, idle_interval=0.8)
         self.function = function
         self.stream_arn = stream_arn
         self.table = stream_arn.split(":table/", 1)[1].split("/", 1)[0]
@@ -267,8 +282,9 @@ class StreamMapping(Worker):
             for shard in shards
         }
 
-    def tick(self) -> None:
+    def tick(self) -> bool:
         self._fetch()
+        delivered_any = bool(self._pending)
         while self._pending:
             batch = self._pending[: self.batch_size]
             delivered = self._invoke(batch)
@@ -281,7 +297,8 @@ class StreamMapping(Worker):
                     delivered, self._attempts = len(batch), 0
             self._pending = self._pending[delivered:]
             if self._attempts:
-                return  # retry on the next tick
+                return False  # retry after the interval
+        return delivered_any
 
     def _fetch(self) -> None:
         streams = client("dynamodbstreams")
@@ -367,10 +384,10 @@ class RateSchedule(Worker):
         self.period = rate_seconds(expression)
         self.next_fire = clock.now() + self.period
 
-    def tick(self) -> None:
+    def tick(self) -> bool:
         now = clock.now()
         if now < self.next_fire:
-            return
+            return False
         fire_at = self.next_fire
         while self.next_fire <= now:  # a clock that jumped ahead fires once, as missed ticks are not replayed
             self.next_fire += self.period
@@ -390,6 +407,7 @@ class RateSchedule(Worker):
             self.function.invoke(event, source=self.name)
         except FunctionError:
             log.exception("%s: scheduled invocation failed", self.name)
+        return False
 
 
 class OneTimeSchedules(Worker):
@@ -400,7 +418,7 @@ class OneTimeSchedules(Worker):
         self.functions_by_arn = functions_by_arn
         self._fired: set[tuple[str, str]] = set()
 
-    def tick(self) -> None:
+    def tick(self) -> bool:
         scheduler = client("scheduler")
         now = clock.now()
         for page in scheduler.get_paginator("list_schedules").paginate(State="ENABLED"):
@@ -417,6 +435,7 @@ class OneTimeSchedules(Worker):
                     scheduler.delete_schedule(GroupName=key[0], Name=key[1])
                 else:
                     self._fired.add(key)
+        return False
 
     def _deliver(self, target: dict[str, Any]) -> None:
         arn, payload = target["Arn"], target.get("Input", "{}")

@@ -18,7 +18,8 @@ app = Chalice(app_name="aperture")
 def observe(event: Any, get_response: Any) -> Any:
     """Correlate every log line with the API Gateway request id and count responses by class."""
     logger.set_correlation_id(event.context.get("requestId"))
-    response = get_response(event)
+    with tracer.provider.in_subsegment(f"## {event.method} {event.path}"):
+        response = get_response(event)
     metrics.add_metric(name=f"Http{response.status_code // 100}xx", unit=MetricUnit.Count, value=1)
     metrics.flush_metrics()
     logger.info("request", extra={"method": event.method, "path": event.path, "status": response.status_code})

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import unquote_plus
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from aws_lambda_powertools.utilities.parser.models import S3Model
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import ValidationError
 
-from aperture.jobs import PermanentError, body_json, consume
+from aperture.jobs import body_json, consume
 from aperture.observability import powertools
+from aperture.uploads import is_test_event, uploaded_objects
 
 logger, tracer, metrics = powertools("media_router")
 
@@ -21,21 +19,11 @@ logger, tracer, metrics = powertools("media_router")
 @tracer.capture_method
 def route(record: SQSRecord) -> None:
     notification = body_json(record)
-    if isinstance(notification, dict) and notification.get("Event") == "s3:TestEvent":
+    if is_test_event(notification):
         logger.info("ignoring the S3 test event sent when notifications are configured")
         return
-    try:
-        uploads = S3Model.model_validate(notification).Records
-    except ValidationError as error:
-        raise PermanentError(f"not an S3 event notification: {error.error_count()} problems") from error
-    for upload in uploads:
-        stored = upload.s3.object
-        if stored is None:
-            raise PermanentError(f"{upload.eventName} names no object")
-        logger.info(
-            "upload received",
-            extra={"bucket": upload.s3.bucket.name, "key": unquote_plus(stored.key), "size": stored.size},
-        )
+    for upload in uploaded_objects(notification):
+        logger.info("upload received", extra=upload.model_dump())
         metrics.add_metric(name="UploadsReceived", unit=MetricUnit.Count, value=1)
 
 

@@ -8,12 +8,12 @@ import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import unquote_plus
 
 import pytest
 
 from aperture.aws import client
 from aperture.clock import ManualClock, set_clock
+from aperture.uploads import is_test_event, uploaded_objects
 from aperture_local.server import ApiServer
 from aperture_local.sources import RateSchedule, TtlEmulator
 from aperture_local.stack import LocalStack
@@ -47,11 +47,14 @@ def _queue_is_drained(queue_url: str) -> bool:
 
 
 def _uploads_routed(stack: LocalStack) -> list[str]:
-    keys = []
+    """The keys of the uploads the router was handed, read as the router reads them."""
+    keys: list[str] = []
     for invocation in stack.log.of("media_router"):
+        assert invocation.response == {"batchItemFailures": []}
         for record in invocation.event["Records"]:
-            for upload in json.loads(record["body"]).get("Records", []):
-                keys.append(unquote_plus(upload["s3"]["object"]["key"]))
+            notification = json.loads(record["body"])
+            if not is_test_event(notification):
+                keys.extend(upload.key for upload in uploaded_objects(notification))
     return keys
 
 

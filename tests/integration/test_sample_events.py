@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from aws_lambda_powertools import Logger, Metrics, Tracer
 
 from aperture_local.stack import LocalStack
 from tests.conftest import EVENTS
@@ -24,6 +26,14 @@ def test_every_function_in_the_template_has_an_importable_handler(stack: LocalSt
     assert set(stack.functions) == {path.name for path in EVENTS.iterdir()}
     for function in stack.functions.values():
         assert callable(function.handler), function.spec.short_name
+
+
+def test_every_function_logs_traces_and_measures_with_powertools(stack: LocalStack) -> None:
+    for function in stack.functions.values():
+        module = sys.modules[f"aperture_functions.{function.spec.logical_id}"]
+        assert isinstance(module.logger, Logger), function.spec.short_name
+        assert isinstance(module.tracer, Tracer), function.spec.short_name
+        assert isinstance(module.metrics, Metrics), function.spec.short_name
 
 
 @pytest.mark.parametrize("sample", SAMPLES, ids=lambda path: f"{path.parent.name}/{path.name}")

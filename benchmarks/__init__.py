@@ -1,0 +1,1 @@
+"""Reproducible benchmarks: each compares against a named yardstick in the same run."""

@@ -1,0 +1,29 @@
+"""``pipenv run bench NAME``: run one benchmark; ``--list`` names them."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import aperture_local  # noqa: F401  (puts the domain layer on the path, as Lambda does)
+
+from . import local_stack
+
+BENCHMARKS = {"local_stack": local_stack}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="pipenv run bench", description=__doc__)
+    parser.add_argument("name", nargs="?", choices=sorted(BENCHMARKS))
+    parser.add_argument("--list", action="store_true", help="name every benchmark and what it measures")
+    args = parser.parse_args()
+    if args.list or not args.name:
+        for name, module in sorted(BENCHMARKS.items()):
+            print(f"{name:14s} {(module.__doc__ or '').strip().splitlines()[0]}")
+        return 0
+    BENCHMARKS[args.name].run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,44 @@
+"""Writes a benchmark's results as JSON and as a short markdown table under benchmarks/results/."""
+
+from __future__ import annotations
+
+import json
+import platform
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def write(name: str, summary: str, rows: list[dict[str, Any]], parameters: dict[str, Any]) -> Path:
+    RESULTS.mkdir(exist_ok=True)
+    document = {
+        "benchmark": name,
+        "summary": summary,
+        "ran_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {"python": platform.python_version(), "cpu": platform.processor() or platform.machine()},
+        "parameters": parameters,
+        "rows": rows,
+    }
+    (RESULTS / f"{name}.json").write_text(json.dumps(document, indent=2) + "\n")
+    columns = list(rows[0])
+    table = [
+        f"# {name}",
+        "",
+        summary,
+        "",
+        "| " + " | ".join(columns) + " |",
+        "| " + " | ".join("---" for _ in columns) + " |",
+        *("| " + " | ".join(_cell(row[c]) for c in columns) + " |" for row in rows),
+        "",
+        f"Parameters: {json.dumps(parameters)}. Reproduce: `pipenv run bench {name}`.",
+        "",
+    ]
+    path = RESULTS / f"{name}.md"
+    path.write_text("\n".join(table))
+    return path
+
+
+def _cell(value: Any) -> str:
+    return f"{value:.2f}" if isinstance(value, float) else str(value)
