@@ -13,6 +13,7 @@ from moto.server import ThreadedMotoServer
 
 from aperture.aws import client, reset_clients
 from aperture.config import settings
+from aperture.identity import DEV_SIGNING_KEY, generate_dev_signing_key
 
 from .provision import Stack
 from .runtime import InvocationLog, LocalFunction
@@ -40,6 +41,15 @@ LOCAL_ENVIRONMENT = {
     "POWERTOOLS_TRACE_DISABLED": "true",
     "POWERTOOLS_METRICS_DISABLED": "true",
 }
+
+
+def local_identity() -> dict[str, str]:
+    """Stands in for the template's Cognito user pool: an issuer whose key is made at start."""
+    return {
+        "AUTH_ISSUER": "https://aperture.local/dev-issuer",
+        "AUTH_AUDIENCE": "aperture-local",
+        DEV_SIGNING_KEY: generate_dev_signing_key(),
+    }
 
 
 class ConfigurationError(RuntimeError):
@@ -131,10 +141,11 @@ class LocalStack:
         All functions share this process's environment locally, so two functions giving one
         variable different values would silently see the wrong one: that is refused.
         """
-        merged: dict[str, str] = {}
+        overrides = local_identity()
+        merged: dict[str, str] = dict(overrides)
         for spec in self.template.functions():
             for name, expression in spec.environment.items():
-                value = str(self.stack.resolve(expression))
+                value = overrides[name] if name in overrides else str(self.stack.resolve(expression))
                 if merged.setdefault(name, value) != value:
                     raise ConfigurationError(
                         f"{spec.logical_id} sets {name}={value!r} but another function sets {merged[name]!r}"

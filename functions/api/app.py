@@ -6,12 +6,20 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from chalice.app import Chalice
+from pydantic import BaseModel, ConfigDict, Field
 
-from aperture import clock
+from aperture import clock, graph, likes, posts, users
+from aperture.idempotency import once
+from aperture.identity import USER_ID, dev_issuer
 from aperture.observability import powertools
+from aperture.pagination import page_size
+from aperture.web import Api, Request
 
 logger, tracer, metrics = powertools("api")
 app = Chalice(app_name="aperture")
+api = Api(app, logger, title="Aperture", version="1")
+PAGE = {"limit": "page size, 1 to 100 (25 when absent)", "cursor": "next_cursor of the previous page"}
+IDEMPOTENT = {"Idempotency-Key": "repeat a create safely: the same key and body give the first response"}
 
 
 @app.middleware("http")
@@ -26,6 +34,97 @@ def observe(event: Any, get_response: Any) -> Any:
     return response
 
 
-@app.route("/health")
-def health() -> dict[str, Any]:
+class DevLogin(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    user_id: str = Field(pattern=USER_ID.pattern)
+    lifetime_seconds: int = Field(default=3600, ge=60, le=86_400)
+
+
+@api.route("/health", "GET", "Liveness and the server's clock", auth=False)
+def health(request: Request) -> dict[str, Any]:
     return {"status": "ok", "server_time": clock.now()}
+
+
+@api.route("/openapi.json", "GET", "This API's OpenAPI document", auth=False)
+def openapi(request: Request) -> dict[str, Any]:
+    return api.openapi()
+
+
+@api.route(
+    "/auth/token", "POST", "Development login (local stack only; Cognito in AWS)", body=DevLogin, auth=False
+)
+def dev_token(request: Request) -> dict[str, Any]:
+    login: DevLogin = request.body
+    token = dev_issuer().issue(login.user_id, login.lifetime_seconds)
+    return {"id_token": token, "token_type": "Bearer", "expires_in": login.lifetime_seconds}
+
+
+@api.route(
+    "/users", "POST", "Create the caller's profile", body=users.NewProfile, status=201, headers=IDEMPOTENT
+)
+def create_user(request: Request) -> dict[str, Any]:
+    return once(
+        "POST /users",
+        request.user.user_id,
+        request.headers.get("idempotency-key"),
+        request.body.model_dump(),
+        lambda: users.create_profile(request.user, request.body),
+        lambda_context=request.lambda_context,
+    )
+
+
+@api.route("/users/{user_id}", "GET", "A user's profile and counts")
+def get_user(request: Request, user_id: str) -> dict[str, Any]:
+    return users.get_profile(user_id)
+
+
+@api.route("/users/{user_id}", "PATCH", "Change the caller's profile", body=users.ProfileChanges)
+def update_user(request: Request, user_id: str) -> dict[str, Any]:
+    return users.update_profile(request.user, user_id, request.body)
+
+
+@api.route(
+    "/users/{user_id}/following/{followee_id}",
+    "PUT",
+    "Follow or unfollow (last write wins)",
+    body=graph.FollowRequest,
+)
+def set_follow(request: Request, user_id: str, followee_id: str) -> dict[str, Any]:
+    return graph.set_follow_state(request.user, user_id, followee_id, request.body)
+
+
+@api.route("/users/{user_id}/followers", "GET", "Who follows a user", query=PAGE)
+def list_followers(request: Request, user_id: str) -> dict[str, Any]:
+    return graph.followers(user_id, page_size(request.query.get("limit")), request.query.get("cursor"))
+
+
+@api.route("/users/{user_id}/following", "GET", "Whom a user follows", query=PAGE)
+def list_following(request: Request, user_id: str) -> dict[str, Any]:
+    return graph.following(user_id, page_size(request.query.get("limit")), request.query.get("cursor"))
+
+
+@api.route("/posts", "POST", "Create a post", body=posts.NewPost, status=201, headers=IDEMPOTENT)
+def create_post(request: Request) -> dict[str, Any]:
+    return once(
+        "POST /posts",
+        request.user.user_id,
+        request.headers.get("idempotency-key"),
+        request.body.model_dump(),
+        lambda: posts.create_post(request.user, request.body),
+        lambda_context=request.lambda_context,
+    )
+
+
+@api.route("/posts/{post_id}", "GET", "A post and its like count")
+def get_post(request: Request, post_id: str) -> dict[str, Any]:
+    return posts.get_post(post_id)
+
+
+@api.route("/posts/{post_id}/like", "PUT", "Like a post (once per user)")
+def like_post(request: Request, post_id: str) -> dict[str, Any]:
+    return likes.like(request.user, post_id)
+
+
+@api.route("/posts/{post_id}/like", "DELETE", "Take back a like")
+def unlike_post(request: Request, post_id: str) -> dict[str, Any]:
+    return likes.unlike(request.user, post_id)

@@ -1,4 +1,4 @@
-"""Keeps engagement counters and real-time features in step with the likes stream."""
+"""Keeps engagement counters right: features from the likes stream, and an hourly recount of likes."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from aperture.jobs import consume
+from aperture.likes import reconcile_like_counts
 from aperture.observability import powertools
 
 logger, tracer, metrics = powertools("counters")
@@ -23,10 +24,22 @@ def on_like_changed(record: DynamoDBRecord) -> None:
     metrics.add_metric(name="LikeEvents", unit=MetricUnit.Count, value=1)
 
 
+@tracer.capture_method
+def reconcile() -> dict[str, int]:
+    report = reconcile_like_counts()
+    logger.info("like counts reconciled", extra=report)
+    metrics.add_metric(name="LikeCountsRepaired", unit=MetricUnit.Count, value=report["repaired"])
+    return report
+
+
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+def lambda_handler(
+    event: dict[str, Any], context: LambdaContext
+) -> PartialItemFailureResponse | dict[str, int]:
+    if event.get("detail-type") == "Scheduled Event":
+        return reconcile()
     return consume(
         event, context, on_like_changed, logger=logger, metrics=metrics, source=EventType.DynamoDBStreams
     )

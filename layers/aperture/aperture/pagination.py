@@ -1,0 +1,45 @@
+"""Opaque cursors: a DynamoDB ``LastEvaluatedKey`` that clients pass back without reading it."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Any
+
+from .errors import BadRequest
+
+MAX_PAGE = 100
+
+
+def encode_cursor(last_key: dict[str, Any] | None) -> str | None:
+    if not last_key:
+        return None
+    return base64.urlsafe_b64encode(json.dumps(last_key, sort_keys=True).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None, key_names: set[str]) -> dict[str, Any] | None:
+    """The key a cursor stands for; a cursor that is not one of ours is a 400, never a 500."""
+    if not cursor:
+        return None
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        key = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (ValueError, binascii.Error, UnicodeDecodeError) as error:
+        raise BadRequest("cursor is not valid") from error
+    valid = (
+        isinstance(key, dict)
+        and set(key) == key_names
+        and all(isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str) for v in key.values())
+    )
+    if not valid:
+        raise BadRequest("cursor is not valid")
+    return dict(key)
+
+
+def page_size(limit: str | None, default: int = 25) -> int:
+    if limit is None:
+        return default
+    if not limit.isdigit() or not 1 <= int(limit) <= MAX_PAGE:
+        raise BadRequest(f"limit must be a whole number from 1 to {MAX_PAGE}")
+    return int(limit)

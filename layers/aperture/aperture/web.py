@@ -1,0 +1,214 @@
+"""The HTTP API's plumbing around Chalice: auth, body validation, errors and the OpenAPI document.
+
+Every route is declared once, with ``Api.route``: that registers the Chalice view and records what
+the OpenAPI document says of it, so the two cannot drift.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from botocore.exceptions import BotoCoreError, ClientError
+from chalice.app import Chalice, Response
+from pydantic import BaseModel, ValidationError
+
+from .errors import BadRequest, DomainError, NotFound, PayloadTooLarge, Unprocessable
+from .identity import Caller, verifier
+
+MAX_BODY_BYTES = 64 * 1024
+ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+JSON_HEADERS: dict[str, str | list[str]] = {"Content-Type": "application/json", "Cache-Control": "no-store"}
+_ERRORS = {
+    400: "the request is malformed",
+    401: "no valid bearer token",
+    403: "the caller may not do this",
+    404: "no such resource",
+    409: "conflicts with the current state",
+    413: "the body is too large",
+    415: "the body is not JSON",
+    422: "the body is well-formed but not valid",
+}
+
+
+@dataclass(frozen=True)
+class Request:
+    caller: Caller | None
+    body: Any
+    query: dict[str, str]
+    headers: dict[str, str]
+    lambda_context: Any
+
+    @property
+    def user(self) -> Caller:
+        assert self.caller is not None, "an authenticated route"
+        return self.caller
+
+
+@dataclass
+class Operation:
+    path: str
+    method: str
+    summary: str
+    body: type[BaseModel] | None
+    auth: bool
+    status: int
+    query: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class Api:
+    def __init__(self, app: Chalice, logger: Logger, title: str, version: str) -> None:
+        self.app = app
+        self.logger = logger
+        self.title = title
+        self.version = version
+        self.operations: list[Operation] = []
+
+    def route(
+        self,
+        path: str,
+        method: str,
+        summary: str,
+        *,
+        body: type[BaseModel] | None = None,
+        auth: bool = True,
+        status: int = 200,
+        query: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        operation = Operation(path, method, summary, body, auth, status, query or {}, headers or {})
+        self.operations.append(operation)
+
+        def register(view: Callable[..., Any]) -> Callable[..., Any]:
+            @functools.wraps(view)
+            def handle(**path_params: str) -> Response:
+                try:
+                    for name, value in path_params.items():
+                        if not ID.match(value):
+                            raise NotFound(f"{name} {value!r} is not an id")
+                    return Response(
+                        body=view(self._request(operation), **path_params),
+                        status_code=operation.status,
+                        headers=JSON_HEADERS,
+                    )
+                except DomainError as error:
+                    return Response(body=error.body(), status_code=error.status, headers=JSON_HEADERS)
+                except (ClientError, BotoCoreError):
+                    self.logger.exception("a dependency failed")
+                    failure = {"error": {"code": "ServiceUnavailable", "message": "try again shortly"}}
+                    return Response(
+                        body=failure, status_code=503, headers={**JSON_HEADERS, "Retry-After": "1"}
+                    )
+
+            content_types = ["application/json"]
+            self.app.route(path, methods=[method.upper()], content_types=content_types)(handle)
+            return view
+
+        return register
+
+    def _request(self, operation: Operation) -> Request:
+        current = self.app.current_request
+        assert current is not None, "called inside a Chalice view"
+        headers = {key.lower(): value for key, value in (current.headers or {}).items()}
+        caller = verifier().verify(headers.get("authorization")) if operation.auth else None
+        return Request(
+            caller=caller,
+            body=_parse(current.raw_body, operation.body) if operation.body else None,
+            query=dict(current.query_params or {}),
+            headers=headers,
+            lambda_context=getattr(self.app, "lambda_context", None),
+        )
+
+    def openapi(self) -> dict[str, Any]:
+        """The OpenAPI 3.1 document of every declared route."""
+        paths: dict[str, Any] = {}
+        schemas: dict[str, Any] = {"Error": _ERROR_SCHEMA}
+        for op in self.operations:
+            parameters = [
+                {
+                    "name": name,
+                    "in": "path",
+                    "required": True,
+                    "schema": {"type": "string", "pattern": ID.pattern},
+                }
+                for name in re.findall(r"{(\w+)}", op.path)
+            ]
+            parameters += [
+                {"name": n, "in": "query", "required": False, "schema": {"type": "string"}, "description": d}
+                for n, d in op.query.items()
+            ]
+            parameters += [
+                {"name": n, "in": "header", "required": False, "schema": {"type": "string"}, "description": d}
+                for n, d in op.headers.items()
+            ]
+            responses: dict[str, Any] = {str(op.status): {"description": "success", "content": _JSON_ANY}}
+            for status, description in _ERRORS.items():
+                if status == 401 and not op.auth:
+                    continue
+                responses[str(status)] = {"description": description, "content": _JSON_ERROR}
+            responses["503"] = {"description": "a dependency is unavailable; retry", "content": _JSON_ERROR}
+            entry: dict[str, Any] = {
+                "summary": op.summary,
+                "operationId": f"{op.method}{op.path}",
+                "parameters": parameters,
+                "responses": responses,
+            }
+            if op.auth:
+                entry["security"] = [{"bearer": []}]
+            if op.body is not None:
+                schema = op.body.model_json_schema(ref_template="#/components/schemas/{model}")
+                schemas.update(schema.pop("$defs", {}))
+                schemas[op.body.__name__] = schema
+                entry["requestBody"] = {
+                    "required": True,
+                    "content": {
+                        "application/json": {"schema": {"$ref": f"#/components/schemas/{op.body.__name__}"}}
+                    },
+                }
+            paths.setdefault(op.path, {})[op.method.lower()] = entry
+        return {
+            "openapi": "3.1.0",
+            "info": {"title": self.title, "version": self.version},
+            "paths": paths,
+            "components": {
+                "schemas": schemas,
+                "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
+            },
+        }
+
+
+_ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message"],
+            "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+        }
+    },
+}
+_JSON_ANY = {"application/json": {"schema": {"type": "object"}}}
+_JSON_ERROR = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+
+
+def _parse(raw: str | bytes | None, model: type[BaseModel]) -> BaseModel:
+    if raw is not None and len(raw) > MAX_BODY_BYTES:
+        raise PayloadTooLarge(f"the body is over {MAX_BODY_BYTES} bytes")
+    try:
+        document = json.loads(raw or b"")
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise BadRequest("the body is not valid JSON") from error
+    try:
+        return model.model_validate(document)
+    except ValidationError as error:
+        problems = [
+            {"field": ".".join(map(str, e["loc"])) or "body", "problem": e["msg"]} for e in error.errors()
+        ]
+        raise Unprocessable("the body is not valid", problems=problems) from error
