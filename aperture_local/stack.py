@@ -15,6 +15,7 @@ from aperture.aws import client, reset_clients
 from aperture.config import settings
 from aperture.identity import DEV_SIGNING_KEY, generate_dev_signing_key
 
+from .faithful import serialize_dynamodb_writes
 from .provision import Stack
 from .runtime import InvocationLog, LocalFunction
 from .sources import (
@@ -89,6 +90,7 @@ class LocalStack:
     # ---------------------------------------------------------------- lifecycle
     def start(self) -> LocalStack:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's per-request access log
+        serialize_dynamodb_writes()
         self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=self.moto_port, verbose=False)
         self._moto.start()
         host, port = self._moto.get_host_and_port()

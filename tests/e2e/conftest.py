@@ -1,0 +1,87 @@
+"""The API served over HTTP by the local stack, and a small client for it."""
+
+from __future__ import annotations
+
+import json
+import os
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from aperture.identity import DevIssuer
+from aperture_local.server import ApiServer
+from aperture_local.stack import LocalStack
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    body: Any
+    headers: dict[str, str]
+
+
+class Client:
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        token: str | None = None,
+        headers: dict[str, str] | None = None,
+        raw: bytes | None = None,
+    ) -> Reply:
+        data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+        request = urllib.request.Request(f"{self.base_url}{path}", data=data, method=method)
+        request.add_header("Content-Type", "application/json")
+        if token:
+            request.add_header("Authorization", f"Bearer {token}")
+        for name, value in (headers or {}).items():
+            request.add_header(name, value)
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return Reply(response.status, json.loads(response.read() or b"null"), dict(response.headers))
+        except urllib.error.HTTPError as error:
+            payload = error.read()
+            try:
+                parsed = json.loads(payload)
+            except json.JSONDecodeError:
+                parsed = payload.decode(errors="replace")
+            return Reply(error.code, parsed, dict(error.headers))
+
+
+@dataclass
+class ApiStack:
+    stack: LocalStack
+    client: Client
+    issuer: DevIssuer
+
+    def token(self, user_id: str) -> str:
+        return self.issuer.issue(user_id)
+
+    def signup(self, user_id: str, username: str | None = None) -> str:
+        """A user with a profile; returns their token."""
+        token = self.token(user_id)
+        reply = self.client.call("POST", "/users", {"username": username or user_id.lower()}, token=token)
+        assert reply.status == 201, reply
+        return token
+
+
+@pytest.fixture(scope="module")
+def api() -> Iterator[ApiStack]:
+    with LocalStack() as stack:
+        server = ApiServer(stack.api_function(), port=0).start()
+        issuer = DevIssuer(
+            os.environ["AUTH_DEV_SIGNING_KEY"], os.environ["AUTH_ISSUER"], os.environ["AUTH_AUDIENCE"]
+        )
+        try:
+            yield ApiStack(stack, Client(server.url), issuer)
+        finally:
+            server.stop()
