@@ -62,7 +62,7 @@ def test_a_token_for_another_audience_or_issuer_or_key_gets_401(api: ApiStack) -
     other_issuer = DevIssuer(key, "https://evil.example/issuer", api.issuer.audience).issue("u_x")
     other_key = DevIssuer(generate_dev_signing_key(), api.issuer.issuer, api.issuer.audience).issue("u_x")
     unsigned = jwt.encode(
-        {"sub": "u_x", "aud": api.issuer.audience, "iss": api.issuer.issuer}, None, algorithm="none"
+        {"sub": "u_x", "aud": api.issuer.audience, "iss": api.issuer.issuer}, "", algorithm="none"
     )
     for token in (other_audience, other_issuer, other_key, unsigned):
         assert api.client.call("GET", "/users/u_x", token=token).status == 401

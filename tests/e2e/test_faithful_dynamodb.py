@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
@@ -35,12 +36,10 @@ def test_a_failing_transaction_does_not_undo_concurrent_writes(stack: LocalStack
     def write(index: int) -> None:
         item = {"entity_id": {"S": f"e{index}"}, "feature_set": {"S": "race"}}
         condition = "attribute_exists(entity_id)" if index % 2 else "attribute_not_exists(entity_id)"
-        try:
+        with contextlib.suppress(dynamodb.exceptions.TransactionCanceledException):
             dynamodb.transact_write_items(
                 TransactItems=[{"Put": {"TableName": table, "Item": item, "ConditionExpression": condition}}]
             )
-        except dynamodb.exceptions.TransactionCanceledException:
-            pass
 
     # When 200 transactions race from 16 threads
     with ThreadPoolExecutor(max_workers=16) as pool:
