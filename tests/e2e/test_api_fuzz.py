@@ -1,0 +1,34 @@
+"""Schemathesis generates requests from the API's OpenAPI document: no input yields a 5xx."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+
+from aperture_local.runtime import _import
+from tests.conftest import ROOT
+from tests.e2e.conftest import ApiStack
+
+DOCUMENT = _import(ROOT / "functions/api/app.py", "FuzzedApi").api.openapi()
+OPERATIONS = [result.ok() for result in schemathesis.openapi.from_dict(DOCUMENT).get_all_operations()]
+
+
+def test_the_served_document_is_the_one_fuzzed(api: ApiStack) -> None:
+    assert api.client.call("GET", "/openapi.json").body == DOCUMENT
+
+
+@pytest.mark.parametrize("operation", OPERATIONS, ids=lambda operation: operation.label)
+def test_no_generated_request_gets_a_server_error(operation: Any, api: ApiStack) -> None:
+    token = api.token("u_fuzz")
+
+    @given(case=operation.as_strategy())
+    @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+    def fuzz(case: schemathesis.Case) -> None:
+        case.headers = {**(case.headers or {}), "Authorization": f"Bearer {token}"}
+        response = case.call(base_url=api.client.base_url)
+        assert response.status_code < 500, f"{case.method} {case.formatted_path}: {response.text[:300]}"
+
+    fuzz()
