@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from aperture import clock, graph, likes, posts, users
 from aperture.idempotency import once
 from aperture.identity import USER_ID, dev_issuer
+from aperture.media import records
 from aperture.observability import powertools
 from aperture.pagination import page_size
 from aperture.web import Api, Request
@@ -118,6 +119,30 @@ def create_post(request: Request) -> dict[str, Any]:
 @api.route("/posts/{post_id}", "GET", "A post and its like count")
 def get_post(request: Request, post_id: str) -> dict[str, Any]:
     return posts.get_post(post_id)
+
+
+@api.route(
+    "/uploads",
+    "POST",
+    "Start an upload: a presigned S3 POST and a pending media id",
+    body=records.UploadIntent,
+    status=201,
+    headers=IDEMPOTENT,
+)
+def create_upload(request: Request) -> dict[str, Any]:
+    return once(
+        "POST /uploads",
+        request.user.user_id,
+        request.headers.get("idempotency-key"),
+        request.body.model_dump(),
+        lambda: records.create_upload(request.user, request.body),
+        lambda_context=request.lambda_context,
+    )
+
+
+@api.route("/media/{media_id}", "GET", "A media item's state, renditions and ThumbHash")
+def get_media(request: Request, media_id: str) -> dict[str, Any]:
+    return records.get_media(media_id)
 
 
 @api.route("/posts/{post_id}/like", "PUT", "Like a post (once per user)")

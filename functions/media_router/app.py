@@ -10,6 +10,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from aperture.jobs import body_json, consume
+from aperture.media.routing import route
 from aperture.observability import powertools
 from aperture.uploads import is_test_event, uploaded_objects
 
@@ -17,18 +18,21 @@ logger, tracer, metrics = powertools("media_router")
 
 
 @tracer.capture_method
-def route(record: SQSRecord) -> None:
+def route_uploads(record: SQSRecord) -> None:
     notification = body_json(record)
     if is_test_event(notification):
         logger.info("ignoring the S3 test event sent when notifications are configured")
         return
     for upload in uploaded_objects(notification):
-        logger.info("upload received", extra=upload.model_dump())
-        metrics.add_metric(name="UploadsReceived", unit=MetricUnit.Count, value=1)
+        decision = route(upload)
+        logger.info("upload routed", extra={**upload.model_dump(), **decision})
+        metrics.add_metric(
+            name=f"Uploads_{decision['outcome'].replace(' ', '_')}", unit=MetricUnit.Count, value=1
+        )
 
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    return consume(event, context, route, logger=logger, metrics=metrics)
+    return consume(event, context, route_uploads, logger=logger, metrics=metrics)

@@ -20,7 +20,7 @@ def test_an_aws_notification_names_its_object_with_the_key_decoded() -> None:
     assert uploaded_objects(_body("media_router/s3_object_created.json")) == [
         UploadedObject(
             bucket="aperture-dev-uploads-123456789012-us-east-1",
-            key="uploads/u_alice/m_01JDQ7K8Z5/beach day.jpg",
+            key="uploads/u_alice/m_01JDQ7K8Z5/original",
             size=2483961,
             etag="d41d8cd98f00b204e9800998ecf8427e",
         )
@@ -34,7 +34,7 @@ def test_a_notification_without_the_fields_moto_omits_is_still_read() -> None:
         del record[field]
     del record["s3"]["bucket"]["ownerIdentity"]
     assert [upload.key for upload in uploaded_objects(notification)] == [
-        "uploads/u_alice/m_01JDQ7K8Z5/beach day.jpg"
+        "uploads/u_alice/m_01JDQ7K8Z5/original"
     ]
 
 

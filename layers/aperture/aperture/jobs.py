@@ -2,14 +2,16 @@
 
 A message is parsed into its job, then acted on. A failure is either *permanent* (the message
 itself is wrong: it is recorded and consumed, never retried) or *transient* (anything else: the
-record is reported as a batch item failure, so SQS redelivers it and, after ``maxReceiveCount``
-tries, moves it to the queue's DLQ). The other records of the batch are unaffected.
+record is reported as a batch item failure and its visibility set so it returns after 1 s, 5 s,
+then 30 s, as the spec's retry policy says; after ``maxReceiveCount`` receives SQS moves it to the
+queue's DLQ, whose alarm pages). The other records of the batch are unaffected.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from functools import cache
 from typing import Any, TypeVar
 
 from aws_lambda_powertools import Logger, Metrics
@@ -24,6 +26,11 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ValidationError
+
+from .aws import client
+
+RETRY_DELAYS = (1, 5, 30)  # seconds before the 2nd, 3rd and 4th attempts
+MAX_ATTEMPTS = len(RETRY_DELAYS) + 1  # the queues' maxReceiveCount
 
 Job = TypeVar("Job", bound=BaseModel)
 Record = TypeVar("Record", SQSRecord, DynamoDBRecord)
@@ -65,10 +72,38 @@ def consume(
                 extra={"reason": str(error), "record_id": record_id},
             )
             metrics.add_metric(name="PermanentFailures", unit=MetricUnit.Count, value=1)
+        except Exception:
+            if isinstance(record, SQSRecord):
+                _back_off(record, logger)
+            metrics.add_metric(name="TransientFailures", unit=MetricUnit.Count, value=1)
+            raise
         else:
             metrics.add_metric(name="JobsSucceeded", unit=MetricUnit.Count, value=1)
 
     return process_partial_response(event=event, record_handler=handle, processor=processor, context=context)
+
+
+def attempt(record: SQSRecord) -> int:
+    """Which delivery of its message this record is: 1 for the first."""
+    return int(record.attributes.approximate_receive_count or 1)
+
+
+def _back_off(record: SQSRecord, logger: Logger) -> None:
+    delay = RETRY_DELAYS[min(attempt(record), len(RETRY_DELAYS)) - 1]
+    try:
+        client("sqs").change_message_visibility(
+            QueueUrl=_queue_url(record.event_source_arn),
+            ReceiptHandle=record.receipt_handle,
+            VisibilityTimeout=delay,
+        )
+    except Exception:  # the queue's own visibility timeout still brings it back
+        logger.warning("could not schedule the retry", extra={"delay": delay}, exc_info=True)
+
+
+@cache
+def _queue_url(queue_arn: str) -> str:
+    *_, account, name = queue_arn.split(":")
+    return str(client("sqs").get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)["QueueUrl"])
 
 
 def body_json(record: SQSRecord) -> Any:

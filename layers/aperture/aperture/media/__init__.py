@@ -1,0 +1,1 @@
+"""Media processing: sniffing, safe decoding, renditions, perceptual compression, ThumbHash, filters."""

@@ -1,0 +1,161 @@
+"""The image path: decode safely, normalise, render every rendition at its perceptual quality.
+
+Safety first: the format must be on the allow-list, the pixel count is checked from the header
+before any pixel is decoded (decompression bombs), truncated files are refused rather than
+padded, and files that carry markup or an archive beside the image (polyglots) are refused.
+Outputs are re-encoded from pixels only, so no metadata (EXIF, GPS, XMP, comments) survives;
+colours are converted to sRGB, which browsers assume for untagged images.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+from dataclasses import dataclass, field
+
+import pillow_heif
+from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
+
+from ..jobs import PermanentError
+from . import quality
+from .filters import LOOKS, apply_look
+from .thumbhash import thumbhash_of
+
+pillow_heif.register_heif_opener()
+
+MAX_PIXELS = 50_000_000  # 8K x 6K; a 50,000 x 50,000 "bomb" is 2.5 billion
+ALLOWED_FORMATS = {"JPEG", "PNG", "WEBP", "AVIF", "HEIF", "GIF", "MPO"}
+WIDTHS = {"display": 1080, "large": 640, "medium": 320, "small": 150}
+FORMATS = {"JPEG": "image/jpeg", "WEBP": "image/webp", "AVIF": "image/avif"}
+SSIM_TARGET = 0.985
+_MARKUP = re.compile(rb"<(?:script|html|svg|\?php|!doctype|iframe|object|embed)\b", re.IGNORECASE)
+_ZIP_END = b"PK\x05\x06"
+_SRGB = ImageCms.createProfile("sRGB")
+
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS  # Pillow's own guard, as a second line
+
+
+class ImageRejected(PermanentError):
+    """The upload is not an image we will process; the reason is shown to its owner."""
+
+
+@dataclass(frozen=True)
+class Rendition:
+    name: str
+    format: str
+    width: int
+    height: int
+    data: bytes
+    quality: int
+    ssim: float
+
+    @property
+    def content_type(self) -> str:
+        return FORMATS[self.format]
+
+    @property
+    def extension(self) -> str:
+        return self.format.lower().replace("jpeg", "jpg")
+
+
+@dataclass(frozen=True)
+class ProcessedImage:
+    digest: str
+    width: int
+    height: int
+    has_alpha: bool
+    thumbhash: bytes
+    renditions: list[Rendition] = field(default_factory=list)
+
+
+def _refuse_polyglots(data: bytes) -> None:
+    if _MARKUP.search(data):
+        raise ImageRejected("the file carries HTML or script markup besides the image (a polyglot)")
+    if _ZIP_END in data[-65_536:] and b"PK\x03\x04" in data:
+        raise ImageRejected("the file carries an archive besides the image (a polyglot)")
+
+
+def decode(data: bytes, longest_needed: int = max(WIDTHS.values())) -> Image.Image:
+    """The image's first frame, fully decoded, or ImageRejected saying why not."""
+    if not data:
+        raise ImageRejected("the file is empty")
+    _refuse_polyglots(data)
+    try:
+        image = Image.open(io.BytesIO(data))
+    except Image.DecompressionBombError as error:
+        raise ImageRejected(f"the image has too many pixels: {error}") from error
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
+        raise ImageRejected("the file is not a decodable image") from error
+    if image.format not in ALLOWED_FORMATS:
+        raise ImageRejected(f"{image.format} images are not accepted")
+    width, height = image.size
+    if width * height > MAX_PIXELS:
+        raise ImageRejected(f"the image is {width}x{height}, over the limit of {MAX_PIXELS:,} pixels")
+    if image.format == "JPEG":
+        image.draft("RGB", (longest_needed, longest_needed))  # decode at 1/2, 1/4 or 1/8 scale
+    try:
+        image.seek(0)
+        image.load()
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
+        raise ImageRejected("the image is truncated or corrupt") from error
+    return image
+
+
+def normalise(image: Image.Image) -> Image.Image:
+    """Upright, 8-bit, sRGB, RGB or RGBA, and carrying no metadata at all."""
+    icc = image.info.get("icc_profile")
+    upright = ImageOps.exif_transpose(image) or image
+    if upright.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        upright = upright.point(lambda value: value / 256).convert("L")  # 16-bit to 8-bit
+    has_alpha = upright.mode in ("RGBA", "LA", "PA") or (
+        upright.mode == "P" and "transparency" in upright.info
+    )
+    target = "RGBA" if has_alpha else "RGB"
+    if icc and upright.mode in ("RGB", "RGBA", "CMYK", "L"):
+        try:
+            source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+            upright = ImageCms.profileToProfile(upright, source, _SRGB, outputMode=target) or upright
+        except (ImageCms.PyCMSError, OSError):
+            pass  # an unreadable profile: fall back to treating the pixels as sRGB
+    converted = upright.convert(target)
+    return Image.frombytes(target, converted.size, converted.tobytes())  # pixels only: no EXIF/GPS/XMP
+
+
+def _resize(image: Image.Image, width: int) -> Image.Image:
+    if image.width <= width:
+        return image  # never upscale
+    height = max(1, round(image.height * width / image.width))
+    return image.resize((width, height), Image.Resampling.LANCZOS, reducing_gap=2.0)
+
+
+def _opaque(image: Image.Image) -> Image.Image:
+    if image.mode != "RGBA":
+        return image
+    background = Image.new("RGB", image.size, (255, 255, 255))
+    background.paste(image, mask=image.getchannel("A"))
+    return background
+
+
+def process(
+    data: bytes, look: str | None = None, formats: tuple[str, ...] = tuple(FORMATS)
+) -> ProcessedImage:
+    """Every rendition of an upload, each at the lowest quality that keeps SSIM >= the target."""
+    if look is not None and look not in LOOKS:
+        raise ImageRejected(f"there is no filter {look!r}")
+    clean = normalise(decode(data))
+    display = _resize(clean, WIDTHS["display"])
+    if look:
+        display = apply_look(display, look)
+    has_alpha = display.mode == "RGBA"
+    renditions = []
+    for name, width in WIDTHS.items():
+        sized = _resize(display, width)
+        for fmt in formats:
+            source = _opaque(sized) if fmt == "JPEG" else sized
+            encoded = quality.smallest_above(source, fmt, SSIM_TARGET)
+            renditions.append(
+                Rendition(name, fmt, sized.width, sized.height, encoded.data, encoded.quality, encoded.ssim)
+            )
+    digest = hashlib.sha256(data + (look or "").encode()).hexdigest()[:16]
+    return ProcessedImage(digest, display.width, display.height, has_alpha, thumbhash_of(display), renditions)

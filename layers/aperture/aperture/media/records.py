@@ -1,0 +1,154 @@
+"""Media records: pending -> processing -> ready | failed, and the upload intent that starts them.
+
+A transition is a conditional write on the state it leaves, so duplicate deliveries and racing
+workers cannot move a record backwards or finish it twice. A failure records its reason on the
+record and a notification for the owner.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .. import clock
+from ..aws import client
+from ..config import resource_name
+from ..dynamo import dynamodb, from_item, table, to_item, to_value
+from ..errors import NotFound
+from ..identity import Caller
+from ..ids import new_id
+from .filters import LOOKS
+
+MEDIA = "MEDIA_TABLE"
+NOTIFICATIONS = "NOTIFICATIONS_TABLE"
+UPLOADS_BUCKET = "UPLOADS_BUCKET"
+MAX_UPLOAD_BYTES = 100 * 1024 * 1024
+UPLOAD_URL_SECONDS = 600
+ContentType = Literal[
+    "image/jpeg",
+    "image/png",
+    "image/webp",
+    "image/avif",
+    "image/heic",
+    "image/heif",
+    "image/gif",
+    "video/mp4",
+    "video/quicktime",
+    "video/webm",
+]
+
+
+class UploadIntent(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    content_type: ContentType
+    size: int = Field(ge=1, le=MAX_UPLOAD_BYTES, description="bytes the client will upload")
+    filter: Literal[tuple(LOOKS)] | None = None  # type: ignore[valid-type]
+
+
+def upload_key(owner_id: str, media_id: str) -> str:
+    return f"uploads/{owner_id}/{media_id}/original"
+
+
+def create_upload(caller: Caller, intent: UploadIntent) -> dict[str, Any]:
+    """A pending media record and a presigned POST for its bytes, straight to S3."""
+    media_id = new_id("m")
+    key = upload_key(caller.user_id, media_id)
+    record = {
+        "media_id": media_id,
+        "owner_id": caller.user_id,
+        "state": "pending",
+        "created_at": clock.now(),
+        "declared_type": intent.content_type,
+        "declared_size": intent.size,
+        "filter": intent.filter,
+        "upload_key": key,
+    }
+    dynamodb().put_item(
+        TableName=table(MEDIA), Item=to_item(record), ConditionExpression="attribute_not_exists(media_id)"
+    )
+    post = client("s3").generate_presigned_post(
+        Bucket=resource_name(UPLOADS_BUCKET),
+        Key=key,
+        Fields={"Content-Type": intent.content_type},
+        Conditions=[
+            {"Content-Type": intent.content_type},
+            ["content-length-range", 1, intent.size],
+            {"key": key},
+        ],
+        ExpiresIn=UPLOAD_URL_SECONDS,
+    )
+    return {"media_id": media_id, "state": "pending", "upload": post, "expires_in": UPLOAD_URL_SECONDS}
+
+
+def find_media(media_id: str) -> dict[str, Any] | None:
+    found = dynamodb().get_item(
+        TableName=table(MEDIA), Key={"media_id": {"S": media_id}}, ConsistentRead=True
+    )
+    return from_item(found["Item"]) if "Item" in found else None
+
+
+def get_media(media_id: str) -> dict[str, Any]:
+    record = find_media(media_id)
+    if record is None:
+        raise NotFound(f"there is no media {media_id}")
+    return record
+
+
+def _transition(media_id: str, allowed_from: tuple[str, ...], values: dict[str, Any]) -> bool:
+    """Set ``values`` if the record is in one of ``allowed_from``; False when it was not."""
+    names = {f"#{key}": key for key in values} | {"#state": "state"}
+    try:
+        dynamodb().update_item(
+            TableName=table(MEDIA),
+            Key={"media_id": {"S": media_id}},
+            UpdateExpression="SET " + ", ".join(f"#{key} = :{key}" for key in values),
+            ConditionExpression="#state IN ("
+            + ", ".join(f":from{i}" for i in range(len(allowed_from)))
+            + ")",
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues={
+                **{f":{key}": to_value(value) for key, value in values.items()},
+                **{f":from{i}": {"S": state} for i, state in enumerate(allowed_from)},
+            },
+        )
+    except dynamodb().exceptions.ConditionalCheckFailedException:
+        return False
+    return True
+
+
+def mark_processing(media_id: str, kind: str, content_type: str, size: int) -> bool:
+    return _transition(
+        media_id,
+        ("pending", "processing"),
+        {
+            "state": "processing",
+            "kind": kind,
+            "content_type": content_type,
+            "size": size,
+            "updated_at": clock.now(),
+        },
+    )
+
+
+def mark_ready(media_id: str, result: dict[str, Any]) -> bool:
+    return _transition(media_id, ("processing",), {**result, "state": "ready", "updated_at": clock.now()})
+
+
+def mark_failed(media_id: str, owner_id: str, reason: str) -> bool:
+    """Fail the media (unless it already finished) and tell its owner why."""
+    failed = _transition(
+        media_id, ("pending", "processing"), {"state": "failed", "failure": reason, "updated_at": clock.now()}
+    )
+    if failed:
+        notification = {
+            "user_id": owner_id,
+            "notification_id": new_id("n"),
+            "kind": "upload_failed",
+            "media_id": media_id,
+            "message": f"Your upload could not be processed: {reason}",
+            "created_at": clock.now(),
+        }
+        dynamodb().put_item(TableName=table(NOTIFICATIONS), Item=to_item(notification))
+    return failed

@@ -1,0 +1,62 @@
+"""The router's decision for one upload: what it really is, whether it is allowed, which queue."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from ..aws import client
+from ..config import resource_name, settings
+from ..jobs import PermanentError
+from ..messages import MediaJob
+from ..uploads import UploadedObject
+from ..users import get_profile
+from . import records
+from .sniff import SNIFF_BYTES, Kind, sniff
+
+_KEY = re.compile(r"^uploads/(?P<owner>[A-Za-z0-9_-]{1,64})/(?P<media>[A-Za-z0-9_-]{1,64})/original$")
+QUEUES = {
+    (Kind.IMAGE, False): "IMAGE_QUEUE_URL",
+    (Kind.IMAGE, True): "IMAGE_PRIORITY_QUEUE_URL",
+    (Kind.VIDEO, False): "VIDEO_QUEUE_URL",
+    (Kind.VIDEO, True): "VIDEO_PRIORITY_QUEUE_URL",
+}
+
+
+def _is_large_account(owner_id: str) -> bool:
+    try:
+        followers = int(get_profile(owner_id).get("follower_count", 0))
+    except Exception:  # no profile (yet): an ordinary account
+        return False
+    return followers >= settings().celebrity_follower_threshold
+
+
+def route(upload: UploadedObject) -> dict[str, Any]:
+    """Send the upload to its pipeline's queue, or fail its media with the reason."""
+    match = _KEY.match(upload.key)
+    if not match:
+        raise PermanentError(f"{upload.key} is not an upload key this service issued")
+    owner_id, media_id = match["owner"], match["media"]
+    record = records.find_media(media_id)
+    if record is None:
+        raise PermanentError(f"{upload.key} has no media record: it was not uploaded through an intent")
+    if record["owner_id"] != owner_id:
+        raise PermanentError(f"{upload.key} does not belong to the owner of {media_id}")
+    if record["state"] in ("ready", "failed"):
+        return {"media_id": media_id, "outcome": f"already {record['state']}"}
+    if upload.size > min(int(record["declared_size"]), records.MAX_UPLOAD_BYTES):
+        records.mark_failed(media_id, owner_id, f"the file is {upload.size} bytes, over what was declared")
+        return {"media_id": media_id, "outcome": "failed"}
+    head = client("s3").get_object(Bucket=upload.bucket, Key=upload.key, Range=f"bytes=0-{SNIFF_BYTES - 1}")
+    found = sniff(head["Body"].read())
+    if found is None:
+        records.mark_failed(media_id, owner_id, "the file is not an image or video we accept")
+        return {"media_id": media_id, "outcome": "failed"}
+    kind, content_type = found
+    priority = _is_large_account(owner_id)
+    job = MediaJob(media_id=media_id, owner_id=owner_id, bucket=upload.bucket, key=upload.key)
+    client("sqs").send_message(
+        QueueUrl=resource_name(QUEUES[kind, priority]), MessageBody=job.model_dump_json()
+    )
+    records.mark_processing(media_id, kind.value, content_type, upload.size)  # after the send: none is lost
+    return {"media_id": media_id, "outcome": "routed", "kind": kind.value, "priority": priority}
