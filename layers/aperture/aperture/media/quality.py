@@ -51,7 +51,7 @@ class Encoded:
     ssim: float
 
 
-def encode(image: Image.Image, fmt: str, quality: int, icc_profile: bytes | None = None) -> bytes:
+def encode(image: Image.Image, fmt: str, quality: int) -> bytes:
     buffer = io.BytesIO()
     options: dict[str, object] = {"quality": quality}
     if fmt == "JPEG":
@@ -64,26 +64,17 @@ def encode(image: Image.Image, fmt: str, quality: int, icc_profile: bytes | None
         options |= {"method": 4}
     elif fmt == "AVIF":
         options |= {"speed": 8}
-    if icc_profile:
-        options["icc_profile"] = icc_profile
     image.save(buffer, fmt, **options)
     return buffer.getvalue()
 
 
-def smallest_above(
-    image: Image.Image,
-    fmt: str,
-    target: float,
-    icc_profile: bytes | None = None,
-    low: int = 30,
-    high: int = 95,
-) -> Encoded:
+def smallest_above(image: Image.Image, fmt: str, target: float, *, low: int = 30, high: int = 95) -> Encoded:
     """The lowest-quality encoding in [low, high] whose SSIM is at least ``target``."""
     reference = luma(image)
     best: Encoded | None = None
     while low <= high:
         quality = (low + high) // 2
-        data = encode(image, fmt, quality, icc_profile)
+        data = encode(image, fmt, quality)
         with Image.open(io.BytesIO(data)) as decoded:
             score = ssim(reference, luma(decoded))
         if score >= target:
@@ -91,7 +82,7 @@ def smallest_above(
         else:
             low = quality + 1
     if best is None:  # even the top quality misses the target: keep the best we can do
-        data = encode(image, fmt, 95 if fmt != "AVIF" else 90, icc_profile)
+        data = encode(image, fmt, high)
         with Image.open(io.BytesIO(data)) as decoded:
-            best = Encoded(data, 95, ssim(reference, luma(decoded)))
+            best = Encoded(data, high, ssim(reference, luma(decoded)))
     return best
