@@ -80,7 +80,6 @@ def decode(data: bytes, longest_needed: int = max(WIDTHS.values())) -> Image.Ima
     """The image's first frame, fully decoded, or ImageRejected saying why not."""
     if not data:
         raise ImageRejected("the file is empty")
-    _refuse_polyglots(data)
     try:
         image = Image.open(io.BytesIO(data))
     except Image.DecompressionBombError as error:
@@ -89,6 +88,7 @@ def decode(data: bytes, longest_needed: int = max(WIDTHS.values())) -> Image.Ima
         raise ImageRejected("the file is not a decodable image") from error
     if image.format not in ALLOWED_FORMATS:
         raise ImageRejected(f"{image.format} images are not accepted")
+    _refuse_polyglots(data)
     width, height = image.size
     if width * height > MAX_PIXELS:
         raise ImageRejected(f"the image is {width}x{height}, over the limit of {MAX_PIXELS:,} pixels")
