@@ -9,8 +9,8 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from aperture.jobs import body_json, consume
-from aperture.media.routing import route
+from aperture.jobs import MAX_ATTEMPTS, PermanentError, attempt, body_json, consume
+from aperture.media.routing import fail, route
 from aperture.observability import powertools
 from aperture.uploads import is_test_event, uploaded_objects
 
@@ -24,7 +24,14 @@ def route_uploads(record: SQSRecord) -> None:
         logger.info("ignoring the S3 test event sent when notifications are configured")
         return
     for upload in uploaded_objects(notification):
-        decision = route(upload)
+        try:
+            decision = route(upload)
+        except PermanentError:
+            raise
+        except Exception:
+            if attempt(record) >= MAX_ATTEMPTS:  # its last try: the upload must still end somewhere
+                fail(upload, f"routing failed {MAX_ATTEMPTS} times")
+            raise
         logger.info("upload routed", extra={**upload.model_dump(), **decision})
         metrics.add_metric(
             name=f"Uploads_{decision['outcome'].replace(' ', '_')}", unit=MetricUnit.Count, value=1

@@ -31,12 +31,22 @@ def _is_large_account(owner_id: str) -> bool:
     return followers >= settings().celebrity_follower_threshold
 
 
-def route(upload: UploadedObject) -> dict[str, Any]:
-    """Send the upload to its pipeline's queue, or fail its media with the reason."""
+def _owner_and_media(upload: UploadedObject) -> tuple[str, str]:
     match = _KEY.match(upload.key)
     if not match:
         raise PermanentError(f"{upload.key} is not an upload key this service issued")
-    owner_id, media_id = match["owner"], match["media"]
+    return match["owner"], match["media"]
+
+
+def fail(upload: UploadedObject, reason: str) -> None:
+    """Give up on an upload: its media ends failed, and its owner is told why."""
+    owner_id, media_id = _owner_and_media(upload)
+    records.mark_failed(media_id, owner_id, reason)
+
+
+def route(upload: UploadedObject) -> dict[str, Any]:
+    """Send the upload to its pipeline's queue, or fail its media with the reason."""
+    owner_id, media_id = _owner_and_media(upload)
     record = records.find_media(media_id)
     if record is None:
         raise PermanentError(f"{upload.key} has no media record: it was not uploaded through an intent")
@@ -44,6 +54,9 @@ def route(upload: UploadedObject) -> dict[str, Any]:
         raise PermanentError(f"{upload.key} does not belong to the owner of {media_id}")
     if record["state"] in ("ready", "failed"):
         return {"media_id": media_id, "outcome": f"already {record['state']}"}
+    if upload.size == 0:
+        records.mark_failed(media_id, owner_id, "the file is empty")
+        return {"media_id": media_id, "outcome": "failed"}
     if upload.size > min(int(record["declared_size"]), records.MAX_UPLOAD_BYTES):
         records.mark_failed(media_id, owner_id, f"the file is {upload.size} bytes, over what was declared")
         return {"media_id": media_id, "outcome": "failed"}

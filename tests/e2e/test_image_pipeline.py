@@ -1,0 +1,162 @@
+"""An image upload, end to end on the local stack: intent, presigned POST, router, processor."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import urllib.request
+import uuid
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from aperture.aws import client
+from aperture.messages import MediaJob
+from tests.conftest import eventually
+from tests.e2e.conftest import ApiStack
+
+
+def _jpeg(width: int = 1600, height: int = 1200) -> bytes:
+    y, x = np.mgrid[0:height, 0:width]
+    rgb = np.stack(
+        [120 + 80 * np.sin(x / 90), 100 + 60 * np.cos(y / 70), 140 + 50 * np.sin((x + y) / 130)], -1
+    )
+    buffer = io.BytesIO()
+    Image.fromarray(rgb.astype(np.uint8)).save(buffer, "JPEG", quality=92)
+    return buffer.getvalue()
+
+
+def _post_to_s3(upload: dict[str, Any], data: bytes) -> int:
+    """A browser-style multipart POST of the presigned form, the file last."""
+    boundary = uuid.uuid4().hex
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+        for name, value in upload["fields"].items()
+    ]
+    parts.append(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="x"\r\n\r\n'.encode()
+        + data
+        + b"\r\n"
+    )
+    body = b"".join(parts) + f"--{boundary}--\r\n".encode()
+    request = urllib.request.Request(upload["url"], data=body, method="POST")
+    request.add_header("Content-Type", f"multipart/form-data; boundary={boundary}")
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return int(response.status)
+
+
+def _upload(api: ApiStack, token: str, data: bytes, content_type: str = "image/jpeg", **extra: Any) -> str:
+    intent = {"content_type": content_type, "size": max(len(data), 1), **extra}
+    reply = api.client.call("POST", "/uploads", intent, token=token)
+    assert reply.status == 201, reply
+    assert reply.body["state"] == "pending"
+    assert _post_to_s3(reply.body["upload"], data) in (200, 204)
+    return str(reply.body["media_id"])
+
+
+def _settled(api: ApiStack, token: str, media_id: str) -> dict[str, Any] | None:
+    media: dict[str, Any] = api.client.call("GET", f"/media/{media_id}", token=token).body
+    return media if media["state"] in ("ready", "failed") else None
+
+
+def test_the_presigned_post_limits_size_type_and_key(api: ApiStack) -> None:
+    # moto does not enforce POST policies (S3 does), so the policy itself is what is checked
+    reply = api.client.call(
+        "POST", "/uploads", {"content_type": "image/png", "size": 1234}, token=api.signup("u_policy")
+    )
+    fields = reply.body["upload"]["fields"]
+    policy = json.loads(base64.b64decode(fields["policy"]))
+    assert ["content-length-range", 1, 1234] in policy["conditions"]
+    assert {"Content-Type": "image/png"} in policy["conditions"]
+    assert {"key": fields["key"]} in policy["conditions"]
+    assert fields["key"] == f"uploads/u_policy/{reply.body['media_id']}/original"
+    too_big = api.client.call(
+        "POST", "/uploads", {"content_type": "image/png", "size": 10**9}, token=api.token("u_policy")
+    )
+    not_media = api.client.call(
+        "POST", "/uploads", {"content_type": "text/html", "size": 10}, token=api.token("u_policy")
+    )
+    assert (too_big.status, not_media.status) == (422, 422)
+
+
+def test_an_uploaded_photo_becomes_ready_with_every_rendition_on_the_cdn_bucket(api: ApiStack) -> None:
+    # Given a user who uploads a photo with a filter
+    token = api.signup("u_photographer")
+    media_id = _upload(api, token, _jpeg(), filter="clarendon")
+
+    # When the pipeline has run
+    media = eventually(lambda: _settled(api, token, media_id), timeout=60)
+
+    # Then the media is ready: 4 sizes x 3 formats, immutable, cacheable for a year, with a ThumbHash
+    assert media["state"] == "ready", media
+    assert (media["kind"], media["content_type"], media["width"], media["height"]) == (
+        "image",
+        "image/jpeg",
+        1080,
+        810,
+    )
+    assert len(media["renditions"]) == 12
+    assert len(base64.b64decode(media["thumbhash"])) >= 20
+    s3 = client("s3")
+    for rendition in media["renditions"]:
+        head = s3.head_object(Bucket=api.stack.environment["MEDIA_BUCKET"], Key=rendition["key"])
+        assert head["CacheControl"] == "public, max-age=31536000, immutable"
+        assert head["ContentLength"] == rendition["bytes"]
+    # And it went on to moderation
+    eventually(lambda: any(media_id in json.dumps(i.event) for i in api.stack.log.of("moderation")))
+
+    # When the same job is delivered again, then nothing is written twice
+    objects_before = s3.list_objects_v2(
+        Bucket=api.stack.environment["MEDIA_BUCKET"], Prefix=f"media/{media_id}/"
+    )
+    job = MediaJob(
+        media_id=media_id,
+        owner_id="u_photographer",
+        bucket=api.stack.environment["UPLOADS_BUCKET"],
+        key=f"uploads/u_photographer/{media_id}/original",
+    )
+    client("sqs").send_message(
+        QueueUrl=api.stack.environment["IMAGE_QUEUE_URL"], MessageBody=job.model_dump_json()
+    )
+    eventually(
+        lambda: sum(job.media_id in json.dumps(i.event) for i in api.stack.log.of("image_processor")) == 2
+    )
+    objects_after = s3.list_objects_v2(
+        Bucket=api.stack.environment["MEDIA_BUCKET"], Prefix=f"media/{media_id}/"
+    )
+    assert [o["LastModified"] for o in objects_after["Contents"]] == [
+        o["LastModified"] for o in objects_before["Contents"]
+    ]
+    assert api.client.call("GET", f"/media/{media_id}", token=token).body["updated_at"] == media["updated_at"]
+
+
+def _wait_settled(api: ApiStack, token: str, media_id: str) -> dict[str, Any]:
+    settled: dict[str, Any] = eventually(lambda: _settled(api, token, media_id), timeout=60)
+    return settled
+
+
+def _notifications(api: ApiStack, user_id: str) -> list[dict[str, Any]]:
+    items = client("dynamodb").query(
+        TableName=api.stack.environment["NOTIFICATIONS_TABLE"],
+        KeyConditionExpression="user_id = :u",
+        ExpressionAttributeValues={":u": {"S": user_id}},
+    )["Items"]
+    return [{key: value.get("S") for key, value in item.items()} for item in items]
+
+
+def test_bad_uploads_end_failed_with_a_reason_and_a_notification(api: ApiStack) -> None:
+    token = api.signup("u_unlucky")
+    svg = _upload(api, token, b'<svg xmlns="http://www.w3.org/2000/svg"/>')
+    truncated = _upload(api, token, _jpeg()[:4000])
+    empty = _upload(api, token, b"")
+    reasons = {media_id: _wait_settled(api, token, media_id) for media_id in (svg, truncated, empty)}
+    assert {m: (r["state"], r["failure"]) for m, r in reasons.items()} == {
+        svg: ("failed", "the file is not an image or video we accept"),
+        truncated: ("failed", "the image is truncated or corrupt"),
+        empty: ("failed", "the file is empty"),
+    }
+    told = {n["media_id"]: n["message"] for n in _notifications(api, "u_unlucky")}
+    assert told[truncated] == "Your upload could not be processed: the image is truncated or corrupt"
+    assert set(told) == {svg, truncated, empty}
