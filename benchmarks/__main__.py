@@ -7,9 +7,9 @@ import sys
 
 import aperture_local  # noqa: F401  (puts the domain layer on the path, as Lambda does)
 
-from . import local_stack
+from . import images, local_stack
 
-BENCHMARKS = {"local_stack": local_stack}
+BENCHMARKS = {"images": images, "local_stack": local_stack}
 
 
 def main() -> int:

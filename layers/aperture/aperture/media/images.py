@@ -137,25 +137,31 @@ def _opaque(image: Image.Image) -> Image.Image:
     return background
 
 
+def sized(data: bytes, look: str | None = None) -> dict[str, Image.Image]:
+    """The clean, filtered pixels of every rendition size, before any encoding."""
+    if look is not None and look not in LOOKS:
+        raise ImageRejected(f"there is no filter {look!r}")
+    display = _resize(normalise(decode(data)), WIDTHS["display"])
+    if look:
+        display = apply_look(display, look)
+    return {name: _resize(display, width) for name, width in WIDTHS.items()}
+
+
 def process(
     data: bytes, look: str | None = None, formats: tuple[str, ...] = tuple(FORMATS)
 ) -> ProcessedImage:
     """Every rendition of an upload, each at the lowest quality that keeps SSIM >= the target."""
-    if look is not None and look not in LOOKS:
-        raise ImageRejected(f"there is no filter {look!r}")
-    clean = normalise(decode(data))
-    display = _resize(clean, WIDTHS["display"])
-    if look:
-        display = apply_look(display, look)
-    has_alpha = display.mode == "RGBA"
+    sizes = sized(data, look)
     renditions = []
-    for name, width in WIDTHS.items():
-        sized = _resize(display, width)
+    for name, pixels in sizes.items():
         for fmt in formats:
-            source = _opaque(sized) if fmt == "JPEG" else sized
+            source = _opaque(pixels) if fmt == "JPEG" else pixels
             encoded = quality.smallest_above(source, fmt, SSIM_TARGET)
             renditions.append(
-                Rendition(name, fmt, sized.width, sized.height, encoded.data, encoded.quality, encoded.ssim)
+                Rendition(name, fmt, pixels.width, pixels.height, encoded.data, encoded.quality, encoded.ssim)
             )
+    display = sizes["display"]
     digest = hashlib.sha256(data + (look or "").encode()).hexdigest()[:16]
-    return ProcessedImage(digest, display.width, display.height, has_alpha, thumbhash_of(display), renditions)
+    return ProcessedImage(
+        digest, display.width, display.height, display.mode == "RGBA", thumbhash_of(display), renditions
+    )
