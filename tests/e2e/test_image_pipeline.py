@@ -160,3 +160,32 @@ def test_bad_uploads_end_failed_with_a_reason_and_a_notification(api: ApiStack) 
     told = {n["media_id"]: n["message"] for n in _notifications(api, "u_unlucky")}
     assert told[truncated] == "Your upload could not be processed: the image is truncated or corrupt"
     assert set(told) == {svg, truncated, empty}
+
+
+def test_a_large_accounts_upload_takes_the_priority_queue(api: ApiStack) -> None:
+    # Given an account at the celebrity threshold, and an ordinary one
+    star, regular = api.signup("u_celebrity"), api.signup("u_regular")
+    client("dynamodb").update_item(
+        TableName=api.stack.environment["USERS_TABLE"],
+        Key={"user_id": {"S": "u_celebrity"}},
+        UpdateExpression="SET follower_count = :n",
+        ExpressionAttributeValues={":n": {"N": api.stack.environment["CELEBRITY_FOLLOWER_THRESHOLD"]}},
+    )
+
+    # When both upload a photo
+    starred, ordinary = _upload(api, star, _jpeg(400, 300)), _upload(api, regular, _jpeg(400, 300))
+    for media_id, token in ((starred, star), (ordinary, regular)):
+        assert _wait_settled(api, token, media_id)["state"] == "ready"
+
+    # Then each job arrived on its own queue
+    def queue_of(media_id: str) -> str:
+        return next(
+            str(record["eventSourceARN"]).rsplit(":", 1)[-1]
+            for invocation in api.stack.log.of("image_processor")
+            for record in invocation.event["Records"]
+            if media_id in record["body"]
+        )
+
+    assert "ImagePriorityQueue" in queue_of(starred)
+    assert "ImagePriorityQueue" not in queue_of(ordinary)
+    assert "ImageQueue" in queue_of(ordinary)
