@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -35,6 +36,18 @@ def observe(event: Any, get_response: Any) -> Any:
     return response
 
 
+def _create_once(request: Request, scope: str, create: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """A create honouring the Idempotency-Key header, scoped to the route and the caller."""
+    return once(
+        scope,
+        request.user.user_id,
+        request.headers.get("idempotency-key"),
+        request.body.model_dump(),
+        create,
+        lambda_context=request.lambda_context,
+    )
+
+
 class DevLogin(BaseModel):
     model_config = ConfigDict(extra="forbid")
     user_id: str = Field(pattern=USER_ID.pattern)
@@ -64,14 +77,7 @@ def dev_token(request: Request) -> dict[str, Any]:
     "/users", "POST", "Create the caller's profile", body=users.NewProfile, status=201, headers=IDEMPOTENT
 )
 def create_user(request: Request) -> dict[str, Any]:
-    return once(
-        "POST /users",
-        request.user.user_id,
-        request.headers.get("idempotency-key"),
-        request.body.model_dump(),
-        lambda: users.create_profile(request.user, request.body),
-        lambda_context=request.lambda_context,
-    )
+    return _create_once(request, "POST /users", lambda: users.create_profile(request.user, request.body))
 
 
 @api.route("/users/{user_id}", "GET", "A user's profile and counts")
@@ -106,14 +112,7 @@ def list_following(request: Request, user_id: str) -> dict[str, Any]:
 
 @api.route("/posts", "POST", "Create a post", body=posts.NewPost, status=201, headers=IDEMPOTENT)
 def create_post(request: Request) -> dict[str, Any]:
-    return once(
-        "POST /posts",
-        request.user.user_id,
-        request.headers.get("idempotency-key"),
-        request.body.model_dump(),
-        lambda: posts.create_post(request.user, request.body),
-        lambda_context=request.lambda_context,
-    )
+    return _create_once(request, "POST /posts", lambda: posts.create_post(request.user, request.body))
 
 
 @api.route("/posts/{post_id}", "GET", "A post and its like count")
@@ -130,14 +129,7 @@ def get_post(request: Request, post_id: str) -> dict[str, Any]:
     headers=IDEMPOTENT,
 )
 def create_upload(request: Request) -> dict[str, Any]:
-    return once(
-        "POST /uploads",
-        request.user.user_id,
-        request.headers.get("idempotency-key"),
-        request.body.model_dump(),
-        lambda: records.create_upload(request.user, request.body),
-        lambda_context=request.lambda_context,
-    )
+    return _create_once(request, "POST /uploads", lambda: records.create_upload(request.user, request.body))
 
 
 @api.route("/media/{media_id}", "GET", "A media item's state, renditions and ThumbHash")

@@ -109,39 +109,35 @@ def _write(follower_id: str, followee_id: str, request: FollowRequest, edge: dic
     dynamodb().transact_write_items(TransactItems=items)
 
 
+def _page(query: dict[str, Any], cursor: str | None, key_names: set[str], other: str) -> dict[str, Any]:
+    """One page of edges as users (the ``other`` end of each edge), and the cursor to the next."""
+    start = decode_cursor(cursor, key_names)
+    if start:
+        query["ExclusiveStartKey"] = start
+    page = dynamodb().query(**query)
+    users = [{"user_id": item[other]["S"], "since": int(item["updated_at"]["N"])} for item in page["Items"]]
+    return {"users": users, "next_cursor": encode_cursor(page.get("LastEvaluatedKey"))}
+
+
 def followers(user_id: str, limit: int, cursor: str | None) -> dict[str, Any]:
     get_profile(user_id)
-    query: dict[str, Any] = {
+    query = {
         "TableName": table(GRAPH),
         "IndexName": FOLLOWERS_INDEX,
         "KeyConditionExpression": "active_followee_id = :user",
         "ExpressionAttributeValues": {":user": {"S": user_id}},
         "Limit": limit,
     }
-    start = decode_cursor(cursor, {"follower_id", "followee_id", "active_followee_id"})
-    if start:
-        query["ExclusiveStartKey"] = start
-    page = dynamodb().query(**query)
-    users = [
-        {"user_id": item["follower_id"]["S"], "since": int(item["updated_at"]["N"])} for item in page["Items"]
-    ]
-    return {"users": users, "next_cursor": encode_cursor(page.get("LastEvaluatedKey"))}
+    return _page(query, cursor, {"follower_id", "followee_id", "active_followee_id"}, "follower_id")
 
 
 def following(user_id: str, limit: int, cursor: str | None) -> dict[str, Any]:
     get_profile(user_id)
-    query: dict[str, Any] = {
+    query = {
         "TableName": table(GRAPH),
         "KeyConditionExpression": "follower_id = :user",
         "FilterExpression": "following = :yes",
         "ExpressionAttributeValues": {":user": {"S": user_id}, ":yes": {"BOOL": True}},
         "Limit": limit,
     }
-    start = decode_cursor(cursor, {"follower_id", "followee_id"})
-    if start:
-        query["ExclusiveStartKey"] = start
-    page = dynamodb().query(**query)
-    users = [
-        {"user_id": item["followee_id"]["S"], "since": int(item["updated_at"]["N"])} for item in page["Items"]
-    ]
-    return {"users": users, "next_cursor": encode_cursor(page.get("LastEvaluatedKey"))}
+    return _page(query, cursor, {"follower_id", "followee_id"}, "followee_id")
