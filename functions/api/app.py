@@ -9,13 +9,13 @@ from aws_lambda_powertools.metrics import MetricUnit
 from chalice.app import Chalice
 from pydantic import BaseModel, ConfigDict, Field
 
-from aperture import clock, graph, likes, posts, users
+from aperture import clock, graph, likes, posts, stories, users
 from aperture.idempotency import once
 from aperture.identity import USER_ID, dev_issuer
 from aperture.media import records
 from aperture.observability import powertools
 from aperture.pagination import page_size
-from aperture.web import Api, Request
+from aperture.web import Api, Reply, Request
 
 logger, tracer, metrics = powertools("api")
 app = Chalice(app_name="aperture")
@@ -145,3 +145,39 @@ def like_post(request: Request, post_id: str) -> dict[str, Any]:
 @api.route("/posts/{post_id}/like", "DELETE", "Take back a like")
 def unlike_post(request: Request, post_id: str) -> dict[str, Any]:
     return likes.unlike(request.user, post_id)
+
+
+def _until_first_expiry(items: list[dict[str, Any]], now: float) -> Reply:
+    """Stories with the server's time, cacheable no longer than the first of them stays live."""
+    left = min((item["expires_at"] - now for item in items), default=0)
+    cache = f"private, max-age={int(left)}" if left >= 1 else "no-store"
+    return Reply({"items": items, "server_time": now}, {"Cache-Control": cache})
+
+
+@api.route(
+    "/stories",
+    "POST",
+    "Post a Story of the caller's ready media",
+    body=stories.NewStory,
+    status=201,
+    headers=IDEMPOTENT,
+)
+def post_story(request: Request) -> dict[str, Any]:
+    return _create_once(request, "POST /stories", lambda: stories.post_story(request.user, request.body))
+
+
+@api.route("/users/{user_id}/stories", "GET", "A user's live Stories")
+def list_stories(request: Request, user_id: str) -> Reply:
+    now = clock.now()
+    return _until_first_expiry(stories.live_stories(user_id, now), now)
+
+
+@api.route("/stories/tray", "GET", "The caller's Stories tray: followed authors with live Stories")
+def stories_tray(request: Request) -> Reply:
+    now = clock.now()
+    return _until_first_expiry(stories.tray(request.user.user_id, now), now)
+
+
+@api.route("/stories/{author_id}/{story_id}/seen", "PUT", "Mark a Story seen by the caller")
+def story_seen(request: Request, author_id: str, story_id: str) -> dict[str, Any]:
+    return stories.mark_seen(request.user, author_id, story_id)

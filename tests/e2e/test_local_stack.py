@@ -75,6 +75,8 @@ def _story(author: str, story: str, expires_at_epoch: float) -> dict[str, Any]:
     return {
         "author_id": {"S": author},
         "story_id": {"S": story},
+        "media_id": {"S": "m_ttl"},
+        "created_at": {"N": str(expires_at_epoch - 86_400)},
         "expires_at": {"N": str(expires_at_epoch)},
         "expires_at_epoch": {"N": str(int(expires_at_epoch))},
         "expiry_minute": {"N": str(int(expires_at_epoch) // 60)},

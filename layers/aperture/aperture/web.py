@@ -50,6 +50,14 @@ class Request:
         return self.caller
 
 
+@dataclass(frozen=True)
+class Reply:
+    """A view's answer when it needs headers of its own (a Cache-Control bounded by expiry)."""
+
+    body: Any
+    headers: dict[str, str]
+
+
 @dataclass
 class Operation:
     path: str
@@ -92,11 +100,11 @@ class Api:
                     for name, value in path_params.items():
                         if not ID.match(value):
                             raise NotFound(f"{name} {value!r} is not an id")
-                    return Response(
-                        body=view(self._request(operation), **path_params),
-                        status_code=operation.status,
-                        headers=JSON_HEADERS,
-                    )
+                    result = view(self._request(operation), **path_params)
+                    if isinstance(result, Reply):
+                        headers: dict[str, str | list[str]] = {**JSON_HEADERS, **result.headers}
+                        return Response(body=result.body, status_code=operation.status, headers=headers)
+                    return Response(body=result, status_code=operation.status, headers=JSON_HEADERS)
                 except DomainError as error:
                     return Response(body=error.body(), status_code=error.status, headers=JSON_HEADERS)
                 except (ClientError, BotoCoreError):

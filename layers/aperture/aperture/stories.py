@@ -1,0 +1,296 @@
+"""Stories: visible for exactly their lifetime on every read path, and expired exactly once.
+
+Reads filter on ``expires_at`` against the server clock, so a Story is shown while
+``now < expires_at`` and never after, whatever DynamoDB's TTL (which deletes late) has done.
+Expiry runs from two triggers, a one-time schedule at the exact time and the TTL stream as
+defence in depth; a claim item per Story makes the second one a no-op.
+
+One table holds three kinds of item per author, told apart by the sort key's prefix:
+``s_...`` the Stories, ``expired#s_...`` the expiry claims, ``archive#s_...`` the archive.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from . import clock
+from .config import settings
+from .dynamo import dynamodb, from_item, table, to_item
+from .errors import Conflict, Forbidden, NotFound
+from .graph import FOLLOWERS_INDEX, GRAPH
+from .identity import Caller
+from .ids import new_id
+from .media.records import get_media
+
+STORIES = "STORIES_TABLE"
+TRAYS = "TRAYS_TABLE"
+CLAIM_DAYS = 7  # claims outlive any late TTL delete of their Story
+
+
+class NewStory(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    media_id: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
+
+
+def _public(item: dict[str, Any]) -> dict[str, Any]:
+    keys = ("author_id", "story_id", "media_id", "created_at", "expires_at")
+    return {key: item[key] for key in keys if key in item}
+
+
+def post_story(caller: Caller, story: NewStory) -> dict[str, Any]:
+    """A Story of the caller's ready media; its times come from the server's clock only."""
+    media = get_media(story.media_id)
+    if media["owner_id"] != caller.user_id:
+        raise Forbidden("you can only post your own media")
+    if media["state"] != "ready":
+        raise Conflict(f"the media is {media['state']}, not ready")
+    now = clock.now()
+    expires_at = now + settings().story_lifetime_seconds
+    item = {
+        "author_id": caller.user_id,
+        "story_id": new_id("s"),
+        "media_id": story.media_id,
+        "created_at": now,
+        "expires_at": expires_at,
+        "expires_at_epoch": math.ceil(expires_at),  # DynamoDB TTL: whole seconds, deleted late
+        "expiry_minute": int(expires_at // 60),  # what the expiration service asks for
+    }
+    dynamodb().put_item(TableName=table(STORIES), Item=to_item(item))
+    for viewer_id in followers_of(caller.user_id):
+        _tray_put(viewer_id, caller.user_id, latest_story_at=now, expires_at=expires_at)
+    return _public(item)
+
+
+def followers_of(author_id: str) -> list[str]:
+    viewers: list[str] = []
+    pages = (
+        dynamodb()
+        .get_paginator("query")
+        .paginate(
+            TableName=table(GRAPH),
+            IndexName=FOLLOWERS_INDEX,
+            KeyConditionExpression="active_followee_id = :a",
+            ExpressionAttributeValues={":a": {"S": author_id}},
+            ProjectionExpression="follower_id",
+        )
+    )
+    for page in pages:
+        viewers += [item["follower_id"]["S"] for item in page["Items"]]
+    return viewers
+
+
+def _tray_put(viewer_id: str, author_id: str, latest_story_at: float, expires_at: float) -> None:
+    dynamodb().update_item(
+        TableName=table(TRAYS),
+        Key={"viewer_id": {"S": viewer_id}, "author_id": {"S": author_id}},
+        UpdateExpression="SET latest_story_at = :latest, expires_at = :expires",
+        ExpressionAttributeValues={
+            ":latest": {"N": repr(latest_story_at)},
+            ":expires": {"N": repr(expires_at)},
+        },
+    )
+
+
+def live_stories(author_id: str, now: float | None = None) -> list[dict[str, Any]]:
+    """The author's Stories with ``now < expires_at``, oldest first."""
+    now = clock.now() if now is None else now
+    items: list[dict[str, Any]] = []
+    pages = (
+        dynamodb()
+        .get_paginator("query")
+        .paginate(
+            TableName=table(STORIES),
+            KeyConditionExpression="author_id = :a AND begins_with(story_id, :s)",
+            FilterExpression="expires_at > :now",
+            ExpressionAttributeValues={":a": {"S": author_id}, ":s": {"S": "s_"}, ":now": {"N": repr(now)}},
+            ConsistentRead=True,
+        )
+    )
+    for page in pages:
+        items += [_public(from_item(item)) for item in page["Items"]]
+    return sorted(items, key=lambda story: story["created_at"])
+
+
+def tray(viewer_id: str, now: float | None = None) -> list[dict[str, Any]]:
+    """Followed authors with a live Story: unseen first, then the most recent."""
+    now = clock.now() if now is None else now
+    entries = []
+    pages = (
+        dynamodb()
+        .get_paginator("query")
+        .paginate(
+            TableName=table(TRAYS),
+            KeyConditionExpression="viewer_id = :v",
+            FilterExpression="expires_at > :now",
+            ExpressionAttributeValues={":v": {"S": viewer_id}, ":now": {"N": repr(now)}},
+            ConsistentRead=True,
+        )
+    )
+    for page in pages:
+        for item in map(from_item, page["Items"]):
+            unseen = item["latest_story_at"] > item.get("seen_through", 0)
+            entries.append(
+                {
+                    "author_id": item["author_id"],
+                    "latest_story_at": item["latest_story_at"],
+                    "expires_at": item["expires_at"],
+                    "unseen": unseen,
+                    "score": tray_score(unseen, item["latest_story_at"], item.get("closeness", 0), now),
+                }
+            )
+    return sorted(entries, key=lambda entry: entry["score"], reverse=True)
+
+
+def tray_score(unseen: bool, latest_story_at: float, closeness: float, now: float) -> float:
+    """Unseen rings first; then recency (a 6-hour half-life) lifted by closeness in [0, 1]."""
+    recency: float = 0.5 ** (max(0.0, now - latest_story_at) / 21_600)
+    return (1.0 if unseen else 0.0) + 0.5 * recency + 0.25 * min(max(closeness, 0.0), 1.0)
+
+
+def mark_seen(caller: Caller, author_id: str, story_id: str) -> dict[str, Any]:
+    """The viewer saw ``story_id``: their ring for the author stays seen until a newer Story."""
+    story = next((s for s in live_stories(author_id) if s["story_id"] == story_id), None)
+    if story is None:
+        raise NotFound(f"there is no live Story {story_id} by {author_id}")
+    try:
+        dynamodb().update_item(
+            TableName=table(TRAYS),
+            Key={"viewer_id": {"S": caller.user_id}, "author_id": {"S": author_id}},
+            UpdateExpression="SET seen_through = :seen",
+            ConditionExpression="attribute_exists(viewer_id) AND "
+            "(attribute_not_exists(seen_through) OR seen_through < :seen)",
+            ExpressionAttributeValues={":seen": {"N": repr(story["created_at"])}},
+        )
+    except dynamodb().exceptions.ConditionalCheckFailedException:
+        pass  # not in this viewer's tray, or already seen through a later Story
+    return {"author_id": author_id, "story_id": story_id, "seen": True}
+
+
+def claim_expiry(author_id: str, story_id: str) -> bool:
+    """True exactly once per Story, whichever trigger asks first."""
+    try:
+        dynamodb().put_item(
+            TableName=table(STORIES),
+            Item=to_item(
+                {
+                    "author_id": author_id,
+                    "story_id": f"expired#{story_id}",
+                    "claimed_at": clock.now(),
+                    "expires_at_epoch": math.ceil(clock.now()) + CLAIM_DAYS * 86_400,
+                }
+            ),
+            ConditionExpression="attribute_not_exists(story_id)",
+        )
+    except dynamodb().exceptions.ConditionalCheckFailedException:
+        return False
+    return True
+
+
+def refresh_trays(author_id: str, expired_at: float) -> int:
+    """Drop the author from each follower's tray, or keep them for their remaining Stories."""
+    remaining = [s for s in live_stories(author_id, now=expired_at) if s["expires_at"] > expired_at]
+    changed = 0
+    for viewer_id in followers_of(author_id):
+        key = {"viewer_id": {"S": viewer_id}, "author_id": {"S": author_id}}
+        guard = {":expired": {"N": repr(expired_at)}}  # a newer Story posted meanwhile wins
+        try:
+            if remaining:
+                latest = max(remaining, key=lambda s: s["expires_at"])
+                dynamodb().update_item(
+                    TableName=table(TRAYS),
+                    Key=key,
+                    UpdateExpression="SET expires_at = :expires, latest_story_at = :latest",
+                    ConditionExpression="expires_at <= :expired",
+                    ExpressionAttributeValues={
+                        **guard,
+                        ":expires": {"N": repr(latest["expires_at"])},
+                        ":latest": {"N": repr(latest["created_at"])},
+                    },
+                )
+            else:
+                dynamodb().delete_item(
+                    TableName=table(TRAYS),
+                    Key=key,
+                    ConditionExpression="expires_at <= :expired",
+                    ExpressionAttributeValues=guard,
+                )
+            changed += 1
+        except dynamodb().exceptions.ConditionalCheckFailedException:
+            pass
+    return changed
+
+
+def archive(story: dict[str, Any]) -> None:
+    """Keep an expired Story for its author's highlights."""
+    item = {**_public(story), "story_id": f"archive#{story['story_id']}", "archived_at": clock.now()}
+    dynamodb().put_item(TableName=table(STORIES), Item=to_item(item))
+
+
+def find_story(author_id: str, story_id: str) -> dict[str, Any] | None:
+    found = dynamodb().get_item(
+        TableName=table(STORIES),
+        Key={"author_id": {"S": author_id}, "story_id": {"S": story_id}},
+        ConsistentRead=True,
+    )
+    return from_item(found["Item"]) if "Item" in found else None
+
+
+def expire(author_id: str, story_id: str, image: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Expire one Story now, once: trays, archive, and the analytics record of what happened.
+
+    ``image`` is the Story as the TTL stream saw it, for when the item itself is already gone.
+    """
+    story = find_story(author_id, story_id) or image
+    if story is None:
+        return {"story_id": story_id, "outcome": "unknown"}
+    if story["expires_at"] > clock.now():
+        raise EarlyExpiry(f"{story_id} expires at {story['expires_at']}, not yet")
+    if not claim_expiry(author_id, story_id):
+        return {"story_id": story_id, "outcome": "already expired"}
+    trays = refresh_trays(author_id, story["expires_at"])
+    archive(story)
+    return {
+        "story_id": story_id,
+        "author_id": author_id,
+        "outcome": "expired",
+        "trays_changed": trays,
+        "cdn_paths": [f"/stories/{author_id}/{story_id}/*"],
+        "media_id": story.get("media_id"),
+    }
+
+
+class EarlyExpiry(Exception):
+    """A trigger fired before the Story's time (schedules have whole-second resolution): retry."""
+
+
+def withdraw(author_id: str, story_id: str, image: dict[str, Any]) -> dict[str, Any]:
+    """The author deleted a Story: out of the trays now, and not archived."""
+    if not claim_expiry(author_id, story_id):
+        return {"story_id": story_id, "outcome": "already expired"}
+    return {
+        "story_id": story_id,
+        "outcome": "deleted",
+        "trays_changed": refresh_trays(author_id, image["expires_at"]),
+    }
+
+
+def due_within(now: float, seconds: float) -> list[dict[str, Any]]:
+    """Stories expiring by ``now + seconds``, including any a missed tick left overdue."""
+    found: list[dict[str, Any]] = []
+    for minute in range(int(now // 60) - 1, int((now + seconds) // 60) + 1):
+        pages = (
+            dynamodb()
+            .get_paginator("query")
+            .paginate(
+                TableName=table(STORIES),
+                IndexName="ByExpiryMinute",
+                KeyConditionExpression="expiry_minute = :m AND expires_at <= :until",
+                ExpressionAttributeValues={":m": {"N": str(minute)}, ":until": {"N": repr(now + seconds)}},
+            )
+        )
+        for page in pages:
+            found += [from_item(item) for item in page["Items"]]
+    return found

@@ -1,0 +1,139 @@
+"""Stories on the local stack with a frozen clock: exactly 24 hours, and expired exactly once."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from aperture.aws import client
+from aperture.clock import ManualClock
+from aperture.dynamo import to_item
+from aperture.ids import new_id
+from aperture_local.sources import TtlEmulator
+from tests.conftest import eventually, load_event
+from tests.e2e.conftest import ApiStack
+
+DAY = 86_400
+
+
+@pytest.fixture
+def ttl(api: ApiStack) -> Iterator[TtlEmulator]:
+    emulator = api.stack.ttl
+    assert isinstance(emulator, TtlEmulator)
+    yield emulator
+    emulator.paused = False
+
+
+def _ready_media(api: ApiStack, owner: str) -> str:
+    media_id = new_id("m")
+    item = {"media_id": media_id, "owner_id": owner, "state": "ready", "created_at": 0}
+    client("dynamodb").put_item(TableName=api.stack.environment["MEDIA_TABLE"], Item=to_item(item))
+    return media_id
+
+
+def _author_with_follower(api: ApiStack, author: str, viewer: str) -> tuple[str, str]:
+    author_token, viewer_token = api.signup(author), api.signup(viewer)
+    follow = {"following": True, "client_timestamp": 1}
+    assert (
+        api.client.call("PUT", f"/users/{viewer}/following/{author}", follow, token=viewer_token).status
+        == 200
+    )
+    return author_token, viewer_token
+
+
+def _visible(api: ApiStack, author: str, as_user: str) -> dict[str, Any]:
+    token = api.token(as_user)  # issued on the current clock: the test moves it by days
+    stories = api.client.call("GET", f"/users/{author}/stories", token=token)
+    tray = api.client.call("GET", "/stories/tray", token=token)
+    return {
+        "stories": [s["story_id"] for s in stories.body["items"]],
+        "tray": [entry["author_id"] for entry in tray.body["items"]],
+        "cache": stories.headers["Cache-Control"],
+        "server_time": stories.body["server_time"],
+    }
+
+
+@pytest.mark.parametrize("ttl_running", [False, True], ids=["ttl paused", "ttl running"])
+def test_a_story_is_visible_until_the_millisecond_before_it_expires_and_never_after(
+    api: ApiStack, manual_clock: ManualClock, ttl: TtlEmulator, ttl_running: bool
+) -> None:
+    # Given an author followed by a viewer, who posts a Story now
+    suffix = "run" if ttl_running else "paused"
+    author, viewer = f"u_story_{suffix}", f"u_viewer_{suffix}"
+    author_token, _ = _author_with_follower(api, author, viewer)
+    ttl.paused = not ttl_running
+    posted = api.client.call("POST", "/stories", {"media_id": _ready_media(api, author)}, token=author_token)
+    assert posted.status == 201
+    story = posted.body
+    assert story["expires_at"] == pytest.approx(manual_clock.now() + DAY)  # the server's clock decides
+
+    # When the clock is one millisecond short of the expiry, then every read path shows it
+    manual_clock.set(story["expires_at"] - 0.001)
+    for user in (author, viewer):
+        seen = _visible(api, author, user)
+        assert seen["stories"] == [story["story_id"]]
+        assert seen["cache"] == "no-store"  # under a second left: nothing may cache it
+        assert seen["server_time"] == manual_clock.now()
+    assert _visible(api, author, viewer)["tray"] == [author]
+
+    # When the clock reaches the expiry, then no read path shows it, whatever TTL has done
+    manual_clock.set(story["expires_at"])
+    for user in (author, viewer):
+        assert _visible(api, author, user)["stories"] == []
+    assert author not in _visible(api, author, viewer)["tray"]
+
+
+def test_cache_control_never_outlives_the_story(api: ApiStack, manual_clock: ManualClock) -> None:
+    author_token, _ = _author_with_follower(api, "u_cache_author", "u_cache_viewer")
+    story = api.client.call(
+        "POST", "/stories", {"media_id": _ready_media(api, "u_cache_author")}, token=author_token
+    ).body
+    manual_clock.set(story["expires_at"] - 90.5)
+    assert _visible(api, "u_cache_author", "u_cache_author")["cache"] == "private, max-age=90"
+
+
+def _story_items(api: ApiStack, author: str) -> list[str]:
+    items = client("dynamodb").query(
+        TableName=api.stack.environment["STORIES_TABLE"],
+        KeyConditionExpression="author_id = :a",
+        ExpressionAttributeValues={":a": {"S": author}},
+    )["Items"]
+    return sorted(
+        item["story_id"]["S"].split("#")[0] if "#" in item["story_id"]["S"] else "story" for item in items
+    )
+
+
+def _outcomes(api: ApiStack, function: str, story_id: str) -> list[str]:
+    found = []
+    for invocation in api.stack.log.of(function):
+        if story_id in json.dumps(invocation.event) and invocation.error is None:
+            found.append(invocation.function)
+    return found
+
+
+def test_expiry_runs_exactly_once_though_the_schedule_and_the_ttl_stream_both_fire(
+    api: ApiStack, manual_clock: ManualClock
+) -> None:
+    # Given a Story expiring within the next minute, and the viewer's tray showing its author
+    author_token, _ = _author_with_follower(api, "u_once_author", "u_once_viewer")
+    story = api.client.call(
+        "POST", "/stories", {"media_id": _ready_media(api, "u_once_author")}, token=author_token
+    ).body
+    manual_clock.set(story["expires_at"] - 30)
+
+    # When the minute's scheduler tick runs, then it schedules the exact expiry
+    done = api.stack.function("story_scheduler").invoke(load_event("story_scheduler/every_minute.json"))
+    assert done["scheduled"] >= 1
+
+    # When the clock passes the expiry: the schedule fires and the TTL emulator deletes the item
+    manual_clock.set(math.ceil(story["expires_at"]) + 1)
+    eventually(lambda: _outcomes(api, "story_expirer", story["story_id"]), timeout=20)
+    eventually(lambda: _outcomes(api, "story_ttl_stream", story["story_id"]), timeout=20)
+
+    # Then it was expired once: one claim, one archived copy, the Story item gone, the tray empty
+    eventually(lambda: _story_items(api, "u_once_author") == ["archive", "expired"], timeout=10)
+    assert _visible(api, "u_once_author", "u_once_viewer")["tray"] == []
