@@ -417,6 +417,7 @@ class OneTimeSchedules(Worker):
         super().__init__("scheduler", interval)
         self.functions_by_arn = functions_by_arn
         self._fired: set[tuple[str, str]] = set()
+        self._known: dict[tuple[str, str], tuple[Any, dict[str, Any]]] = {}  # by (group, name)
 
     def tick(self) -> bool:
         scheduler = client("scheduler")
@@ -426,13 +427,17 @@ class OneTimeSchedules(Worker):
                 key = (summary.get("GroupName", "default"), summary["Name"])
                 if key in self._fired:
                     continue
-                schedule = scheduler.get_schedule(GroupName=key[0], Name=key[1])
+                version = summary.get("LastModificationDate")
+                if key not in self._known or self._known[key][0] != version:  # fetch each version once
+                    self._known[key] = (version, scheduler.get_schedule(GroupName=key[0], Name=key[1]))
+                schedule = self._known[key][1]
                 due = _at_seconds(schedule)
                 if due is None or now < due:
                     continue
                 self._deliver(schedule["Target"])
                 if schedule.get("ActionAfterCompletion") == "DELETE":
                     scheduler.delete_schedule(GroupName=key[0], Name=key[1])
+                    del self._known[key]
                 else:
                     self._fired.add(key)
         return False

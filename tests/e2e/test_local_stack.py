@@ -124,8 +124,8 @@ def test_ttl_deletes_expired_items_and_marks_their_stream_records_as_the_service
     }
     remaining = dynamodb.query(
         TableName=table,
-        KeyConditionExpression="author_id = :a",
-        ExpressionAttributeValues={":a": {"S": "u_ttl"}},
+        KeyConditionExpression="author_id = :a AND begins_with(story_id, :story)",
+        ExpressionAttributeValues={":a": {"S": "u_ttl"}, ":story": {"S": "s_"}},
     )["Items"]
     assert [item["story_id"]["S"] for item in remaining] == ["s_live"]
 
