@@ -181,3 +181,18 @@ def stories_tray(request: Request) -> Reply:
 @api.route("/stories/{author_id}/{story_id}/seen", "PUT", "Mark a Story seen by the caller")
 def story_seen(request: Request, author_id: str, story_id: str) -> dict[str, Any]:
     return stories.mark_seen(request.user, author_id, story_id)
+
+
+@api.route(
+    "/users/{user_id}/highlights/{name}",
+    "PUT",
+    "Pin archived Stories to a named highlight",
+    body=stories.Highlight,
+)
+def pin_highlight(request: Request, user_id: str, name: str) -> dict[str, Any]:
+    return stories.pin_highlight(request.user, user_id, name, request.body)
+
+
+@api.route("/users/{user_id}/highlights", "GET", "A user's highlights")
+def list_highlights(request: Request, user_id: str) -> dict[str, Any]:
+    return {"items": stories.highlights(user_id)}

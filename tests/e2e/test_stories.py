@@ -137,3 +137,45 @@ def test_expiry_runs_exactly_once_though_the_schedule_and_the_ttl_stream_both_fi
     # Then it was expired once: one claim, one archived copy, the Story item gone, the tray empty
     eventually(lambda: _story_items(api, "u_once_author") == ["archive", "expired"], timeout=10)
     assert _visible(api, "u_once_author", "u_once_viewer")["tray"] == []
+
+
+def test_an_expired_story_can_be_pinned_to_a_highlight_which_never_expires(
+    api: ApiStack, manual_clock: ManualClock
+) -> None:
+    # Given a Story that has expired and been archived
+    author_token, _ = _author_with_follower(api, "u_hl_author", "u_hl_viewer")
+    story = api.client.call(
+        "POST", "/stories", {"media_id": _ready_media(api, "u_hl_author")}, token=author_token
+    ).body
+    manual_clock.set(story["expires_at"] + 5)
+    outcome = api.stack.function("story_expirer").invoke(
+        {
+            "Records": [
+                {
+                    **load_event("story_expirer/story_expiry.json")["Records"][0],
+                    "body": json.dumps({"author_id": "u_hl_author", "story_id": story["story_id"]}),
+                }
+            ]
+        }
+    )
+    assert outcome == {"batchItemFailures": []}
+
+    # When the author pins it, then the highlight shows it to anyone, a day later still
+    token = api.token("u_hl_author")
+    pinned = api.client.call(
+        "PUT", "/users/u_hl_author/highlights/summer", {"story_ids": [story["story_id"]]}, token=token
+    )
+    assert (pinned.status, [s["story_id"] for s in pinned.body["stories"]]) == (200, [story["story_id"]])
+    manual_clock.advance(DAY)
+    shown = api.client.call("GET", "/users/u_hl_author/highlights", token=api.token("u_hl_viewer")).body[
+        "items"
+    ]
+    assert shown == [{"name": "summer", "stories": [pinned.body["stories"][0]]}]
+    # And nobody else can change it, nor pin what is not archived
+    other = api.client.call(
+        "PUT", "/users/u_hl_author/highlights/x", {"story_ids": ["s_1"]}, token=api.token("u_hl_viewer")
+    )
+    unknown = api.client.call(
+        "PUT", "/users/u_hl_author/highlights/x", {"story_ids": ["s_nope"]}, token=api.token("u_hl_author")
+    )
+    assert (other.status, unknown.status) == (403, 404)

@@ -5,8 +5,9 @@ Reads filter on ``expires_at`` against the server clock, so a Story is shown whi
 Expiry runs from two triggers, a one-time schedule at the exact time and the TTL stream as
 defence in depth; a claim item per Story makes the second one a no-op.
 
-One table holds three kinds of item per author, told apart by the sort key's prefix:
-``s_...`` the Stories, ``expired#s_...`` the expiry claims, ``archive#s_...`` the archive.
+One table holds four kinds of item per author, told apart by the sort key's prefix:
+``s_...`` the Stories, ``expired#s_...`` the expiry claims, ``archive#s_...`` the archive and
+``highlight#NAME`` the highlights pinned from it.
 """
 
 from __future__ import annotations
@@ -294,3 +295,61 @@ def due_within(now: float, seconds: float) -> list[dict[str, Any]]:
         for page in pages:
             found += [from_item(item) for item in page["Items"]]
     return found
+
+
+class Highlight(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    story_ids: list[str] = Field(min_length=1, max_length=100)
+
+
+def archived(author_id: str) -> dict[str, dict[str, Any]]:
+    items: dict[str, dict[str, Any]] = {}
+    pages = (
+        dynamodb()
+        .get_paginator("query")
+        .paginate(
+            TableName=table(STORIES),
+            KeyConditionExpression="author_id = :a AND begins_with(story_id, :archive)",
+            ExpressionAttributeValues={":a": {"S": author_id}, ":archive": {"S": "archive#"}},
+        )
+    )
+    for page in pages:
+        for item in map(from_item, page["Items"]):
+            story = {**item, "story_id": item["story_id"].removeprefix("archive#")}
+            items[story["story_id"]] = _public(story)
+    return items
+
+
+def pin_highlight(caller: Caller, author_id: str, name: str, highlight: Highlight) -> dict[str, Any]:
+    """Pin archived Stories to a named highlight on the author's profile (replacing its list)."""
+    if caller.user_id != author_id:
+        raise Forbidden("you can only change your own highlights")
+    kept = archived(author_id)
+    missing = [story_id for story_id in highlight.story_ids if story_id not in kept]
+    if missing:
+        raise NotFound(f"not in your archive: {', '.join(missing)}")
+    item = {
+        "author_id": author_id,
+        "story_id": f"highlight#{name}",
+        "story_ids": highlight.story_ids,
+        "updated_at": clock.now(),
+    }
+    dynamodb().put_item(TableName=table(STORIES), Item=to_item(item))
+    return {"name": name, "stories": [kept[story_id] for story_id in highlight.story_ids]}
+
+
+def highlights(author_id: str) -> list[dict[str, Any]]:
+    """The author's highlights: archived Stories, which no expiry applies to."""
+    kept = archived(author_id)
+    found = dynamodb().query(
+        TableName=table(STORIES),
+        KeyConditionExpression="author_id = :a AND begins_with(story_id, :h)",
+        ExpressionAttributeValues={":a": {"S": author_id}, ":h": {"S": "highlight#"}},
+    )["Items"]
+    return [
+        {
+            "name": item["story_id"].removeprefix("highlight#"),
+            "stories": [kept[story_id] for story_id in item["story_ids"] if story_id in kept],
+        }
+        for item in map(from_item, found)
+    ]
