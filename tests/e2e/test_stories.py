@@ -179,3 +179,32 @@ def test_an_expired_story_can_be_pinned_to_a_highlight_which_never_expires(
         "PUT", "/users/u_hl_author/highlights/x", {"story_ids": ["s_nope"]}, token=api.token("u_hl_author")
     )
     assert (other.status, unknown.status) == (403, 404)
+
+
+def test_without_an_archive_the_storys_media_is_tagged_for_deletion_a_day_later(
+    api: ApiStack, manual_clock: ManualClock
+) -> None:
+    # Given an author who keeps no archive, and a Story whose media has a rendition in the bucket
+    author_token, _ = _author_with_follower(api, "u_noarch", "u_noarch_fan")
+    assert (
+        api.client.call("PATCH", "/users/u_noarch", {"archive_stories": False}, token=author_token).status
+        == 200
+    )
+    media_id, key = new_id("m"), "media/m_noarch/abc/display.jpg"
+    client("s3").put_object(Bucket=api.stack.environment["MEDIA_BUCKET"], Key=key, Body=b"jpeg")
+    item = {"media_id": media_id, "owner_id": "u_noarch", "state": "ready", "renditions": [{"key": key}]}
+    client("dynamodb").put_item(TableName=api.stack.environment["MEDIA_TABLE"], Item=to_item(item))
+    story = api.client.call("POST", "/stories", {"media_id": media_id}, token=author_token).body
+
+    # When it expires
+    manual_clock.set(story["expires_at"] + 1)
+    record = {
+        **load_event("story_expirer/story_expiry.json")["Records"][0],
+        "body": json.dumps({"author_id": "u_noarch", "story_id": story["story_id"]}),
+    }
+    assert api.stack.function("story_expirer").invoke({"Records": [record]}) == {"batchItemFailures": []}
+
+    # Then nothing is archived and the rendition carries the tag the lifecycle rule deletes by
+    assert _story_items(api, "u_noarch") == ["expired", "story"]
+    tags = client("s3").get_object_tagging(Bucket=api.stack.environment["MEDIA_BUCKET"], Key=key)["TagSet"]
+    assert tags == [{"Key": "aperture-expired-story", "Value": "true"}]

@@ -18,17 +18,21 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from . import clock
-from .config import settings
+from .aws import client
+from .config import resource_name, settings
 from .dynamo import dynamodb, from_item, table, to_item
 from .errors import Conflict, Forbidden, NotFound
 from .graph import FOLLOWERS_INDEX, GRAPH
 from .identity import Caller
 from .ids import new_id
-from .media.records import get_media
+from .media.pipeline import MEDIA_BUCKET
+from .media.records import find_media, get_media
+from .users import get_profile
 
 STORIES = "STORIES_TABLE"
 TRAYS = "TRAYS_TABLE"
 CLAIM_DAYS = 7  # claims outlive any late TTL delete of their Story
+EXPIRED_STORY_TAG = "aperture-expired-story"  # the media bucket's lifecycle rule deletes these
 
 
 class NewStory(BaseModel):
@@ -252,15 +256,38 @@ def expire(author_id: str, story_id: str, image: dict[str, Any] | None = None) -
     if not claim_expiry(author_id, story_id):
         return {"story_id": story_id, "outcome": "already expired"}
     trays = refresh_trays(author_id, story["expires_at"])
-    archive(story)
+    kept = _keeps_archive(author_id)
+    if kept:
+        archive(story)
+    elif story.get("media_id"):
+        schedule_media_deletion(story["media_id"])
     return {
         "story_id": story_id,
         "author_id": author_id,
         "outcome": "expired",
         "trays_changed": trays,
+        "archived": kept,
         "cdn_paths": [f"/stories/{author_id}/{story_id}/*"],
         "media_id": story.get("media_id"),
     }
+
+
+def _keeps_archive(author_id: str) -> bool:
+    try:
+        return bool(get_profile(author_id).get("archive_stories", True))
+    except NotFound:
+        return False
+
+
+def schedule_media_deletion(media_id: str) -> None:
+    """Tag the Story's renditions: the media bucket's lifecycle rule deletes them a day later."""
+    media = find_media(media_id)
+    for rendition in (media or {}).get("renditions", []):
+        client("s3").put_object_tagging(
+            Bucket=resource_name(MEDIA_BUCKET),
+            Key=rendition["key"],
+            Tagging={"TagSet": [{"Key": EXPIRED_STORY_TAG, "Value": "true"}]},
+        )
 
 
 class EarlyExpiry(Exception):

@@ -32,17 +32,19 @@ class NewProfile(_Body):
     username: str = Field(pattern=USERNAME)
     display_name: str = Field(default="", max_length=64)
     bio: str = Field(default="", max_length=300)
+    archive_stories: bool = Field(default=True, description="keep expired Stories for highlights")
 
 
 class ProfileChanges(_Body):
     username: str | None = Field(default=None, pattern=USERNAME)
     display_name: str | None = Field(default=None, max_length=64)
     bio: str | None = Field(default=None, max_length=300)
+    archive_stories: bool | None = None
 
     @model_validator(mode="after")
     def _something(self) -> ProfileChanges:
         if not self.model_fields_set:
-            raise ValueError("name at least one of username, display_name, bio")
+            raise ValueError("name at least one of username, display_name, bio, archive_stories")
         return self
 
 
