@@ -23,6 +23,12 @@ def table(env_var: str) -> str:
     return resource_name(env_var)
 
 
+def query_items(**query: Any) -> list[dict[str, Any]]:
+    """Every item a query matches, across all its pages, as plain values."""
+    pages = dynamodb().get_paginator("query").paginate(**query)
+    return [from_item(item) for page in pages for item in page["Items"]]
+
+
 def to_item(values: dict[str, Any]) -> dict[str, Any]:
     return {
         key: _serializer.serialize(_decimals(value)) for key, value in values.items() if value is not None

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from . import clock
 from .aws import client
 from .config import resource_name, settings
-from .dynamo import dynamodb, from_item, table, to_item
+from .dynamo import dynamodb, from_item, query_items, table, to_item
 from .errors import Conflict, Forbidden, NotFound
 from .graph import FOLLOWERS_INDEX, GRAPH
 from .identity import Caller
@@ -70,21 +70,14 @@ def post_story(caller: Caller, story: NewStory) -> dict[str, Any]:
 
 
 def followers_of(author_id: str) -> list[str]:
-    viewers: list[str] = []
-    pages = (
-        dynamodb()
-        .get_paginator("query")
-        .paginate(
-            TableName=table(GRAPH),
-            IndexName=FOLLOWERS_INDEX,
-            KeyConditionExpression="active_followee_id = :a",
-            ExpressionAttributeValues={":a": {"S": author_id}},
-            ProjectionExpression="follower_id",
-        )
+    found = query_items(
+        TableName=table(GRAPH),
+        IndexName=FOLLOWERS_INDEX,
+        KeyConditionExpression="active_followee_id = :a",
+        ExpressionAttributeValues={":a": {"S": author_id}},
+        ProjectionExpression="follower_id",
     )
-    for page in pages:
-        viewers += [item["follower_id"]["S"] for item in page["Items"]]
-    return viewers
+    return [item["follower_id"] for item in found]
 
 
 def _tray_put(viewer_id: str, author_id: str, latest_story_at: float, expires_at: float) -> None:
@@ -102,50 +95,38 @@ def _tray_put(viewer_id: str, author_id: str, latest_story_at: float, expires_at
 def live_stories(author_id: str, now: float | None = None) -> list[dict[str, Any]]:
     """The author's Stories with ``now < expires_at``, oldest first."""
     now = clock.now() if now is None else now
-    items: list[dict[str, Any]] = []
-    pages = (
-        dynamodb()
-        .get_paginator("query")
-        .paginate(
-            TableName=table(STORIES),
-            KeyConditionExpression="author_id = :a AND begins_with(story_id, :s)",
-            FilterExpression="expires_at > :now",
-            ExpressionAttributeValues={":a": {"S": author_id}, ":s": {"S": "s_"}, ":now": {"N": repr(now)}},
-            ConsistentRead=True,
-        )
+    found = query_items(
+        TableName=table(STORIES),
+        KeyConditionExpression="author_id = :a AND begins_with(story_id, :s)",
+        FilterExpression="expires_at > :now",
+        ExpressionAttributeValues={":a": {"S": author_id}, ":s": {"S": "s_"}, ":now": {"N": repr(now)}},
+        ConsistentRead=True,
     )
-    for page in pages:
-        items += [_public(from_item(item)) for item in page["Items"]]
-    return sorted(items, key=lambda story: story["created_at"])
+    return sorted((_public(item) for item in found), key=lambda story: story["created_at"])
 
 
 def tray(viewer_id: str, now: float | None = None) -> list[dict[str, Any]]:
     """Followed authors with a live Story: unseen first, then the most recent."""
     now = clock.now() if now is None else now
     entries = []
-    pages = (
-        dynamodb()
-        .get_paginator("query")
-        .paginate(
-            TableName=table(TRAYS),
-            KeyConditionExpression="viewer_id = :v",
-            FilterExpression="expires_at > :now",
-            ExpressionAttributeValues={":v": {"S": viewer_id}, ":now": {"N": repr(now)}},
-            ConsistentRead=True,
-        )
+    found = query_items(
+        TableName=table(TRAYS),
+        KeyConditionExpression="viewer_id = :v",
+        FilterExpression="expires_at > :now",
+        ExpressionAttributeValues={":v": {"S": viewer_id}, ":now": {"N": repr(now)}},
+        ConsistentRead=True,
     )
-    for page in pages:
-        for item in map(from_item, page["Items"]):
-            unseen = item["latest_story_at"] > item.get("seen_through", 0)
-            entries.append(
-                {
-                    "author_id": item["author_id"],
-                    "latest_story_at": item["latest_story_at"],
-                    "expires_at": item["expires_at"],
-                    "unseen": unseen,
-                    "score": tray_score(unseen, item["latest_story_at"], item.get("closeness", 0), now),
-                }
-            )
+    for item in found:
+        unseen = item["latest_story_at"] > item.get("seen_through", 0)
+        entries.append(
+            {
+                "author_id": item["author_id"],
+                "latest_story_at": item["latest_story_at"],
+                "expires_at": item["expires_at"],
+                "unseen": unseen,
+                "score": tray_score(unseen, item["latest_story_at"], item.get("closeness", 0), now),
+            }
+        )
     return sorted(entries, key=lambda entry: entry["score"], reverse=True)
 
 
@@ -307,21 +288,16 @@ def withdraw(author_id: str, story_id: str, image: dict[str, Any]) -> dict[str, 
 
 def due_within(now: float, seconds: float) -> list[dict[str, Any]]:
     """Stories expiring by ``now + seconds``, including any a missed tick left overdue."""
-    found: list[dict[str, Any]] = []
-    for minute in range(int(now // 60) - 1, int((now + seconds) // 60) + 1):
-        pages = (
-            dynamodb()
-            .get_paginator("query")
-            .paginate(
-                TableName=table(STORIES),
-                IndexName="ByExpiryMinute",
-                KeyConditionExpression="expiry_minute = :m AND expires_at <= :until",
-                ExpressionAttributeValues={":m": {"N": str(minute)}, ":until": {"N": repr(now + seconds)}},
-            )
+    return [
+        story
+        for minute in range(int(now // 60) - 1, int((now + seconds) // 60) + 1)
+        for story in query_items(
+            TableName=table(STORIES),
+            IndexName="ByExpiryMinute",
+            KeyConditionExpression="expiry_minute = :m AND expires_at <= :until",
+            ExpressionAttributeValues={":m": {"N": str(minute)}, ":until": {"N": repr(now + seconds)}},
         )
-        for page in pages:
-            found += [from_item(item) for item in page["Items"]]
-    return found
+    ]
 
 
 class Highlight(BaseModel):
@@ -331,19 +307,14 @@ class Highlight(BaseModel):
 
 def archived(author_id: str) -> dict[str, dict[str, Any]]:
     items: dict[str, dict[str, Any]] = {}
-    pages = (
-        dynamodb()
-        .get_paginator("query")
-        .paginate(
-            TableName=table(STORIES),
-            KeyConditionExpression="author_id = :a AND begins_with(story_id, :archive)",
-            ExpressionAttributeValues={":a": {"S": author_id}, ":archive": {"S": "archive#"}},
-        )
+    found = query_items(
+        TableName=table(STORIES),
+        KeyConditionExpression="author_id = :a AND begins_with(story_id, :archive)",
+        ExpressionAttributeValues={":a": {"S": author_id}, ":archive": {"S": "archive#"}},
     )
-    for page in pages:
-        for item in map(from_item, page["Items"]):
-            story = {**item, "story_id": item["story_id"].removeprefix("archive#")}
-            items[story["story_id"]] = _public(story)
+    for item in found:
+        story = {**item, "story_id": item["story_id"].removeprefix("archive#")}
+        items[story["story_id"]] = _public(story)
     return items
 
 
