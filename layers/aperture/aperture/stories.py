@@ -25,8 +25,7 @@ from .errors import Conflict, Forbidden, NotFound
 from .graph import FOLLOWERS_INDEX, GRAPH
 from .identity import Caller
 from .ids import new_id
-from .media.pipeline import MEDIA_BUCKET
-from .media.records import find_media, get_media
+from .media.records import MEDIA_BUCKET, find_media, get_media
 from .users import get_profile
 
 STORIES = "STORIES_TABLE"

@@ -16,8 +16,8 @@ from ..jobs import PermanentError
 from ..messages import MediaJob, ModerationJob
 from . import records
 from .images import ImageRejected, ProcessedImage, process
+from .records import MEDIA_BUCKET
 
-MEDIA_BUCKET = "MEDIA_BUCKET"
 MODERATION_QUEUE = "MODERATION_QUEUE_URL"
 CACHE_CONTROL = "public, max-age=31536000, immutable"  # keys change whenever content does
 
