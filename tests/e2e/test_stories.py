@@ -35,6 +35,24 @@ def _ready_media(api: ApiStack, owner: str) -> str:
     return media_id
 
 
+def _post_story(api: ApiStack, author: str, token: str, media_id: str | None = None) -> dict[str, Any]:
+    reply = api.client.call(
+        "POST", "/stories", {"media_id": media_id or _ready_media(api, author)}, token=token
+    )
+    assert reply.status == 201, reply
+    story: dict[str, Any] = reply.body
+    return story
+
+
+def _deliver_expiry(api: ApiStack, author: str, story_id: str) -> Any:
+    """Hand the expirer the message its schedule would send."""
+    record = {
+        **load_event("story_expirer/story_expiry.json")["Records"][0],
+        "body": json.dumps({"author_id": author, "story_id": story_id}),
+    }
+    return api.stack.function("story_expirer").invoke({"Records": [record]})
+
+
 def _author_with_follower(api: ApiStack, author: str, viewer: str) -> tuple[str, str]:
     author_token, viewer_token = api.signup(author), api.signup(viewer)
     follow = {"following": True, "client_timestamp": 1}
@@ -66,9 +84,7 @@ def test_a_story_is_visible_until_the_millisecond_before_it_expires_and_never_af
     author, viewer = f"u_story_{suffix}", f"u_viewer_{suffix}"
     author_token, _ = _author_with_follower(api, author, viewer)
     ttl.paused = not ttl_running
-    posted = api.client.call("POST", "/stories", {"media_id": _ready_media(api, author)}, token=author_token)
-    assert posted.status == 201
-    story = posted.body
+    story = _post_story(api, author, author_token)
     assert story["expires_at"] == pytest.approx(manual_clock.now() + DAY)  # the server's clock decides
 
     # When the clock is one millisecond short of the expiry, then every read path shows it
@@ -89,9 +105,7 @@ def test_a_story_is_visible_until_the_millisecond_before_it_expires_and_never_af
 
 def test_cache_control_never_outlives_the_story(api: ApiStack, manual_clock: ManualClock) -> None:
     author_token, _ = _author_with_follower(api, "u_cache_author", "u_cache_viewer")
-    story = api.client.call(
-        "POST", "/stories", {"media_id": _ready_media(api, "u_cache_author")}, token=author_token
-    ).body
+    story = _post_story(api, "u_cache_author", author_token)
     manual_clock.set(story["expires_at"] - 90.5)
     assert _visible(api, "u_cache_author", "u_cache_author")["cache"] == "private, max-age=90"
 
@@ -120,9 +134,7 @@ def test_expiry_runs_exactly_once_though_the_schedule_and_the_ttl_stream_both_fi
 ) -> None:
     # Given a Story expiring within the next minute, and the viewer's tray showing its author
     author_token, _ = _author_with_follower(api, "u_once_author", "u_once_viewer")
-    story = api.client.call(
-        "POST", "/stories", {"media_id": _ready_media(api, "u_once_author")}, token=author_token
-    ).body
+    story = _post_story(api, "u_once_author", author_token)
     manual_clock.set(story["expires_at"] - 30)
 
     # When the minute's scheduler tick runs, then it schedules the exact expiry
@@ -144,21 +156,9 @@ def test_an_expired_story_can_be_pinned_to_a_highlight_which_never_expires(
 ) -> None:
     # Given a Story that has expired and been archived
     author_token, _ = _author_with_follower(api, "u_hl_author", "u_hl_viewer")
-    story = api.client.call(
-        "POST", "/stories", {"media_id": _ready_media(api, "u_hl_author")}, token=author_token
-    ).body
+    story = _post_story(api, "u_hl_author", author_token)
     manual_clock.set(story["expires_at"] + 5)
-    outcome = api.stack.function("story_expirer").invoke(
-        {
-            "Records": [
-                {
-                    **load_event("story_expirer/story_expiry.json")["Records"][0],
-                    "body": json.dumps({"author_id": "u_hl_author", "story_id": story["story_id"]}),
-                }
-            ]
-        }
-    )
-    assert outcome == {"batchItemFailures": []}
+    assert _deliver_expiry(api, "u_hl_author", story["story_id"]) == {"batchItemFailures": []}
 
     # When the author pins it, then the highlight shows it to anyone, a day later still
     token = api.token("u_hl_author")
@@ -194,15 +194,11 @@ def test_without_an_archive_the_storys_media_is_tagged_for_deletion_a_day_later(
     client("s3").put_object(Bucket=api.stack.environment["MEDIA_BUCKET"], Key=key, Body=b"jpeg")
     item = {"media_id": media_id, "owner_id": "u_noarch", "state": "ready", "renditions": [{"key": key}]}
     client("dynamodb").put_item(TableName=api.stack.environment["MEDIA_TABLE"], Item=to_item(item))
-    story = api.client.call("POST", "/stories", {"media_id": media_id}, token=author_token).body
+    story = _post_story(api, "u_noarch", author_token, media_id)
 
     # When it expires
     manual_clock.set(story["expires_at"] + 1)
-    record = {
-        **load_event("story_expirer/story_expiry.json")["Records"][0],
-        "body": json.dumps({"author_id": "u_noarch", "story_id": story["story_id"]}),
-    }
-    assert api.stack.function("story_expirer").invoke({"Records": [record]}) == {"batchItemFailures": []}
+    assert _deliver_expiry(api, "u_noarch", story["story_id"]) == {"batchItemFailures": []}
 
     # Then nothing is archived and the rendition carries the tag the lifecycle rule deletes by
     assert _story_items(api, "u_noarch") == ["expired", "story"]
