@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import UTC, datetime
 from typing import Protocol
 
 
@@ -76,7 +75,3 @@ def now() -> float:
 
 def now_ms() -> int:
     return int(_current.now() * 1000)
-
-
-def utcnow() -> datetime:
-    return datetime.fromtimestamp(_current.now(), tz=UTC)

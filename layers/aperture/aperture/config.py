@@ -16,14 +16,12 @@ def _required(name: str) -> str:
 
 @dataclass(frozen=True)
 class Settings:
-    stage: str
     story_lifetime_seconds: int
     celebrity_follower_threshold: int
 
     @classmethod
     def from_environment(cls) -> Settings:
         return cls(
-            stage=os.environ.get("STAGE", "dev"),
             story_lifetime_seconds=int(os.environ.get("STORY_LIFETIME_SECONDS", "86400")),
             celebrity_follower_threshold=int(os.environ.get("CELEBRITY_FOLLOWER_THRESHOLD", "100000")),
         )

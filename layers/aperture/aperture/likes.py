@@ -75,7 +75,6 @@ def unlike(caller: Caller, post_id: str) -> dict[str, Any]:
             "ConditionExpression": "attribute_exists(user_id)",
         }
     }
-    get_post(post_id)
     changed = _transact([delete, _post_counter(post_id, -1)], post_id)
     return {
         "post_id": post_id,
