@@ -11,7 +11,13 @@ from typing import Any
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
-def write(name: str, summary: str, rows: list[dict[str, Any]], parameters: dict[str, Any]) -> Path:
+def write(
+    name: str,
+    summary: str,
+    rows: list[dict[str, Any]],
+    parameters: dict[str, Any],
+    command: str | None = None,
+) -> Path:
     RESULTS.mkdir(exist_ok=True)
     document = {
         "benchmark": name,
@@ -32,7 +38,7 @@ def write(name: str, summary: str, rows: list[dict[str, Any]], parameters: dict[
         "| " + " | ".join("---" for _ in columns) + " |",
         *("| " + " | ".join(_cell(row[c]) for c in columns) + " |" for row in rows),
         "",
-        f"Parameters: {json.dumps(parameters)}. Reproduce: `pipenv run bench {name}`.",
+        f"Parameters: {json.dumps(parameters)}. Reproduce: `pipenv run bench {command or name}`.",
         "",
     ]
     path = RESULTS / f"{name}.md"

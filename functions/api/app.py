@@ -9,7 +9,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from chalice.app import Chalice
 from pydantic import BaseModel, ConfigDict, Field
 
-from aperture import clock, graph, likes, posts, stories, users
+from aperture import blocks, clock, dormancy, feed, graph, likes, posts, stories, users
 from aperture.idempotency import once
 from aperture.identity import USER_ID, dev_issuer
 from aperture.media import records
@@ -97,7 +97,10 @@ def update_user(request: Request, user_id: str) -> dict[str, Any]:
     body=graph.FollowRequest,
 )
 def set_follow(request: Request, user_id: str, followee_id: str) -> dict[str, Any]:
-    return graph.set_follow_state(request.user, user_id, followee_id, request.body)
+    state = graph.set_follow_state(request.user, user_id, followee_id, request.body)
+    if state["applied"] and state["following"]:
+        feed.backfill(user_id, followee_id)
+    return state
 
 
 @api.route("/users/{user_id}/followers", "GET", "Who follows a user", query=PAGE)
@@ -118,6 +121,29 @@ def create_post(request: Request) -> dict[str, Any]:
 @api.route("/posts/{post_id}", "GET", "A post and its like count")
 def get_post(request: Request, post_id: str) -> dict[str, Any]:
     return posts.get_post(post_id)
+
+
+@api.route("/posts/{post_id}", "DELETE", "Delete the caller's post")
+def delete_post(request: Request, post_id: str) -> dict[str, Any]:
+    return posts.delete_post(request.user, post_id)
+
+
+@api.route("/feed", "GET", "The caller's home feed, newest first", query=PAGE)
+def home_feed(request: Request) -> dict[str, Any]:
+    dormancy.touch(request.user.user_id)
+    return feed.read_feed(
+        request.user.user_id, page_size(request.query.get("limit")), request.query.get("cursor")
+    )
+
+
+@api.route("/users/{user_id}/blocks/{blocked_id}", "PUT", "Block a user: their posts leave the caller's feed")
+def block_user(request: Request, user_id: str, blocked_id: str) -> dict[str, Any]:
+    return blocks.block(request.user, user_id, blocked_id)
+
+
+@api.route("/users/{user_id}/blocks/{blocked_id}", "DELETE", "Unblock a user")
+def unblock_user(request: Request, user_id: str, blocked_id: str) -> dict[str, Any]:
+    return blocks.unblock(request.user, user_id, blocked_id)
 
 
 @api.route(

@@ -1,13 +1,15 @@
-"""Writes a normal author's new post into the feeds of their followers, 25 at a time."""
+"""Delivers a published post: plans its fan-out, then writes each slice of followers' feed rows."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from aperture.fanout import fan_out
 from aperture.jobs import consume, parse_job
 from aperture.messages import FanoutJob
 from aperture.observability import powertools
@@ -16,13 +18,16 @@ logger, tracer, metrics = powertools("fanout")
 
 
 @tracer.capture_method
-def fan_out(record: SQSRecord) -> None:
+def deliver(record: SQSRecord) -> None:
     job = parse_job(record, FanoutJob)
-    logger.info("fan-out slice accepted", extra=job.model_dump())
+    outcome = fan_out(job)
+    if "delivered" in outcome:
+        metrics.add_metric(name="FeedRowsWritten", unit=MetricUnit.Count, value=outcome["delivered"])
+    logger.info("fan-out step done", extra=outcome)
 
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    return consume(event, context, fan_out, logger=logger, metrics=metrics)
+    return consume(event, context, deliver, logger=logger, metrics=metrics)

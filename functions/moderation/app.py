@@ -10,6 +10,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from aperture.jobs import consume, parse_job
 from aperture.messages import ModerationJob
+from aperture.moderation import NO_CLASSIFIER, record_verdict
 from aperture.observability import powertools
 
 logger, tracer, metrics = powertools("moderation")
@@ -18,7 +19,8 @@ logger, tracer, metrics = powertools("moderation")
 @tracer.capture_method
 def moderate(record: SQSRecord) -> None:
     job = parse_job(record, ModerationJob)
-    logger.info("moderation job accepted", extra=job.model_dump())
+    outcome = record_verdict(job.media_id, "review", NO_CLASSIFIER)
+    logger.info("moderation verdict", extra=outcome)
 
 
 @logger.inject_lambda_context

@@ -18,12 +18,14 @@ def _required(name: str) -> str:
 class Settings:
     story_lifetime_seconds: int
     celebrity_follower_threshold: int
+    dormant_after_days: float
 
     @classmethod
     def from_environment(cls) -> Settings:
         return cls(
             story_lifetime_seconds=int(os.environ.get("STORY_LIFETIME_SECONDS", "86400")),
             celebrity_follower_threshold=int(os.environ.get("CELEBRITY_FOLLOWER_THRESHOLD", "100000")),
+            dormant_after_days=float(os.environ.get("DORMANT_AFTER_DAYS", "30")),
         )
 
 

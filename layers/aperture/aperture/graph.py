@@ -21,6 +21,7 @@ from .users import USERS, get_profile
 
 GRAPH = "GRAPH_TABLE"
 FOLLOWERS_INDEX = "Followers"
+AUDIENCE_INDEX = "Audience"
 _ATTEMPTS = 50
 
 
@@ -83,6 +84,8 @@ def _write(follower_id: str, followee_id: str, request: FollowRequest, edge: dic
         "updated_at": request.client_timestamp,
         # Present only while following: the Followers index is sparse, so it lists live edges only.
         "active_followee_id": followee_id if request.following else None,
+        # The follower is acting now, so not dormant: fan-out writes to them (see ``dormancy``).
+        "audience_of": followee_id if request.following else None,
     }
     put: dict[str, Any] = {"TableName": table(GRAPH), "Item": to_item(item)}
     if edge is None:

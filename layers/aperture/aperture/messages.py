@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
 
 _ID = r"^[A-Za-z0-9_-]{1,64}$"
+FANOUT_SLICE = 1000  # followers per fan-out message: 40 batch writes, far inside the timeout
 
 
 class Message(BaseModel):
@@ -25,11 +28,14 @@ class ModerationJob(Message):
 
 
 class FanoutJob(Message):
-    """One slice of a post's fan-out: followers after ``start_after``, in key order."""
+    """A published post to deliver: first to plan (no ``followers``), then one slice of followers."""
 
     post_id: str = Field(pattern=_ID)
     author_id: str = Field(pattern=_ID)
-    start_after: str | None = Field(default=None, pattern=_ID)
+    created_at: float = Field(ge=0)
+    followers: list[Annotated[str, Field(pattern=_ID)]] | None = Field(
+        default=None, min_length=1, max_length=FANOUT_SLICE
+    )
 
 
 class StoryExpiry(Message):

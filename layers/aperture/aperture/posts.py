@@ -1,19 +1,33 @@
-"""Posts: created once per idempotency key, read with their like counts."""
+"""Posts: created once per idempotency key, published when their media may be shown.
+
+A post starts ``pending``. It is published (and its fan-out job sent) as soon as its media is
+ready and moderation has let it through (approved, or queued for review); a post without media is
+published at once. Whichever of "post created" and "media cleared" happens second publishes:
+both update the media record, so the later one always sees the other.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from . import clock
+from .aws import client
+from .config import resource_name
 from .dynamo import dynamodb, from_item, table, to_item
 from .errors import Forbidden, NotFound
 from .identity import Caller
 from .ids import new_id
+from .messages import FanoutJob
 
 POSTS = "POSTS_TABLE"
 MEDIA = "MEDIA_TABLE"
+FANOUT_QUEUE = "FANOUT_QUEUE_URL"
+BY_AUTHOR = "ByAuthor"
+PENDING, PUBLISHED = "pending", "published"
+SHOWABLE_VERDICTS = ("approved", "review")  # the seed: publish, and queue doubtful media for review
 ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 
 
@@ -31,18 +45,68 @@ def create_post(caller: Caller, post: NewPost) -> dict[str, Any]:
             raise NotFound(f"there is no media {post.media_id}")
         if found["Item"]["owner_id"]["S"] != caller.user_id:
             raise Forbidden("you can only post your own media")
+    post_id = new_id("p")
     item = {
-        "post_id": new_id("p"),
+        "post_id": post_id,
         "author_id": caller.user_id,
         "caption": post.caption,
         "media_id": post.media_id,
         "created_at": clock.now(),
         "like_count": 0,
+        "state": PENDING,
     }
     dynamodb().put_item(
         TableName=table(POSTS), Item=to_item(item), ConditionExpression="attribute_not_exists(post_id)"
     )
+    if post.media_id is None or media_cleared(_attach(post.media_id, post_id)):
+        item["state"] = publish(item)
     return {key: value for key, value in item.items() if value is not None}
+
+
+def _attach(media_id: str, post_id: str) -> dict[str, Any]:
+    """Record the post on its media, and return the media as it is after that."""
+    updated = dynamodb().update_item(
+        TableName=table(MEDIA),
+        Key={"media_id": {"S": media_id}},
+        UpdateExpression="ADD post_ids :post",
+        ExpressionAttributeValues={":post": {"SS": [post_id]}},
+        ReturnValues="ALL_NEW",
+    )
+    return from_item(updated["Attributes"])
+
+
+def media_cleared(media: dict[str, Any]) -> bool:
+    return media.get("state") == "ready" and media.get("moderation", {}).get("verdict") in SHOWABLE_VERDICTS
+
+
+def publish(post: dict[str, Any]) -> str:
+    """Send the post's fan-out job, then mark it published. Both steps may repeat harmlessly."""
+    job = FanoutJob(post_id=post["post_id"], author_id=post["author_id"], created_at=post["created_at"])
+    client("sqs").send_message(QueueUrl=resource_name(FANOUT_QUEUE), MessageBody=job.model_dump_json())
+    try:
+        dynamodb().update_item(
+            TableName=table(POSTS),
+            Key={"post_id": {"S": post["post_id"]}},
+            UpdateExpression="SET #state = :published, published_at = :now",
+            ConditionExpression="#state = :pending",
+            ExpressionAttributeNames={"#state": "state"},
+            ExpressionAttributeValues=to_item(
+                {":published": PUBLISHED, ":pending": PENDING, ":now": clock.now()}
+            ),
+        )
+    except dynamodb().exceptions.ConditionalCheckFailedException:
+        pass  # published already, by whichever step came first; or deleted
+    return PUBLISHED
+
+
+def publish_posts_of(media: dict[str, Any]) -> int:
+    """Publish the pending posts of media that moderation has just cleared."""
+    published = 0
+    for post in posts_by_id(media.get("post_ids", [])).values():
+        if post["state"] == PENDING:
+            publish(post)
+            published += 1
+    return published
 
 
 def get_post(post_id: str) -> dict[str, Any]:
@@ -50,3 +114,35 @@ def get_post(post_id: str) -> dict[str, Any]:
     if "Item" not in found:
         raise NotFound(f"there is no post {post_id}")
     return from_item(found["Item"])
+
+
+def delete_post(caller: Caller, post_id: str) -> dict[str, Any]:
+    """Delete a post; feeds drop their rows for it lazily, the next time they meet them."""
+    try:
+        dynamodb().delete_item(
+            TableName=table(POSTS),
+            Key={"post_id": {"S": post_id}},
+            ConditionExpression="author_id = :caller",
+            ExpressionAttributeValues={":caller": {"S": caller.user_id}},
+        )
+    except dynamodb().exceptions.ConditionalCheckFailedException as error:
+        get_post(post_id)  # a 404 when there is no such post
+        raise Forbidden("you can only delete your own posts") from error
+    return {"post_id": post_id, "deleted": True}
+
+
+def posts_by_id(post_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """The posts that exist among ``post_ids``, read in batches of 100."""
+    wanted = sorted(set(post_ids))
+    found: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(wanted), 100):
+        request = {
+            table(POSTS): {"Keys": [{"post_id": {"S": post_id}} for post_id in wanted[start : start + 100]]}
+        }
+        while request:
+            result = dynamodb().batch_get_item(RequestItems=request)
+            for item in result["Responses"].get(table(POSTS), []):
+                post = from_item(item)
+                found[post["post_id"]] = post
+            request = result.get("UnprocessedKeys") or {}
+    return found

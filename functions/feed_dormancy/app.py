@@ -1,0 +1,23 @@
+"""Daily: marks users idle for DormantAfterDays dormant, so fan-out stops writing their feeds."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from aperture.dormancy import sweep
+from aperture.observability import powertools
+
+logger, tracer, metrics = powertools("feed_dormancy")
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
+    report = sweep()
+    metrics.add_metric(name="UsersMadeDormant", unit=MetricUnit.Count, value=report["dormant"])
+    logger.info("dormancy sweep done", extra=report)
+    return report

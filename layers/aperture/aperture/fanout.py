@@ -1,0 +1,116 @@
+"""FanOut: delivering a published post to its author's followers, or leaving it to be merged.
+
+Planning reads the author once. Under ``CelebrityFollowerThreshold`` followers, it lists the
+author's audience (followers who are not dormant) and sends them on in slices, one SQS message
+each, so no invocation outlives its timeout; each slice is written in BatchWriteItem chunks of 25.
+Every write is a put of the same row, so a duplicated message or a retried slice writes each
+follower's row once. At or above the threshold nothing is written to feeds: the post is marked
+for merging and its author listed as merged, and feed reads merge it in.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .aws import client
+from .config import resource_name, settings
+from .dynamo import dynamodb, table, to_item
+from .feed import FEED_WINDOW_SECONDS, MERGE_GROUP, feed_row, write_rows
+from .graph import AUDIENCE_INDEX, GRAPH
+from .jobs import PermanentError
+from .messages import FANOUT_SLICE, FanoutJob
+from .posts import FANOUT_QUEUE, POSTS
+from .users import USERS
+
+
+def fan_out(job: FanoutJob) -> dict[str, Any]:
+    if job.followers is None:
+        return plan(job)
+    return {"post_id": job.post_id, "delivered": len(job.followers), "requests": deliver(job)}
+
+
+def plan(job: FanoutJob) -> dict[str, Any]:
+    """Decide how the post reaches feeds, and start it on its way."""
+    found = dynamodb().get_item(
+        TableName=table(USERS), Key={"user_id": {"S": job.author_id}}, ProjectionExpression="follower_count"
+    )
+    if "Item" not in found:
+        raise PermanentError(f"the author {job.author_id} does not exist")
+    followers = int(found["Item"].get("follower_count", {"N": "0"})["N"])
+    if followers >= settings().celebrity_follower_threshold:
+        _mark_merged(job)
+        return {"post_id": job.post_id, "delivery": "merge", "followers": followers}
+    audience = [job.author_id, *_audience(job.author_id)]  # authors see their own posts too
+    slices = [audience[start : start + FANOUT_SLICE] for start in range(0, len(audience), FANOUT_SLICE)]
+    _send_slices([job.model_copy(update={"followers": part}) for part in slices])
+    _set_delivery(job.post_id, "fanout")
+    return {
+        "post_id": job.post_id,
+        "delivery": "fanout",
+        "slices": len(slices),
+        "followers": len(audience) - 1,
+    }
+
+
+def deliver(job: FanoutJob) -> int:
+    """Write one slice of rows; returns the BatchWriteItem requests it took."""
+    post = job.model_dump(include={"post_id", "author_id", "created_at"})
+    return write_rows(
+        [{"PutRequest": {"Item": feed_row(follower_id, post)}} for follower_id in job.followers or []]
+    )
+
+
+def _audience(author_id: str) -> list[str]:
+    pages = (
+        dynamodb()
+        .get_paginator("query")
+        .paginate(
+            TableName=table(GRAPH),
+            IndexName=AUDIENCE_INDEX,
+            KeyConditionExpression="audience_of = :a",
+            ExpressionAttributeValues={":a": {"S": author_id}},
+        )
+    )
+    return [item["follower_id"]["S"] for page in pages for item in page["Items"]]
+
+
+def _send_slices(jobs: list[FanoutJob]) -> None:
+    sqs = client("sqs")
+    for start in range(0, len(jobs), 10):
+        entries = [
+            {"Id": str(index), "MessageBody": job.model_dump_json()}
+            for index, job in enumerate(jobs[start : start + 10])
+        ]
+        result = sqs.send_message_batch(QueueUrl=resource_name(FANOUT_QUEUE), Entries=entries)
+        if result.get("Failed"):
+            raise RuntimeError(f"{len(result['Failed'])} fan-out slices were not queued: {result['Failed']}")
+
+
+def _mark_merged(job: FanoutJob) -> None:
+    """List the author as merged for as long as this post stays in the feed window."""
+    try:
+        dynamodb().update_item(
+            TableName=table(USERS),
+            Key={"user_id": {"S": job.author_id}},
+            UpdateExpression="SET merge_group = :group, merge_until = :until",
+            ConditionExpression="attribute_not_exists(merge_until) OR merge_until < :until",
+            ExpressionAttributeValues=to_item(
+                {":group": MERGE_GROUP, ":until": job.created_at + FEED_WINDOW_SECONDS}
+            ),
+        )
+    except dynamodb().exceptions.ConditionalCheckFailedException:
+        pass  # a later post keeps the author merged longer already
+    _set_delivery(job.post_id, "merge")
+
+
+def _set_delivery(post_id: str, delivery: str) -> None:
+    try:
+        dynamodb().update_item(
+            TableName=table(POSTS),
+            Key={"post_id": {"S": post_id}},
+            UpdateExpression="SET delivery = :delivery",
+            ConditionExpression="attribute_exists(post_id)",
+            ExpressionAttributeValues={":delivery": {"S": delivery}},
+        )
+    except dynamodb().exceptions.ConditionalCheckFailedException:
+        pass  # deleted meanwhile: feeds drop its rows when they meet them
