@@ -204,3 +204,25 @@ def test_without_an_archive_the_storys_media_is_tagged_for_deletion_a_day_later(
     assert _story_items(api, "u_noarch") == ["expired", "story"]
     tags = client("s3").get_object_tagging(Bucket=api.stack.environment["MEDIA_BUCKET"], Key=key)["TagSet"]
     assert tags == [{"Key": "aperture-expired-story", "Value": "true"}]
+
+
+def test_the_tray_ranks_the_author_one_engages_with_above_a_more_recent_one(
+    api: ApiStack, manual_clock: ManualClock
+) -> None:
+    # Given a viewer following two authors, and having liked three posts of the first
+    close, recent, viewer = "u_close_author", "u_recent_author", "u_close_viewer"
+    close_token, viewer_token = _author_with_follower(api, close, viewer)
+    recent_token = api.signup(recent)
+    follow = {"following": True, "client_timestamp": 1}
+    api.client.call("PUT", f"/users/{viewer}/following/{recent}", follow, token=viewer_token)
+    for caption in ("a", "b", "c"):
+        post = api.client.call("POST", "/posts", {"caption": caption}, token=close_token).body
+        assert api.client.call("PUT", f"/posts/{post['post_id']}/like", token=viewer_token).status == 200
+    # When both post a Story, the other author a minute later
+    _post_story(api, close, close_token)
+    manual_clock.advance(60)
+    _post_story(api, recent, recent_token)
+    # Then the tray puts the author the viewer engages with first, both rings unseen
+    tray = api.client.call("GET", "/stories/tray", token=api.token(viewer)).body["items"]
+    assert [(entry["author_id"], entry["unseen"]) for entry in tray] == [(close, True), (recent, True)]
+    assert tray[0]["score"] > tray[1]["score"]

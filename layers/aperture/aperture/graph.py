@@ -86,6 +86,9 @@ def _write(follower_id: str, followee_id: str, request: FollowRequest, edge: dic
         "active_followee_id": followee_id if request.following else None,
         # The follower is acting now, so not dormant: fan-out writes to them (see ``dormancy``).
         "audience_of": followee_id if request.following else None,
+        # Engagement outlives follow changes: see ``closeness``.
+        "interactions": edge.get("interactions") if edge else None,
+        "last_interaction_at": edge.get("last_interaction_at") if edge else None,
     }
     put: dict[str, Any] = {"TableName": table(GRAPH), "Item": to_item(item)}
     if edge is None:

@@ -10,7 +10,7 @@ import random
 import time
 from typing import Any
 
-from . import clock
+from . import clock, closeness
 from .dynamo import cancellation_reasons, dynamodb, table, to_item
 from .errors import Conflict, NotFound
 from .identity import Caller
@@ -59,12 +59,10 @@ def like(caller: Caller, post_id: str) -> dict[str, Any]:
         }
     }
     changed = _transact([put, _post_counter(post_id, +1)], post_id)
-    return {
-        "post_id": post_id,
-        "liked": True,
-        "changed": changed,
-        "like_count": get_post(post_id)["like_count"],
-    }
+    post = get_post(post_id)
+    if changed:
+        closeness.record(caller.user_id, post["author_id"])
+    return {"post_id": post_id, "liked": True, "changed": changed, "like_count": post["like_count"]}
 
 
 def unlike(caller: Caller, post_id: str) -> dict[str, Any]:

@@ -19,6 +19,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from . import clock
 from .aws import client
+from .closeness import closeness_to
+from .closeness import record as record_interaction
 from .config import resource_name, settings
 from .dynamo import dynamodb, from_item, query_items, table, to_item
 from .errors import Conflict, Forbidden, NotFound
@@ -115,6 +117,7 @@ def tray(viewer_id: str, now: float | None = None) -> list[dict[str, Any]]:
         ExpressionAttributeValues={":v": {"S": viewer_id}, ":now": {"N": repr(now)}},
         ConsistentRead=True,
     )
+    closeness = closeness_to(viewer_id, (item["author_id"] for item in found), now)
     for item in found:
         unseen = item["latest_story_at"] > item.get("seen_through", 0)
         entries.append(
@@ -123,7 +126,9 @@ def tray(viewer_id: str, now: float | None = None) -> list[dict[str, Any]]:
                 "latest_story_at": item["latest_story_at"],
                 "expires_at": item["expires_at"],
                 "unseen": unseen,
-                "score": tray_score(unseen, item["latest_story_at"], item.get("closeness", 0), now),
+                "score": tray_score(
+                    unseen, item["latest_story_at"], closeness.get(item["author_id"], 0.0), now
+                ),
             }
         )
     return sorted(entries, key=lambda entry: entry["score"], reverse=True)
@@ -151,6 +156,8 @@ def mark_seen(caller: Caller, author_id: str, story_id: str) -> dict[str, Any]:
         )
     except dynamodb().exceptions.ConditionalCheckFailedException:
         pass  # not in this viewer's tray, or already seen through a later Story
+    else:
+        record_interaction(caller.user_id, author_id)
     return {"author_id": author_id, "story_id": story_id, "seen": True}
 
 
