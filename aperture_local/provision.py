@@ -12,7 +12,7 @@ from typing import Any
 
 from aperture.aws import client
 
-from .template import Template
+from .template import DISTRIBUTION, Template
 
 ACCOUNT_ID = "123456789012"
 _SUB_VARIABLE = re.compile(r"\$\{([^}!][^}]*)\}")
@@ -49,7 +49,23 @@ class Stack:
         self.physical_ids = {r["LogicalResourceId"]: r["PhysicalResourceId"] for r in resources}
         self._enable_time_to_live()
         self._configure_bucket_notifications()
+        self._create_distributions()
         return self
+
+    def _create_distributions(self) -> None:
+        """CloudFront distributions, made through moto's CloudFront API (its CloudFormation skips them).
+
+        They stand in for invalidations only: the local stack serves media from S3 directly."""
+        for logical_id in self.template.resource_properties(DISTRIBUTION):
+            config = {
+                "CallerReference": f"{self.name}-{logical_id}",
+                "Comment": f"local stand-in for {logical_id}",
+                "Enabled": True,
+                "Origins": {"Quantity": 1, "Items": [{"Id": "origin", "DomainName": "origin.local"}]},
+                "DefaultCacheBehavior": {"TargetOriginId": "origin", "ViewerProtocolPolicy": "allow-all"},
+            }
+            created = client("cloudfront").create_distribution(DistributionConfig=config)
+            self.physical_ids[logical_id] = created["Distribution"]["Id"]
 
     def _enable_time_to_live(self) -> None:
         for logical_id, props in self.template.resource_properties("AWS::DynamoDB::Table").items():

@@ -11,6 +11,7 @@ import json
 import logging
 import re
 import threading
+import time
 import uuid
 from collections import Counter
 from datetime import UTC, datetime
@@ -86,20 +87,40 @@ class SqsMapping(Worker):
         self.function = function
         self.queue_arn = queue_arn
         self.queue_url = _queue_url(queue_arn)
-        self.batch_size = min(int(properties.get("BatchSize", 10)), 10)
+        self.batch_size = int(properties.get("BatchSize", 10))
+        # Batches above 10 gather for up to the batching window, as Lambda's poller does.
+        self.window = float(properties.get("MaximumBatchingWindowInSeconds", 0))
         self.partial = "ReportBatchItemFailures" in properties.get("FunctionResponseTypes", [])
         self.filters = _filters(properties)
 
+    def _receive(self, count: int) -> list[dict[str, Any]]:
+        # Short polls: moto's long poll waits for a full batch, where AWS returns at the first message.
+        messages: list[dict[str, Any]] = (
+            client("sqs")
+            .receive_message(
+                QueueUrl=self.queue_url,
+                MaxNumberOfMessages=min(count, 10),
+                WaitTimeSeconds=0,
+                MessageSystemAttributeNames=["All"],
+                MessageAttributeNames=["All"],
+            )
+            .get("Messages", [])
+        )
+        return messages
+
+    def _gather(self) -> list[dict[str, Any]]:
+        messages = self._receive(self.batch_size)
+        closes = time.monotonic() + self.window
+        while messages and len(messages) < self.batch_size and time.monotonic() < closes:
+            more = self._receive(self.batch_size - len(messages))
+            messages += more
+            if not more:
+                self._stopped.wait(0.05)
+        return messages
+
     def tick(self) -> bool:
         sqs = client("sqs")
-        # Short polls: moto's long poll waits for a full batch, where AWS returns at the first message.
-        messages = sqs.receive_message(
-            QueueUrl=self.queue_url,
-            MaxNumberOfMessages=self.batch_size,
-            WaitTimeSeconds=0,
-            MessageSystemAttributeNames=["All"],
-            MessageAttributeNames=["All"],
-        ).get("Messages", [])
+        messages = self._gather()
         records = [self._record(message) for message in messages]
         batch = [record for record in records if _passes(self.filters, _filterable(record))]
         done = {r["messageId"] for r in records} - {r["messageId"] for r in batch}  # filtered out: dropped

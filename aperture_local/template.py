@@ -11,6 +11,7 @@ from cfnlint.decode import cfn_yaml
 
 FUNCTION = "AWS::Serverless::Function"
 LAYER = "AWS::Serverless::LayerVersion"
+DISTRIBUTION = "AWS::CloudFront::Distribution"  # created through moto's CloudFront API (provision.py)
 
 # What moto's CloudFormation creates for us; functions and layers are ours to run.
 PROVISIONED_BY_MOTO = frozenset(
@@ -124,7 +125,7 @@ class Template:
 
     def not_emulated(self) -> list[str]:
         """Resources that neither moto nor the local stack stands in for."""
-        ours = PROVISIONED_BY_MOTO | {FUNCTION, LAYER}
+        ours = PROVISIONED_BY_MOTO | {FUNCTION, LAYER, DISTRIBUTION}
         return sorted(
             f"{logical_id} ({resource.get('Type')})"
             for logical_id, resource in self.resources.items()

@@ -226,3 +226,41 @@ def test_the_tray_ranks_the_author_one_engages_with_above_a_more_recent_one(
     tray = api.client.call("GET", "/stories/tray", token=api.token(viewer)).body["items"]
     assert [(entry["author_id"], entry["unseen"]) for entry in tray] == [(close, True), (recent, True)]
     assert tray[0]["score"] > tray[1]["score"]
+
+
+def test_stories_expiring_within_a_minute_share_one_cdn_invalidation_of_their_media(
+    api: ApiStack, manual_clock: ManualClock
+) -> None:
+    # Given three Stories whose media has two renditions each
+    author_token, _ = _author_with_follower(api, "u_cdn_author", "u_cdn_fan")
+    stories, paths = [], set()
+    for index in range(3):
+        media_id = new_id("m")
+        keys = [f"media/{media_id}/d{index}/display.jpg", f"media/{media_id}/d{index}/thumb_150.webp"]
+        item = {"media_id": media_id, "owner_id": "u_cdn_author", "state": "ready", "created_at": 0}
+        item["renditions"] = [{"key": key} for key in keys]
+        client("dynamodb").put_item(TableName=api.stack.environment["MEDIA_TABLE"], Item=to_item(item))
+        stories.append(_post_story(api, "u_cdn_author", author_token, media_id))
+        paths |= {f"/{key}" for key in keys}
+    # When they expire, a second apart
+    for story in stories:
+        manual_clock.set(story["expires_at"] + 1)
+        assert _deliver_expiry(api, "u_cdn_author", story["story_id"]) == {"batchItemFailures": []}
+
+    # Then, once the minute's batching window closes, one invalidation covers all six paths
+    cloudfront = client("cloudfront")
+    distribution = api.stack.environment["MEDIA_DISTRIBUTION_ID"]
+
+    def covering() -> list[set[str]]:
+        listed = cloudfront.list_invalidations(DistributionId=distribution)["InvalidationList"]
+        found = []
+        for summary in listed.get("Items", []):
+            batch = cloudfront.get_invalidation(DistributionId=distribution, Id=summary["Id"])
+            invalidated = set(batch["Invalidation"]["InvalidationBatch"]["Paths"]["Items"])
+            if invalidated & paths:
+                found.append(invalidated)
+        return found
+
+    eventually(covering, timeout=90)
+    assert len(covering()) == 1
+    assert paths <= covering()[0]

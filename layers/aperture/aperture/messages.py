@@ -41,3 +41,11 @@ class FanoutJob(Message):
 class StoryExpiry(Message):
     author_id: str = Field(pattern=_ID)
     story_id: str = Field(pattern=_ID)
+
+
+class CdnInvalidation(Message):
+    """The media paths of one expired Story, to drop from the CDN's caches."""
+
+    paths: list[Annotated[str, Field(pattern=r"^/media/[A-Za-z0-9_./-]{1,1000}$")]] = Field(
+        min_length=1, max_length=100
+    )

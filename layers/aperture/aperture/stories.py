@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from . import clock
 from .aws import client
+from .cdn import media_paths, request_invalidation
 from .closeness import closeness_to
 from .closeness import record as record_interaction
 from .config import resource_name, settings
@@ -243,18 +244,21 @@ def expire(author_id: str, story_id: str, image: dict[str, Any] | None = None) -
     if not claim_expiry(author_id, story_id):
         return {"story_id": story_id, "outcome": "already expired"}
     trays = refresh_trays(author_id, story["expires_at"])
+    media = find_media(story["media_id"]) if story.get("media_id") else None
+    paths = media_paths(media)
+    request_invalidation(paths)
     kept = _keeps_archive(author_id)
     if kept:
         archive(story)
-    elif story.get("media_id"):
-        schedule_media_deletion(story["media_id"])
+    elif media:
+        schedule_media_deletion(media)
     return {
         "story_id": story_id,
         "author_id": author_id,
         "outcome": "expired",
         "trays_changed": trays,
         "archived": kept,
-        "cdn_paths": [f"/stories/{author_id}/{story_id}/*"],
+        "cdn_paths": paths,
         "media_id": story.get("media_id"),
     }
 
@@ -266,10 +270,9 @@ def _keeps_archive(author_id: str) -> bool:
         return False
 
 
-def schedule_media_deletion(media_id: str) -> None:
+def schedule_media_deletion(media: dict[str, Any]) -> None:
     """Tag the Story's renditions: the media bucket's lifecycle rule deletes them a day later."""
-    media = find_media(media_id)
-    for rendition in (media or {}).get("renditions", []):
+    for rendition in media.get("renditions", []):
         client("s3").put_object_tagging(
             Bucket=resource_name(MEDIA_BUCKET),
             Key=rendition["key"],
