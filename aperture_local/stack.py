@@ -44,6 +44,10 @@ LOCAL_ENVIRONMENT = {
 }
 
 
+# No Rekognition locally: moderation runs on the PDQ blocklist alone (see aperture.moderation).
+LOCAL_PARAMETERS = {"ModerationClassifier": "hash-only"}
+
+
 def local_identity() -> dict[str, str]:
     """Stands in for the template's Cognito user pool: an issuer whose key is made at start."""
     return {
@@ -76,7 +80,7 @@ class LocalStack:
         moto_port: int = 0,
         event_sources: bool = True,
     ) -> None:
-        self.template = Template(template_path, parameters)
+        self.template = Template(template_path, LOCAL_PARAMETERS | (parameters or {}))
         self.stack_name = stack_name
         self.moto_port = moto_port
         self.event_sources = event_sources

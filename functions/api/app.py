@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 from aws_lambda_powertools.metrics import MetricUnit
 from chalice.app import Chalice
 from pydantic import BaseModel, ConfigDict, Field
 
-from aperture import blocks, clock, dormancy, feed, graph, likes, posts, stories, users
+from aperture import blocks, clock, dormancy, feed, graph, likes, moderation, posts, stories, users
 from aperture.idempotency import once
 from aperture.identity import USER_ID, dev_issuer
 from aperture.media import records
@@ -52,6 +52,7 @@ class DevLogin(BaseModel):
     model_config = ConfigDict(extra="forbid")
     user_id: str = Field(pattern=USER_ID.pattern)
     lifetime_seconds: int = Field(default=3600, ge=60, le=86_400)
+    groups: list[Literal["moderators"]] = Field(default=[], description="Cognito groups to claim")
 
 
 @api.route("/health", "GET", "Liveness and the server's clock", auth=False)
@@ -69,7 +70,7 @@ def openapi(request: Request) -> dict[str, Any]:
 )
 def dev_token(request: Request) -> dict[str, Any]:
     login: DevLogin = request.body
-    token = dev_issuer().issue(login.user_id, login.lifetime_seconds)
+    token = dev_issuer().issue(login.user_id, login.lifetime_seconds, tuple(login.groups))
     return {"id_token": token, "token_type": "Bearer", "expires_in": login.lifetime_seconds}
 
 
@@ -144,6 +145,32 @@ def block_user(request: Request, user_id: str, blocked_id: str) -> dict[str, Any
 @api.route("/users/{user_id}/blocks/{blocked_id}", "DELETE", "Unblock a user")
 def unblock_user(request: Request, user_id: str, blocked_id: str) -> dict[str, Any]:
     return blocks.unblock(request.user, user_id, blocked_id)
+
+
+@api.route(
+    "/moderation/blocklist",
+    "POST",
+    "Moderators: add known-bad media (by media id or PDQ hash) to the blocklist",
+    body=moderation.BlocklistEntry,
+    status=201,
+)
+def add_to_blocklist(request: Request) -> dict[str, Any]:
+    return moderation.add_to_blocklist(request.user, request.body)
+
+
+@api.route("/moderation/review", "GET", "Moderators: media held for review, oldest first", query=PAGE)
+def review_queue(request: Request) -> dict[str, Any]:
+    return {"items": moderation.review_queue(request.user, page_size(request.query.get("limit")))}
+
+
+@api.route(
+    "/moderation/review/{media_id}",
+    "PUT",
+    "Moderators: approve or block media held for review",
+    body=moderation.ReviewDecision,
+)
+def decide_review(request: Request, media_id: str) -> dict[str, Any]:
+    return moderation.decide_review(request.user, media_id, request.body)
 
 
 @api.route(

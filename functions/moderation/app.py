@@ -1,25 +1,31 @@
-"""Checks finished media before it is published; flags it for review when the check is down."""
+"""Checks finished media before it is published: blocklist by PDQ hash, then the classifier."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from aperture.jobs import consume, parse_job
 from aperture.messages import ModerationJob
-from aperture.moderation import NO_CLASSIFIER, record_verdict
+from aperture.moderation import ClassifierUnavailable, moderate
 from aperture.observability import powertools
 
 logger, tracer, metrics = powertools("moderation")
 
 
 @tracer.capture_method
-def moderate(record: SQSRecord) -> None:
+def check(record: SQSRecord) -> None:
     job = parse_job(record, ModerationJob)
-    outcome = record_verdict(job.media_id, "review", NO_CLASSIFIER)
+    try:
+        outcome = moderate(job.media_id)
+    except ClassifierUnavailable:
+        metrics.add_metric(name="ClassifierUnavailable", unit=MetricUnit.Count, value=1)
+        raise  # held for review meanwhile; the queue retries after 1 s, 5 s, 30 s
+    metrics.add_metric(name=f"Verdict_{outcome['verdict']}", unit=MetricUnit.Count, value=1)
     logger.info("moderation verdict", extra=outcome)
 
 
@@ -27,4 +33,4 @@ def moderate(record: SQSRecord) -> None:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    return consume(event, context, moderate, logger=logger, metrics=metrics)
+    return consume(event, context, check, logger=logger, metrics=metrics)

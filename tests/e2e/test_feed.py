@@ -11,7 +11,6 @@ from aperture.aws import client
 from aperture.clock import ManualClock
 from aperture.dynamo import to_item
 from aperture.feed import clear_caches
-from aperture.media import records
 from aperture_local.runtime import FunctionError
 from tests.conftest import eventually, load_event
 from tests.e2e.conftest import ApiStack
@@ -296,27 +295,6 @@ def test_a_dormant_follower_gets_no_rows_and_a_rebuilt_feed_on_return(
     # And fan-out writes to them again
     later = _post(api, author, "welcome back")
     eventually(lambda: _rows(api, later) == [author, sleeper])
-
-
-def test_a_post_waits_for_its_media_and_moderation_before_it_is_published(api: ApiStack) -> None:
-    # Given a follower, and an author's media still processing
-    author, viewer = "u_media_author", "u_media_viewer"
-    api.signup(author)
-    api.signup(viewer)
-    _follow(api, viewer, author)
-    media = {"media_id": "m_feed_wait", "owner_id": author, "state": "processing", "created_at": 0}
-    client("dynamodb").put_item(TableName=_table(api, "MEDIA_TABLE"), Item=to_item(media))
-    # When the author posts it, then the post is pending and no feed shows it
-    reply = api.client.call("POST", "/posts", {"media_id": "m_feed_wait"}, token=api.token(author))
-    assert (reply.status, reply.body["state"]) == (201, "pending")
-    assert _feed(api, viewer) == []
-    # When the media is ready and moderation has run, then the post is published to the follower
-    assert records.mark_ready("m_feed_wait", {"width": 1080, "height": 1080})
-    moderation = load_event("moderation/moderation_job.json")["Records"][0]
-    job = moderation | {"body": json.dumps({"media_id": "m_feed_wait"})}
-    assert api.stack.function("moderation").invoke({"Records": [job]}) == {"batchItemFailures": []}
-    eventually(lambda: _feed(api, viewer) == [reply.body["post_id"]])
-    assert records.get_media("m_feed_wait")["moderation"]["verdict"] == "review"
 
 
 def test_bad_feed_requests_get_precise_4xx(api: ApiStack) -> None:

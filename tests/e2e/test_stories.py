@@ -18,6 +18,7 @@ from tests.conftest import eventually, load_event
 from tests.e2e.conftest import ApiStack
 
 DAY = 86_400
+APPROVED = {"verdict": "approved"}  # as the moderation function leaves media it passed
 
 
 @pytest.fixture
@@ -30,7 +31,13 @@ def ttl(api: ApiStack) -> Iterator[TtlEmulator]:
 
 def _ready_media(api: ApiStack, owner: str) -> str:
     media_id = new_id("m")
-    item = {"media_id": media_id, "owner_id": owner, "state": "ready", "created_at": 0}
+    item = {
+        "media_id": media_id,
+        "owner_id": owner,
+        "state": "ready",
+        "created_at": 0,
+        "moderation": APPROVED,
+    }
     client("dynamodb").put_item(TableName=api.stack.environment["MEDIA_TABLE"], Item=to_item(item))
     return media_id
 
@@ -192,7 +199,13 @@ def test_without_an_archive_the_storys_media_is_tagged_for_deletion_a_day_later(
     )
     media_id, key = new_id("m"), "media/m_noarch/abc/display.jpg"
     client("s3").put_object(Bucket=api.stack.environment["MEDIA_BUCKET"], Key=key, Body=b"jpeg")
-    item = {"media_id": media_id, "owner_id": "u_noarch", "state": "ready", "renditions": [{"key": key}]}
+    item: dict[str, Any] = {
+        "media_id": media_id,
+        "owner_id": "u_noarch",
+        "state": "ready",
+        "moderation": APPROVED,
+    }
+    item["renditions"] = [{"key": key}]
     client("dynamodb").put_item(TableName=api.stack.environment["MEDIA_TABLE"], Item=to_item(item))
     story = _post_story(api, "u_noarch", author_token, media_id)
 
@@ -237,7 +250,8 @@ def test_stories_expiring_within_a_minute_share_one_cdn_invalidation_of_their_me
     for index in range(3):
         media_id = new_id("m")
         keys = [f"media/{media_id}/d{index}/display.jpg", f"media/{media_id}/d{index}/thumb_150.webp"]
-        item = {"media_id": media_id, "owner_id": "u_cdn_author", "state": "ready", "created_at": 0}
+        item: dict[str, Any] = {"media_id": media_id, "owner_id": "u_cdn_author", "state": "ready"}
+        item["moderation"] = APPROVED
         item["renditions"] = [{"key": key} for key in keys]
         client("dynamodb").put_item(TableName=api.stack.environment["MEDIA_TABLE"], Item=to_item(item))
         stories.append(_post_story(api, "u_cdn_author", author_token, media_id))

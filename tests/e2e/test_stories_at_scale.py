@@ -21,6 +21,7 @@ from tests.conftest import eventually
 from tests.e2e.conftest import Client
 
 LIFETIME = 120  # seconds of clock time
+APPROVED = {"verdict": "approved"}  # as the moderation function leaves media it passed
 SPEED = 3  # the clock runs 3x the wall: 200 expiries at ~50 ms each on one local consumer keep up
 AUTHORS, STORIES_EACH = 50, 4
 
@@ -71,7 +72,9 @@ def test_every_tray_drops_each_author_within_a_minute_of_their_last_story_and_ex
             media_id = new_id("m")
             dynamodb.put_item(
                 TableName=env["MEDIA_TABLE"],
-                Item=to_item({"media_id": media_id, "owner_id": author, "state": "ready"}),
+                Item=to_item(
+                    {"media_id": media_id, "owner_id": author, "state": "ready", "moderation": APPROVED}
+                ),
             )
             reply = api.call("POST", "/stories", {"media_id": media_id}, token=issuer.issue(author))
             assert reply.status == 201, reply

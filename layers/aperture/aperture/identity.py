@@ -88,7 +88,7 @@ class DevIssuer:
         self.issuer = issuer
         self.audience = audience
 
-    def issue(self, user_id: str, lifetime_seconds: int = 3600) -> str:
+    def issue(self, user_id: str, lifetime_seconds: int = 3600, groups: tuple[str, ...] = ()) -> str:
         now = int(clock.now())
         claims = {
             "iss": self.issuer,
@@ -99,6 +99,8 @@ class DevIssuer:
             "token_use": "id",
             "jti": str(uuid.uuid4()),
         }
+        if groups:
+            claims["cognito:groups"] = list(groups)  # as Cognito puts a user's groups in their id token
         return jwt.encode(claims, self._key, algorithm=ALGORITHM)  # type: ignore[arg-type]
 
     def public_key(self) -> Any:

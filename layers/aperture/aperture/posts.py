@@ -1,9 +1,10 @@
 """Posts: created once per idempotency key, published when their media may be shown.
 
 A post starts ``pending``. It is published (and its fan-out job sent) as soon as its media is
-ready and moderation has let it through (approved, or queued for review); a post without media is
-published at once. Whichever of "post created" and "media cleared" happens second publishes:
-both update the media record, so the later one always sees the other.
+ready and moderation has approved it; media held for review or blocked keeps its posts pending,
+shown nowhere. A post without media is published at once. Whichever of "post created" and
+"media approved" happens second publishes: both update the media record, so the later one always
+sees the other.
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ MEDIA = "MEDIA_TABLE"
 FANOUT_QUEUE = "FANOUT_QUEUE_URL"
 BY_AUTHOR = "ByAuthor"
 PENDING, PUBLISHED = "pending", "published"
-SHOWABLE_VERDICTS = ("approved", "review")  # the seed: publish, and queue doubtful media for review
 ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 
 
@@ -76,7 +76,7 @@ def _attach(media_id: str, post_id: str) -> dict[str, Any]:
 
 
 def media_cleared(media: dict[str, Any]) -> bool:
-    return media.get("state") == "ready" and media.get("moderation", {}).get("verdict") in SHOWABLE_VERDICTS
+    return media.get("state") == "ready" and media.get("moderation", {}).get("verdict") == "approved"
 
 
 def publish(post: dict[str, Any]) -> str:
@@ -100,7 +100,7 @@ def publish(post: dict[str, Any]) -> str:
 
 
 def publish_posts_of(media: dict[str, Any]) -> int:
-    """Publish the pending posts of media that moderation has just cleared."""
+    """Publish the pending posts of media that moderation has just approved."""
     published = 0
     for post in posts_by_id(media.get("post_ids", [])).values():
         if post["state"] == PENDING:

@@ -29,6 +29,7 @@ from .graph import FOLLOWERS_INDEX, GRAPH
 from .identity import Caller
 from .ids import new_id
 from .media.records import MEDIA_BUCKET, find_media, get_media
+from .posts import media_cleared
 from .users import get_profile
 
 STORIES = "STORIES_TABLE"
@@ -54,6 +55,8 @@ def post_story(caller: Caller, story: NewStory) -> dict[str, Any]:
         raise Forbidden("you can only post your own media")
     if media["state"] != "ready":
         raise Conflict(f"the media is {media['state']}, not ready")
+    if not media_cleared(media):
+        raise Conflict("the media has not passed moderation")
     now = clock.now()
     expires_at = now + settings().story_lifetime_seconds
     item = {

@@ -18,7 +18,7 @@ from . import records
 from .images import ImageRejected, ProcessedImage, process
 from .records import MEDIA_BUCKET
 
-MODERATION_QUEUE = "MODERATION_QUEUE_URL"
+MODERATION_QUEUES = {False: "MODERATION_QUEUE_URL", True: "MODERATION_PRIORITY_QUEUE_URL"}
 CACHE_CONTROL = "public, max-age=31536000, immutable"  # keys change whenever content does
 
 
@@ -78,7 +78,7 @@ def process_image_job(job: MediaJob) -> dict[str, Any]:
     }
     if records.mark_ready(job.media_id, result):
         client("sqs").send_message(
-            QueueUrl=resource_name(MODERATION_QUEUE),
+            QueueUrl=resource_name(MODERATION_QUEUES[bool(record.get("priority"))]),
             MessageBody=ModerationJob(media_id=job.media_id).model_dump_json(),
         )
         return {"media_id": job.media_id, "outcome": "ready", "renditions": len(stored)}

@@ -119,7 +119,7 @@ def _transition(media_id: str, allowed_from: tuple[str, ...], values: dict[str, 
     return True
 
 
-def mark_processing(media_id: str, kind: str, content_type: str, size: int) -> bool:
+def mark_processing(media_id: str, kind: str, content_type: str, size: int, priority: bool = False) -> bool:
     return _transition(
         media_id,
         ("pending", "processing"),
@@ -128,6 +128,7 @@ def mark_processing(media_id: str, kind: str, content_type: str, size: int) -> b
             "kind": kind,
             "content_type": content_type,
             "size": size,
+            "priority": priority,  # a large account's: its moderation goes through the priority queue
             "updated_at": clock.now(),
         },
     )

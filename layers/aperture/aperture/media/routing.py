@@ -71,5 +71,7 @@ def route(upload: UploadedObject) -> dict[str, Any]:
     client("sqs").send_message(
         QueueUrl=resource_name(QUEUES[kind, priority]), MessageBody=job.model_dump_json()
     )
-    records.mark_processing(media_id, kind.value, content_type, upload.size)  # after the send: none is lost
+    records.mark_processing(
+        media_id, kind.value, content_type, upload.size, priority
+    )  # after the send: none lost
     return {"media_id": media_id, "outcome": "routed", "kind": kind.value, "priority": priority}

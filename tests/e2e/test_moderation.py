@@ -1,0 +1,225 @@
+"""Moderation on the local stack: the PDQ blocklist, verdicts, the classifier down, moderators."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from PIL import Image
+
+from aperture import moderation
+from aperture.aws import client
+from aperture.dynamo import to_item
+from aperture.ids import new_id
+from aperture.media import records
+from aperture_local.runtime import FunctionError
+from tests.conftest import eventually, load_event
+from tests.e2e.conftest import ApiStack
+from tests.pictures import CROPS_OF_5_PERCENT, disguised, jpeg, scene
+
+
+def _ready_media(api: ApiStack, owner: str, picture: Image.Image) -> str:
+    """Media the image pipeline has finished: a JPEG display rendition in the media bucket."""
+    media_id = new_id("m")
+    key = f"media/{media_id}/digest/display.jpg"
+    client("s3").put_object(Bucket=api.stack.environment["MEDIA_BUCKET"], Key=key, Body=jpeg(picture))
+    rendition = {"key": key, "format": "jpeg", "width": picture.width, "height": picture.height}
+    item = {
+        "media_id": media_id,
+        "owner_id": owner,
+        "state": "ready",
+        "created_at": 0,
+        "renditions": [rendition],
+    }
+    client("dynamodb").put_item(TableName=api.stack.environment["MEDIA_TABLE"], Item=to_item(item))
+    return media_id
+
+
+def _moderate(api: ApiStack, media_id: str) -> dict[str, Any]:
+    record = load_event("moderation/moderation_job.json")["Records"][0] | {
+        "body": json.dumps({"media_id": media_id})
+    }
+    response: dict[str, Any] = api.stack.function("moderation").invoke({"Records": [record]})
+    return response
+
+
+def _post(api: ApiStack, author: str, media_id: str) -> dict[str, Any]:
+    reply = api.client.call("POST", "/posts", {"media_id": media_id}, token=api.token(author))
+    assert reply.status == 201, reply
+    post: dict[str, Any] = reply.body
+    return post
+
+
+def _feed(api: ApiStack, viewer: str) -> list[str]:
+    return [p["post_id"] for p in api.client.call("GET", "/feed", token=api.token(viewer)).body["items"]]
+
+
+def _verdict(media_id: str) -> dict[str, Any]:
+    verdict: dict[str, Any] = records.get_media(media_id).get("moderation", {})
+    return verdict
+
+
+def _moderator_token(api: ApiStack, user_id: str = "u_moderator") -> str:
+    reply = api.client.call("POST", "/auth/token", {"user_id": user_id, "groups": ["moderators"]})
+    token: str = reply.body["id_token"]
+    return token
+
+
+def _author_and_follower(api: ApiStack, author: str, viewer: str) -> None:
+    api.signup(author)
+    api.signup(viewer)
+    follow = {"following": True, "client_timestamp": 1}
+    assert (
+        api.client.call("PUT", f"/users/{viewer}/following/{author}", follow, token=api.token(viewer)).status
+        == 200
+    )
+
+
+@pytest.fixture
+def blocklisted(api: ApiStack) -> Image.Image:
+    """Given a picture a moderator put on the blocklist."""
+    picture = scene(7)
+    media_id = _ready_media(api, "u_known_bad", picture)
+    body = {"media_id": media_id, "reason": "known abuse material (test stand-in)"}
+    reply = api.client.call("POST", "/moderation/blocklist", body, token=_moderator_token(api))
+    assert (reply.status, reply.body["hashes"]) == (201, 11), reply
+    return picture
+
+
+def test_an_unrelated_picture_is_approved_and_its_waiting_post_published(api: ApiStack) -> None:
+    # Given a follower, and a post made while its media was still processing
+    _author_and_follower(api, "u_ok_author", "u_ok_viewer")
+    media_id = _ready_media(api, "u_ok_author", scene(1234))
+    records_table = api.stack.environment["MEDIA_TABLE"]
+    client("dynamodb").update_item(
+        TableName=records_table,
+        Key={"media_id": {"S": media_id}},
+        UpdateExpression="SET #s = :p",
+        ExpressionAttributeNames={"#s": "state"},
+        ExpressionAttributeValues={":p": {"S": "processing"}},
+    )
+    post = _post(api, "u_ok_author", media_id)
+    assert post["state"] == "pending"
+    assert records.mark_ready(media_id, {"width": 800})
+    # When moderation runs (the local classifier stands aside: only the blocklist decides)
+    assert _moderate(api, media_id) == {"batchItemFailures": []}
+    # Then the media is approved, and the post reaches the follower
+    assert _verdict(media_id)["verdict"] == "approved"
+    eventually(lambda: _feed(api, "u_ok_viewer") == [post["post_id"]])
+
+
+@pytest.mark.parametrize("crop", ["centred", "left edge", "bottom-right corner"])
+def test_a_disguised_copy_of_a_blocklisted_picture_is_blocked_and_shown_nowhere(
+    api: ApiStack, blocklisted: Image.Image, crop: str
+) -> None:
+    # Given a follower, and the blocklisted picture cropped by 5%, halved and saved at quality 50
+    slug = crop.rsplit(maxsplit=1)[-1]  # a username: 30 characters at most
+    author, viewer = f"u_evader_{slug}", f"u_evader_fan_{slug}"
+    _author_and_follower(api, author, viewer)
+    media_id = _ready_media(api, author, disguised(blocklisted, CROPS_OF_5_PERCENT[crop]))
+    post = _post(api, author, media_id)
+    # When moderation runs
+    assert _moderate(api, media_id) == {"batchItemFailures": []}
+    # Then it is blocked by the blocklist, the post stays pending and appears in no feed
+    verdict = _verdict(media_id)
+    assert verdict["verdict"] == "blocked"
+    assert "matches blocklisted media" in verdict["reason"]
+    assert (
+        api.client.call("GET", f"/posts/{post['post_id']}", token=api.token(viewer)).body["state"]
+        == "pending"
+    )
+    assert _feed(api, viewer) == []
+    assert _feed(api, author) == []
+    # And it cannot become a Story (so no tray shows it), and the author was told why
+    story = api.client.call("POST", "/stories", {"media_id": media_id}, token=api.token(author))
+    assert (story.status, story.body["error"]["message"]) == (409, "the media has not passed moderation")
+    assert api.client.call("GET", "/stories/tray", token=api.token(viewer)).body["items"] == []
+    notes = client("dynamodb").query(
+        TableName=api.stack.environment["NOTIFICATIONS_TABLE"],
+        KeyConditionExpression="user_id = :u",
+        ExpressionAttributeValues={":u": {"S": author}},
+    )["Items"]
+    assert [n["kind"]["S"] for n in notes] == ["media_blocked"]
+
+
+class _Down:
+    calls = 0
+
+    def labels(self, image: bytes) -> list[dict[str, Any]]:
+        _Down.calls += 1
+        raise TimeoutError("Rekognition did not answer within 5 s")
+
+
+@pytest.fixture
+def classifier_down(monkeypatch: pytest.MonkeyPatch) -> Iterator[type[_Down]]:
+    """Given the classifier service timing out on every call."""
+    _Down.calls = 0
+    monkeypatch.setattr(moderation, "classifier", _Down)
+    yield _Down
+    moderation._breaker.close()
+
+
+def test_with_the_classifier_down_media_waits_in_review_unpublished_and_is_retried(
+    api: ApiStack, classifier_down: type[_Down], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a follower and a post whose media is being moderated while the classifier is down
+    _author_and_follower(api, "u_outage_author", "u_outage_viewer")
+    media_id = _ready_media(api, "u_outage_author", scene(4321))
+    post = _post(api, "u_outage_author", media_id)
+    # When moderation runs, then the invocation fails so SQS retries it, and the media waits in review
+    with pytest.raises(FunctionError, match="All records failed"):
+        _moderate(api, media_id)
+    verdict = _verdict(media_id)
+    assert (verdict["verdict"], verdict["reason"]) == (
+        "review",
+        "classifier unavailable (TimeoutError): retrying",
+    )
+    assert _feed(api, "u_outage_viewer") == []
+    queue = api.client.call("GET", "/moderation/review", token=_moderator_token(api)).body["items"]
+    assert media_id in [item["media_id"] for item in queue]
+    # When the outage goes on, then after 5 failures the circuit opens and stops calling the service
+    for _ in range(6):
+        with pytest.raises(FunctionError):
+            _moderate(api, media_id)
+    assert classifier_down.calls == 5
+    # When the service is back and the circuit closes, then the retry approves and publishes the post
+    monkeypatch.undo()
+    moderation._breaker.close()
+    assert _moderate(api, media_id) == {"batchItemFailures": []}
+    assert _verdict(media_id)["verdict"] == "approved"
+    eventually(lambda: _feed(api, "u_outage_viewer") == [post["post_id"]])
+    queue = api.client.call("GET", "/moderation/review", token=_moderator_token(api)).body["items"]
+    assert media_id not in [item["media_id"] for item in queue]
+
+
+def test_a_moderator_decides_held_media_once_and_nobody_else_may(
+    api: ApiStack, classifier_down: type[_Down]
+) -> None:
+    # Given media held for review with a post waiting on it
+    _author_and_follower(api, "u_held_author", "u_held_viewer")
+    media_id = _ready_media(api, "u_held_author", scene(999))
+    post = _post(api, "u_held_author", media_id)
+    with pytest.raises(FunctionError):
+        _moderate(api, media_id)
+    decision = f"/moderation/review/{media_id}"
+    # When a user who is not a moderator tries to decide or to extend the blocklist, then 403
+    user = api.signup("u_not_moderator")
+    assert api.client.call("PUT", decision, {"verdict": "approved"}, token=user).status == 403
+    assert api.client.call("GET", "/moderation/review", token=user).status == 403
+    entry = {"pdq": "0" * 64, "reason": "x"}
+    assert api.client.call("POST", "/moderation/blocklist", entry, token=user).status == 403
+    # When a moderator sends a malformed decision, then 422
+    moderator = _moderator_token(api)
+    assert api.client.call("PUT", decision, {"verdict": "maybe"}, token=moderator).status == 422
+    bad_entry = {"pdq": "0" * 64, "media_id": media_id, "reason": "both"}
+    assert api.client.call("POST", "/moderation/blocklist", bad_entry, token=moderator).status == 422
+    # When the moderator approves, then the post is published; a second decision is refused
+    approved = api.client.call("PUT", decision, {"verdict": "approved", "note": "fine"}, token=moderator)
+    assert (approved.status, approved.body["verdict"], approved.body["published"]) == (200, "approved", 1)
+    again = api.client.call("PUT", decision, {"verdict": "blocked"}, token=moderator)
+    assert again.status == 409
+    eventually(lambda: _feed(api, "u_held_viewer") == [post["post_id"]])
+    # And a later check never overrides the moderator
+    assert _verdict(media_id)["decided_by"] == "u_moderator"
