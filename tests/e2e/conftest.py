@@ -6,6 +6,7 @@ import json
 import os
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -85,3 +86,34 @@ def api() -> Iterator[ApiStack]:
             yield ApiStack(stack, Client(server.url), issuer)
         finally:
             server.stop()
+
+
+def post_to_s3(upload: dict[str, Any], data: bytes) -> int:
+    """A browser-style multipart POST of the presigned form, the file last."""
+    boundary = uuid.uuid4().hex
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+        for name, value in upload["fields"].items()
+    ]
+    parts.append(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="x"\r\n\r\n'.encode()
+        + data
+        + b"\r\n"
+    )
+    body = b"".join(parts) + f"--{boundary}--\r\n".encode()
+    request = urllib.request.Request(upload["url"], data=body, method="POST")
+    request.add_header("Content-Type", f"multipart/form-data; boundary={boundary}")
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return int(response.status)
+
+
+def upload_media(
+    api: ApiStack, token: str, data: bytes, content_type: str = "image/jpeg", **extra: Any
+) -> str:
+    """Upload as an app does: an intent through the API, then the file straight to S3."""
+    intent = {"content_type": content_type, "size": max(len(data), 1), **extra}
+    reply = api.client.call("POST", "/uploads", intent, token=token)
+    assert reply.status == 201, reply
+    assert reply.body["state"] == "pending"
+    assert post_to_s3(reply.body["upload"], data) in (200, 204)
+    return str(reply.body["media_id"])

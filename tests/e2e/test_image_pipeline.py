@@ -5,8 +5,6 @@ from __future__ import annotations
 import base64
 import io
 import json
-import urllib.request
-import uuid
 from typing import Any
 
 import numpy as np
@@ -15,7 +13,7 @@ from PIL import Image
 from aperture.aws import client
 from aperture.messages import MediaJob
 from tests.conftest import eventually
-from tests.e2e.conftest import ApiStack
+from tests.e2e.conftest import ApiStack, upload_media
 
 
 def _jpeg(width: int = 1600, height: int = 1200) -> bytes:
@@ -26,34 +24,6 @@ def _jpeg(width: int = 1600, height: int = 1200) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(rgb.astype(np.uint8)).save(buffer, "JPEG", quality=92)
     return buffer.getvalue()
-
-
-def _post_to_s3(upload: dict[str, Any], data: bytes) -> int:
-    """A browser-style multipart POST of the presigned form, the file last."""
-    boundary = uuid.uuid4().hex
-    parts = [
-        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
-        for name, value in upload["fields"].items()
-    ]
-    parts.append(
-        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="x"\r\n\r\n'.encode()
-        + data
-        + b"\r\n"
-    )
-    body = b"".join(parts) + f"--{boundary}--\r\n".encode()
-    request = urllib.request.Request(upload["url"], data=body, method="POST")
-    request.add_header("Content-Type", f"multipart/form-data; boundary={boundary}")
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return int(response.status)
-
-
-def _upload(api: ApiStack, token: str, data: bytes, content_type: str = "image/jpeg", **extra: Any) -> str:
-    intent = {"content_type": content_type, "size": max(len(data), 1), **extra}
-    reply = api.client.call("POST", "/uploads", intent, token=token)
-    assert reply.status == 201, reply
-    assert reply.body["state"] == "pending"
-    assert _post_to_s3(reply.body["upload"], data) in (200, 204)
-    return str(reply.body["media_id"])
 
 
 def _settled(api: ApiStack, token: str, media_id: str) -> dict[str, Any] | None:
@@ -84,7 +54,7 @@ def test_the_presigned_post_limits_size_type_and_key(api: ApiStack) -> None:
 def test_an_uploaded_photo_becomes_ready_with_every_rendition_on_the_cdn_bucket(api: ApiStack) -> None:
     # Given a user who uploads a photo with a filter
     token = api.signup("u_photographer")
-    media_id = _upload(api, token, _jpeg(), filter="clarendon")
+    media_id = upload_media(api, token, _jpeg(), filter="clarendon")
 
     # When the pipeline has run
     media = eventually(lambda: _settled(api, token, media_id), timeout=60)
@@ -148,9 +118,9 @@ def _notifications(api: ApiStack, user_id: str) -> list[dict[str, Any]]:
 
 def test_bad_uploads_end_failed_with_a_reason_and_a_notification(api: ApiStack) -> None:
     token = api.signup("u_unlucky")
-    svg = _upload(api, token, b'<svg xmlns="http://www.w3.org/2000/svg"/>')
-    truncated = _upload(api, token, _jpeg()[:4000])
-    empty = _upload(api, token, b"")
+    svg = upload_media(api, token, b'<svg xmlns="http://www.w3.org/2000/svg"/>')
+    truncated = upload_media(api, token, _jpeg()[:4000])
+    empty = upload_media(api, token, b"")
     reasons = {media_id: _wait_settled(api, token, media_id) for media_id in (svg, truncated, empty)}
     assert {m: (r["state"], r["failure"]) for m, r in reasons.items()} == {
         svg: ("failed", "the file is not an image or video we accept"),
@@ -173,7 +143,7 @@ def test_a_large_accounts_upload_takes_the_priority_queue(api: ApiStack) -> None
     )
 
     # When both upload a photo
-    starred, ordinary = _upload(api, star, _jpeg(400, 300)), _upload(api, regular, _jpeg(400, 300))
+    starred, ordinary = upload_media(api, star, _jpeg(400, 300)), upload_media(api, regular, _jpeg(400, 300))
     for media_id, token in ((starred, star), (ordinary, regular)):
         assert _wait_settled(api, token, media_id)["state"] == "ready"
 
