@@ -1,4 +1,4 @@
-"""Delivers a published post: plans its fan-out, then writes each slice of followers' feed rows."""
+"""Delivers a published post to feeds, or a new Story to trays: plans, then writes each slice."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from aperture.fanout import fan_out
-from aperture.jobs import consume, parse_job
-from aperture.messages import FanoutJob
+from aperture.jobs import body_json, consume, parse_job
+from aperture.messages import FanoutJob, TrayJob
 from aperture.observability import powertools
 
 logger, tracer, metrics = powertools("fanout")
@@ -19,7 +19,9 @@ logger, tracer, metrics = powertools("fanout")
 
 @tracer.capture_method
 def deliver(record: SQSRecord) -> None:
-    job = parse_job(record, FanoutJob)
+    body = body_json(record)
+    is_story = isinstance(body, dict) and "story_id" in body
+    job = parse_job(record, TrayJob) if is_story else parse_job(record, FanoutJob)
     outcome = fan_out(job)
     if "delivered" in outcome:
         metrics.add_metric(name="FeedRowsWritten", unit=MetricUnit.Count, value=outcome["delivered"])

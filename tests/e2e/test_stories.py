@@ -12,6 +12,7 @@ import pytest
 from aperture.aws import client
 from aperture.clock import ManualClock
 from aperture.dynamo import to_item
+from aperture.feed import clear_caches
 from aperture.ids import new_id
 from aperture_local.sources import TtlEmulator
 from tests.conftest import eventually, load_event
@@ -43,12 +44,27 @@ def _ready_media(api: ApiStack, owner: str) -> str:
 
 
 def _post_story(api: ApiStack, author: str, token: str, media_id: str | None = None) -> dict[str, Any]:
+    """Post a Story and wait until fan-out has put it in every follower's tray."""
     reply = api.client.call(
         "POST", "/stories", {"media_id": media_id or _ready_media(api, author)}, token=token
     )
     assert reply.status == 201, reply
     story: dict[str, Any] = reply.body
+    followers = api.client.call("GET", f"/users/{author}", token=token).body["follower_count"]
+    eventually(lambda: _trays_with(api, author, story["created_at"]) == followers)
     return story
+
+
+def _trays_with(api: ApiStack, author: str, created_at: float) -> int:
+    """How many trays show the author's ring for a Story created at ``created_at`` or later."""
+    return int(
+        client("dynamodb").scan(
+            TableName=api.stack.environment["TRAYS_TABLE"],
+            FilterExpression="author_id = :a AND latest_story_at >= :t",
+            ExpressionAttributeValues={":a": {"S": author}, ":t": {"N": repr(created_at)}},
+            Select="COUNT",
+        )["Count"]
+    )
 
 
 def _deliver_expiry(api: ApiStack, author: str, story_id: str) -> Any:
@@ -278,3 +294,36 @@ def test_stories_expiring_within_a_minute_share_one_cdn_invalidation_of_their_me
     eventually(covering, timeout=90)
     assert len(covering()) == 1
     assert paths <= covering()[0]
+
+
+def test_a_celebritys_story_is_merged_into_trays_on_read_without_tray_rows(
+    api: ApiStack, manual_clock: ManualClock
+) -> None:
+    # Given a celebrity (at the follower threshold) followed by a viewer
+    star_token, viewer_token = _author_with_follower(api, "u_tray_star", "u_tray_fan")
+    client("dynamodb").update_item(
+        TableName=api.stack.environment["USERS_TABLE"],
+        Key={"user_id": {"S": "u_tray_star"}},
+        UpdateExpression="SET follower_count = :n",
+        ExpressionAttributeValues={":n": {"N": "100000"}},
+    )
+    # When the celebrity posts a Story
+    reply = api.client.call(
+        "POST", "/stories", {"media_id": _ready_media(api, "u_tray_star")}, token=star_token
+    )
+    story = reply.body
+    clear_caches()  # as if the minute each instance caches merged authors had passed
+    # Then no tray row is written, yet the viewer's tray shows the ring, unseen
+    assert _trays_with(api, "u_tray_star", story["created_at"]) == 0
+    tray = api.client.call("GET", "/stories/tray", token=viewer_token).body["items"]
+    assert [(entry["author_id"], entry["unseen"]) for entry in tray] == [("u_tray_star", True)]
+    # When the viewer watches it, then the ring is seen
+    seen = api.client.call("PUT", f"/stories/u_tray_star/{story['story_id']}/seen", token=viewer_token)
+    assert seen.status == 200
+    tray = api.client.call("GET", "/stories/tray", token=viewer_token).body["items"]
+    assert [(entry["author_id"], entry["unseen"]) for entry in tray] == [("u_tray_star", False)]
+    # When it expires, then the ring is gone at once, and expiry touches no follower's tray
+    manual_clock.set(story["expires_at"])
+    assert api.client.call("GET", "/stories/tray", token=api.token("u_tray_fan")).body["items"] == []
+    outcome = _deliver_expiry(api, "u_tray_star", story["story_id"])
+    assert outcome == {"batchItemFailures": []}

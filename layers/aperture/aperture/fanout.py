@@ -14,19 +14,34 @@ from typing import Any
 
 from .aws import client
 from .config import resource_name, settings
-from .dynamo import dynamodb, table, to_item
-from .feed import FEED_WINDOW_SECONDS, MERGE_GROUP, feed_row, write_rows
+from .dynamo import dynamodb, table
+from .feed import FEED_WINDOW_SECONDS, feed_row, list_as_merged, write_rows
 from .graph import AUDIENCE_INDEX, GRAPH
 from .jobs import PermanentError
-from .messages import FANOUT_SLICE, FanoutJob
+from .messages import FANOUT_SLICE, FanoutJob, TrayJob
 from .posts import FANOUT_QUEUE, POSTS
+from .stories import add_to_tray, followers_of
 from .users import USERS
 
 
-def fan_out(job: FanoutJob) -> dict[str, Any]:
+def fan_out(job: FanoutJob | TrayJob) -> dict[str, Any]:
+    if isinstance(job, TrayJob):
+        return fan_out_story(job)
     if job.followers is None:
         return plan(job)
     return {"post_id": job.post_id, "delivered": len(job.followers), "requests": deliver(job)}
+
+
+def fan_out_story(job: TrayJob) -> dict[str, Any]:
+    """Put a normal author's new Story in their followers' trays (celebrities' merge on read)."""
+    if job.followers is None:
+        followers = followers_of(job.author_id)
+        slices = [followers[start : start + FANOUT_SLICE] for start in range(0, len(followers), FANOUT_SLICE)]
+        _send_slices([job.model_copy(update={"followers": part}) for part in slices])
+        return {"story_id": job.story_id, "slices": len(slices), "followers": len(followers)}
+    for viewer_id in job.followers:
+        add_to_tray(viewer_id, job.author_id, job.latest_story_at, job.expires_at)
+    return {"story_id": job.story_id, "delivered": len(job.followers)}
 
 
 def plan(job: FanoutJob) -> dict[str, Any]:
@@ -74,7 +89,7 @@ def _audience(author_id: str) -> list[str]:
     return [item["follower_id"]["S"] for page in pages for item in page["Items"]]
 
 
-def _send_slices(jobs: list[FanoutJob]) -> None:
+def _send_slices(jobs: list[FanoutJob] | list[TrayJob]) -> None:
     sqs = client("sqs")
     for start in range(0, len(jobs), 10):
         entries = [
@@ -88,18 +103,7 @@ def _send_slices(jobs: list[FanoutJob]) -> None:
 
 def _mark_merged(job: FanoutJob) -> None:
     """List the author as merged for as long as this post stays in the feed window."""
-    try:
-        dynamodb().update_item(
-            TableName=table(USERS),
-            Key={"user_id": {"S": job.author_id}},
-            UpdateExpression="SET merge_group = :group, merge_until = :until",
-            ConditionExpression="attribute_not_exists(merge_until) OR merge_until < :until",
-            ExpressionAttributeValues=to_item(
-                {":group": MERGE_GROUP, ":until": job.created_at + FEED_WINDOW_SECONDS}
-            ),
-        )
-    except dynamodb().exceptions.ConditionalCheckFailedException:
-        pass  # a later post keeps the author merged longer already
+    list_as_merged(job.author_id, job.created_at + FEED_WINDOW_SECONDS)
     _set_delivery(job.post_id, "merge")
 
 

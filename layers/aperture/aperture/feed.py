@@ -189,6 +189,20 @@ def merged_authors(now: float) -> frozenset[str]:
     return found
 
 
+def list_as_merged(author_id: str, until: float) -> None:
+    """Have reads merge the author's posts and Stories in, until ``until`` at least."""
+    try:
+        dynamodb().update_item(
+            TableName=table(USERS),
+            Key={"user_id": {"S": author_id}},
+            UpdateExpression="SET merge_group = :group, merge_until = :until",
+            ConditionExpression="attribute_not_exists(merge_until) OR merge_until < :until",
+            ExpressionAttributeValues=to_item({":group": MERGE_GROUP, ":until": until}),
+        )
+    except dynamodb().exceptions.ConditionalCheckFailedException:
+        pass  # listed for longer already
+
+
 def followed_authors(viewer_id: str) -> set[str]:
     items = query_items(
         TableName=table(GRAPH),

@@ -38,6 +38,18 @@ class FanoutJob(Message):
     )
 
 
+class TrayJob(Message):
+    """A new Story to put in followers' trays: first to plan (no ``followers``), then one slice."""
+
+    story_id: str = Field(pattern=_ID)
+    author_id: str = Field(pattern=_ID)
+    latest_story_at: float = Field(ge=0)
+    expires_at: float = Field(ge=0)
+    followers: list[Annotated[str, Field(pattern=_ID)]] | None = Field(
+        default=None, min_length=1, max_length=FANOUT_SLICE
+    )
+
+
 class StoryExpiry(Message):
     author_id: str = Field(pattern=_ID)
     story_id: str = Field(pattern=_ID)

@@ -25,11 +25,13 @@ from .closeness import record as record_interaction
 from .config import resource_name, settings
 from .dynamo import dynamodb, from_item, query_items, table, to_item
 from .errors import Conflict, Forbidden, NotFound
+from .feed import followed_authors, list_as_merged, merged_authors
 from .graph import FOLLOWERS_INDEX, GRAPH
 from .identity import Caller
 from .ids import new_id
 from .media.records import MEDIA_BUCKET, find_media, get_media
-from .posts import media_cleared
+from .messages import TrayJob
+from .posts import FANOUT_QUEUE, media_cleared
 from .users import get_profile
 
 STORIES = "STORIES_TABLE"
@@ -59,18 +61,26 @@ def post_story(caller: Caller, story: NewStory) -> dict[str, Any]:
         raise Conflict("the media has not passed moderation")
     now = clock.now()
     expires_at = now + settings().story_lifetime_seconds
+    story_id = new_id("s")
     item = {
         "author_id": caller.user_id,
-        "story_id": new_id("s"),
+        "story_id": story_id,
         "media_id": story.media_id,
         "created_at": now,
         "expires_at": expires_at,
         "expires_at_epoch": math.ceil(expires_at),  # DynamoDB TTL: whole seconds, deleted late
         "expiry_minute": int(expires_at // 60),  # what the expiration service asks for
     }
+    celebrity = (
+        int(get_profile(caller.user_id).get("follower_count", 0)) >= settings().celebrity_follower_threshold
+    )
+    item["tray_delivery"] = "merge" if celebrity else "fanout"
     dynamodb().put_item(TableName=table(STORIES), Item=to_item(item))
-    for viewer_id in followers_of(caller.user_id):
-        _tray_put(viewer_id, caller.user_id, latest_story_at=now, expires_at=expires_at)
+    if celebrity:  # a million tray rows per Story would be absurd: trays merge it in on read
+        list_as_merged(caller.user_id, expires_at)
+    else:
+        job = TrayJob(story_id=story_id, author_id=caller.user_id, latest_story_at=now, expires_at=expires_at)
+        client("sqs").send_message(QueueUrl=resource_name(FANOUT_QUEUE), MessageBody=job.model_dump_json())
     return _public(item)
 
 
@@ -85,7 +95,7 @@ def followers_of(author_id: str) -> list[str]:
     return [item["follower_id"] for item in found]
 
 
-def _tray_put(viewer_id: str, author_id: str, latest_story_at: float, expires_at: float) -> None:
+def add_to_tray(viewer_id: str, author_id: str, latest_story_at: float, expires_at: float) -> None:
     dynamodb().update_item(
         TableName=table(TRAYS),
         Key={"viewer_id": {"S": viewer_id}, "author_id": {"S": author_id}},
@@ -111,28 +121,38 @@ def live_stories(author_id: str, now: float | None = None) -> list[dict[str, Any
 
 
 def tray(viewer_id: str, now: float | None = None) -> list[dict[str, Any]]:
-    """Followed authors with a live Story: unseen first, then the most recent."""
+    """Followed authors with a live Story, best first: rows fanned out to the viewer's tray, and
+    the live Stories of followed celebrities, merged on read."""
     now = clock.now() if now is None else now
+    rows = {
+        row["author_id"]: row
+        for row in query_items(
+            TableName=table(TRAYS),
+            KeyConditionExpression="viewer_id = :v",
+            ExpressionAttributeValues={":v": {"S": viewer_id}},
+            ConsistentRead=True,
+        )
+    }
+    rings = {author: row for author, row in rows.items() if row.get("expires_at", 0) > now}
+    celebrities = merged_authors(now)
+    for author_id in followed_authors(viewer_id) & celebrities if celebrities else ():
+        live = live_stories(author_id, now)
+        if live:
+            seen = rows.get(author_id, {}).get("seen_through", 0)
+            latest, expires = max(s["created_at"] for s in live), max(s["expires_at"] for s in live)
+            rings[author_id] = {"latest_story_at": latest, "expires_at": expires, "seen_through": seen}
+    closeness = closeness_to(viewer_id, rings, now)
     entries = []
-    found = query_items(
-        TableName=table(TRAYS),
-        KeyConditionExpression="viewer_id = :v",
-        FilterExpression="expires_at > :now",
-        ExpressionAttributeValues={":v": {"S": viewer_id}, ":now": {"N": repr(now)}},
-        ConsistentRead=True,
-    )
-    closeness = closeness_to(viewer_id, (item["author_id"] for item in found), now)
-    for item in found:
-        unseen = item["latest_story_at"] > item.get("seen_through", 0)
+    for author_id, ring in rings.items():
+        unseen = ring["latest_story_at"] > ring.get("seen_through", 0)
+        score = tray_score(unseen, ring["latest_story_at"], closeness.get(author_id, 0.0), now)
         entries.append(
             {
-                "author_id": item["author_id"],
-                "latest_story_at": item["latest_story_at"],
-                "expires_at": item["expires_at"],
+                "author_id": author_id,
+                "latest_story_at": ring["latest_story_at"],
+                "expires_at": ring["expires_at"],
                 "unseen": unseen,
-                "score": tray_score(
-                    unseen, item["latest_story_at"], closeness.get(item["author_id"], 0.0), now
-                ),
+                "score": score,
             }
         )
     return sorted(entries, key=lambda entry: entry["score"], reverse=True)
@@ -153,13 +173,12 @@ def mark_seen(caller: Caller, author_id: str, story_id: str) -> dict[str, Any]:
         dynamodb().update_item(
             TableName=table(TRAYS),
             Key={"viewer_id": {"S": caller.user_id}, "author_id": {"S": author_id}},
-            UpdateExpression="SET seen_through = :seen",
-            ConditionExpression="attribute_exists(viewer_id) AND "
-            "(attribute_not_exists(seen_through) OR seen_through < :seen)",
+            UpdateExpression="SET seen_through = :seen",  # creates the row for a merged author's ring
+            ConditionExpression="attribute_not_exists(seen_through) OR seen_through < :seen",
             ExpressionAttributeValues={":seen": {"N": repr(story["created_at"])}},
         )
     except dynamodb().exceptions.ConditionalCheckFailedException:
-        pass  # not in this viewer's tray, or already seen through a later Story
+        pass  # already seen through a later Story
     else:
         record_interaction(caller.user_id, author_id)
     return {"author_id": author_id, "story_id": story_id, "seen": True}
@@ -246,7 +265,8 @@ def expire(author_id: str, story_id: str, image: dict[str, Any] | None = None) -
         raise EarlyExpiry(f"{story_id} expires at {story['expires_at']}, not yet")
     if not claim_expiry(author_id, story_id):
         return {"story_id": story_id, "outcome": "already expired"}
-    trays = refresh_trays(author_id, story["expires_at"])
+    merged = story.get("tray_delivery") == "merge"  # no rows to drop: trays merged it on read
+    trays = 0 if merged else refresh_trays(author_id, story["expires_at"])
     media = find_media(story["media_id"]) if story.get("media_id") else None
     paths = media_paths(media)
     request_invalidation(paths)
