@@ -80,7 +80,7 @@ class LocalStack:
         moto_port: int = 0,
         event_sources: bool = True,
     ) -> None:
-        self.template = Template(template_path, LOCAL_PARAMETERS | (parameters or {}))
+        self.template = Template(template_path, parameters, local_defaults=LOCAL_PARAMETERS)
         self.stack_name = stack_name
         self.moto_port = moto_port
         self.event_sources = event_sources

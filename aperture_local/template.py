@@ -49,21 +49,27 @@ class FunctionSpec:
 
 
 class Template:
-    def __init__(self, path: Path, parameter_overrides: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        path: Path,
+        parameter_overrides: dict[str, str] | None = None,
+        local_defaults: dict[str, str] | None = None,
+    ) -> None:
         self.path = path.resolve()
         self.root = self.path.parent
         self.document: dict[str, Any] = cfn_yaml.load(str(self.path))
         self.resources: dict[str, Any] = self.document.get("Resources", {})
-        self.parameters = self._parameters(parameter_overrides or {})
+        self.parameters = self._parameters(parameter_overrides or {}, local_defaults or {})
 
-    def _parameters(self, overrides: dict[str, str]) -> dict[str, str]:
+    def _parameters(self, overrides: dict[str, str], local_defaults: dict[str, str]) -> dict[str, str]:
+        """Overrides, else the local stack's defaults for parameters the template declares, else its own."""
         declared = self.document.get("Parameters", {})
         unknown = set(overrides) - set(declared)
         if unknown:
             raise ValueError(f"unknown template parameters: {', '.join(sorted(unknown))}")
         values = {}
         for name, spec in declared.items():
-            value = overrides.get(name, spec.get("Default"))
+            value = overrides.get(name, local_defaults.get(name, spec.get("Default")))
             if value is None:
                 raise ValueError(f"template parameter {name} has no default: pass a value")
             values[name] = str(value)

@@ -9,7 +9,19 @@ from aws_lambda_powertools.metrics import MetricUnit
 from chalice.app import Chalice
 from pydantic import BaseModel, ConfigDict, Field
 
-from aperture import blocks, clock, dormancy, feed, graph, likes, moderation, posts, stories, users
+from aperture import (
+    blocks,
+    clock,
+    dormancy,
+    feed,
+    graph,
+    likes,
+    moderation,
+    notifications,
+    posts,
+    stories,
+    users,
+)
 from aperture.idempotency import once
 from aperture.identity import USER_ID, dev_issuer
 from aperture.media import records
@@ -145,6 +157,13 @@ def block_user(request: Request, user_id: str, blocked_id: str) -> dict[str, Any
 @api.route("/users/{user_id}/blocks/{blocked_id}", "DELETE", "Unblock a user")
 def unblock_user(request: Request, user_id: str, blocked_id: str) -> dict[str, Any]:
     return blocks.unblock(request.user, user_id, blocked_id)
+
+
+@api.route("/notifications", "GET", "The caller's notifications, newest first", query=PAGE)
+def list_notifications(request: Request) -> dict[str, Any]:
+    return notifications.notifications_of(
+        request.user.user_id, page_size(request.query.get("limit")), request.query.get("cursor")
+    )
 
 
 @api.route(

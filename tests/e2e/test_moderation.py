@@ -14,6 +14,7 @@ from aperture.aws import client
 from aperture.dynamo import to_item
 from aperture.ids import new_id
 from aperture.media import records
+from aperture.notifications import notify
 from aperture_local.runtime import FunctionError
 from tests.conftest import eventually, load_event
 from tests.e2e.conftest import ApiStack
@@ -136,12 +137,28 @@ def test_a_disguised_copy_of_a_blocklisted_picture_is_blocked_and_shown_nowhere(
     story = api.client.call("POST", "/stories", {"media_id": media_id}, token=api.token(author))
     assert (story.status, story.body["error"]["message"]) == (409, "the media has not passed moderation")
     assert api.client.call("GET", "/stories/tray", token=api.token(viewer)).body["items"] == []
-    notes = client("dynamodb").query(
-        TableName=api.stack.environment["NOTIFICATIONS_TABLE"],
-        KeyConditionExpression="user_id = :u",
-        ExpressionAttributeValues={":u": {"S": author}},
-    )["Items"]
-    assert [n["kind"]["S"] for n in notes] == ["media_blocked"]
+    notes = api.client.call("GET", "/notifications", token=api.token(author)).body
+    assert [(n["kind"], n["media_id"]) for n in notes["items"]] == [("media_blocked", media_id)]
+    assert notes["items"][0]["message"].startswith("Your upload breaks our community guidelines")
+
+
+def test_notifications_page_newest_first_and_refuse_another_users_cursor(api: ApiStack) -> None:
+    # Given a user with three notifications
+    api.signup("u_noted")
+    for index in range(3):
+        notify("u_noted", "upload_failed", f"number {index}")
+    # When they page through two at a time, then they see all three, newest first
+    first = api.client.call("GET", "/notifications?limit=2", token=api.token("u_noted")).body
+    second = api.client.call(
+        "GET", f"/notifications?limit=2&cursor={first['next_cursor']}", token=api.token("u_noted")
+    ).body
+    assert [n["message"] for n in first["items"] + second["items"]] == ["number 2", "number 1", "number 0"]
+    # When someone else replays that cursor, then 400: it points into another user's list
+    api.signup("u_snoop")
+    snoop = api.client.call(
+        "GET", f"/notifications?cursor={first['next_cursor']}", token=api.token("u_snoop")
+    )
+    assert snoop.status == 400
 
 
 class _Down:

@@ -27,9 +27,9 @@ from .config import resource_name
 from .dynamo import dynamodb, from_item, query_items, table, to_item, to_value
 from .errors import Conflict, Forbidden, NotFound
 from .identity import Caller
-from .ids import new_id
 from .jobs import PermanentError
-from .media.records import MEDIA_BUCKET, NOTIFICATIONS, find_media
+from .media.records import MEDIA_BUCKET, find_media
+from .notifications import notify
 from .posts import MEDIA, publish_posts_of
 
 APPROVED, BLOCKED, REVIEW = "approved", "blocked", "review"
@@ -284,15 +284,8 @@ def record_verdict(media: dict[str, Any], verdict: str, reason: str, **details: 
 
 
 def _notify_blocked(media: dict[str, Any], reason: str) -> None:
-    notification = {
-        "user_id": media["owner_id"],
-        "notification_id": new_id("n"),
-        "kind": "media_blocked",
-        "media_id": media["media_id"],
-        "message": f"Your upload breaks our community guidelines and will not be shown: {reason}",
-        "created_at": clock.now(),
-    }
-    dynamodb().put_item(TableName=table(NOTIFICATIONS), Item=to_item(notification))
+    message = f"Your upload breaks our community guidelines and will not be shown: {reason}"
+    notify(media["owner_id"], "media_blocked", message, media_id=media["media_id"])
 
 
 # ------------------------------------------------------------------------------ moderators

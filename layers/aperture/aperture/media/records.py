@@ -18,10 +18,10 @@ from ..dynamo import dynamodb, from_item, table, to_item, to_value
 from ..errors import NotFound
 from ..identity import Caller
 from ..ids import new_id
+from ..notifications import notify
 from .filters import LOOKS
 
 MEDIA = "MEDIA_TABLE"
-NOTIFICATIONS = "NOTIFICATIONS_TABLE"
 UPLOADS_BUCKET = "UPLOADS_BUCKET"
 MEDIA_BUCKET = "MEDIA_BUCKET"
 MAX_UPLOAD_BYTES = 100 * 1024 * 1024
@@ -144,13 +144,5 @@ def mark_failed(media_id: str, owner_id: str, reason: str) -> bool:
         media_id, ("pending", "processing"), {"state": "failed", "failure": reason, "updated_at": clock.now()}
     )
     if failed:
-        notification = {
-            "user_id": owner_id,
-            "notification_id": new_id("n"),
-            "kind": "upload_failed",
-            "media_id": media_id,
-            "message": f"Your upload could not be processed: {reason}",
-            "created_at": clock.now(),
-        }
-        dynamodb().put_item(TableName=table(NOTIFICATIONS), Item=to_item(notification))
+        notify(owner_id, "upload_failed", f"Your upload could not be processed: {reason}", media_id=media_id)
     return failed
