@@ -14,6 +14,7 @@ from aperture.clock import ManualClock
 from aperture.dynamo import to_item
 from aperture.feed import clear_caches
 from aperture.ids import new_id
+from aperture_local.runtime import FunctionError
 from aperture_local.sources import TtlEmulator
 from tests.conftest import eventually, load_event
 from tests.e2e.conftest import ApiStack
@@ -327,3 +328,39 @@ def test_a_celebritys_story_is_merged_into_trays_on_read_without_tray_rows(
     assert api.client.call("GET", "/stories/tray", token=api.token("u_tray_fan")).body["items"] == []
     outcome = _deliver_expiry(api, "u_tray_star", story["story_id"])
     assert outcome == {"batchItemFailures": []}
+
+
+def test_an_expiry_that_fails_half_way_is_redone_in_full_on_retry(
+    api: ApiStack, manual_clock: ManualClock
+) -> None:
+    # Given an expired Story whose tray and archive steps will succeed but whose CDN step fails once
+    author_token, _ = _author_with_follower(api, "u_retry_author", "u_retry_fan")
+    media_id = new_id("m")
+    item: dict[str, Any] = {
+        "media_id": media_id,
+        "owner_id": "u_retry_author",
+        "state": "ready",
+        "moderation": APPROVED,
+    }
+    item["renditions"] = [{"key": f"media/{media_id}/d/display.jpg"}]
+    client("dynamodb").put_item(TableName=api.stack.environment["MEDIA_TABLE"], Item=to_item(item))
+    story = _post_story(api, "u_retry_author", author_token, media_id)
+    manual_clock.set(story["expires_at"] + 1)
+    sqs = client("sqs")
+
+    def queue_down(**kwargs: Any) -> None:
+        raise ConnectionError("SQS is unreachable")
+
+    # When the expirer runs into the failure
+    sqs.meta.events.register("before-call.sqs.SendMessage", queue_down)
+    try:
+        with pytest.raises(FunctionError):
+            _deliver_expiry(api, "u_retry_author", story["story_id"])
+    finally:
+        sqs.meta.events.unregister("before-call.sqs.SendMessage", queue_down)
+    # Then nothing is claimed, so the retry is not mistaken for a finished expiry
+    assert "expired" not in _story_items(api, "u_retry_author")
+    # When SQS delivers it again, then it completes: one claim, one archived copy, the tray empty
+    assert _deliver_expiry(api, "u_retry_author", story["story_id"]) == {"batchItemFailures": []}
+    assert _story_items(api, "u_retry_author") == ["archive", "expired", "story"]
+    assert _visible(api, "u_retry_author", "u_retry_fan")["tray"] == []

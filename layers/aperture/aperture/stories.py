@@ -13,6 +13,7 @@ One table holds four kinds of item per author, told apart by the sort key's pref
 from __future__ import annotations
 
 import math
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -254,32 +255,44 @@ def find_story(author_id: str, story_id: str) -> dict[str, Any] | None:
 
 
 def expire(author_id: str, story_id: str, image: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Expire one Story now, once: trays, archive, and the analytics record of what happened.
+    """Expire one Story now: trays, CDN, archive or media deletion, and the analytics record.
 
-    ``image`` is the Story as the TTL stream saw it, for when the item itself is already gone.
+    Every step is idempotent and the claim is written last, so a trigger that fails half-way is
+    retried in full, and a second trigger finds the claim and stops; two racing triggers may both
+    do the steps, but only one wins the claim and reports the expiry. ``image`` is the Story as the
+    TTL stream saw it, for when the item itself is already gone.
     """
     story = find_story(author_id, story_id) or image
     if story is None:
         return {"story_id": story_id, "outcome": "unknown"}
     if story["expires_at"] > clock.now():
         raise EarlyExpiry(f"{story_id} expires at {story['expires_at']}, not yet")
+    if find_story(author_id, f"expired#{story_id}"):
+        return {"story_id": story_id, "outcome": "already expired"}
+    done = _expire_now(story)
     if not claim_expiry(author_id, story_id):
         return {"story_id": story_id, "outcome": "already expired"}
-    merged = story.get("tray_delivery") == "merge"  # no rows to drop: trays merged it on read
-    trays = 0 if merged else refresh_trays(author_id, story["expires_at"])
+    return {"story_id": story_id, "author_id": author_id, "outcome": "expired", **done}
+
+
+def _expire_now(story: dict[str, Any]) -> dict[str, Any]:
+    """The seed's expiry steps, run in parallel."""
+    author_id = story["author_id"]
     media = find_media(story["media_id"]) if story.get("media_id") else None
     paths = media_paths(media)
-    request_invalidation(paths)
     kept = _keeps_archive(author_id)
-    if kept:
-        archive(story)
-    elif media:
-        schedule_media_deletion(media)
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        # A merged author's Story has no tray rows to drop: trays merged it in on read.
+        merged = story.get("tray_delivery") == "merge"
+        trays = pool.submit(lambda: 0 if merged else refresh_trays(author_id, story["expires_at"]))
+        cdn = pool.submit(request_invalidation, paths)
+        kept_or_deleted = pool.submit(
+            lambda: archive(story) if kept else schedule_media_deletion(media) if media else None
+        )
+    cdn.result()
+    kept_or_deleted.result()
     return {
-        "story_id": story_id,
-        "author_id": author_id,
-        "outcome": "expired",
-        "trays_changed": trays,
+        "trays_changed": trays.result(),
         "archived": kept,
         "cdn_paths": paths,
         "media_id": story.get("media_id"),
