@@ -179,7 +179,9 @@ def add_to_blocklist(request: Request) -> dict[str, Any]:
 
 @api.route("/moderation/review", "GET", "Moderators: media held for review, oldest first", query=PAGE)
 def review_queue(request: Request) -> dict[str, Any]:
-    return {"items": moderation.review_queue(request.user, page_size(request.query.get("limit")))}
+    return moderation.review_queue(
+        request.user, page_size(request.query.get("limit")), request.query.get("cursor")
+    )
 
 
 @api.route(

@@ -232,6 +232,20 @@ def test_a_moderator_decides_held_media_once_and_nobody_else_may(
     assert api.client.call("PUT", decision, {"verdict": "maybe"}, token=moderator).status == 422
     bad_entry = {"pdq": "0" * 64, "media_id": media_id, "reason": "both"}
     assert api.client.call("POST", "/moderation/blocklist", bad_entry, token=moderator).status == 422
+    # When the moderator pages through the held media one at a time, then each page holds one, in order
+    other = _ready_media(api, "u_held_author", scene(998))
+    with pytest.raises(FunctionError):
+        _moderate(api, other)
+    pages, cursor = [], ""
+    while True:
+        page = api.client.call("GET", f"/moderation/review?limit=1{cursor}", token=moderator).body
+        pages += [item["media_id"] for item in page["items"]]
+        if not page["next_cursor"]:
+            break
+        cursor = f"&cursor={page['next_cursor']}"
+    assert {media_id, other} <= set(pages)
+    assert len(pages) == len(set(pages))
+    assert api.client.call("GET", "/moderation/review?cursor=bm90LWEtY3Vyc29y", token=moderator).status == 400
     # When the moderator approves, then the post is published; a second decision is refused
     approved = api.client.call("PUT", decision, {"verdict": "approved", "note": "fine"}, token=moderator)
     assert (approved.status, approved.body["verdict"], approved.body["published"]) == (200, "approved", 1)

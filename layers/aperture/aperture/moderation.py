@@ -24,12 +24,13 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from . import clock
 from .aws import client
 from .config import resource_name
-from .dynamo import dynamodb, from_item, query_items, table, to_item, to_value
+from .dynamo import dynamodb, from_item, table, to_item, to_value
 from .errors import Conflict, Forbidden, NotFound
 from .identity import Caller
 from .jobs import PermanentError
 from .media.records import MEDIA_BUCKET, find_media
 from .notifications import notify
+from .pagination import decode_cursor, encode_cursor
 from .posts import MEDIA, publish_posts_of
 
 APPROVED, BLOCKED, REVIEW = "approved", "blocked", "review"
@@ -295,16 +296,25 @@ def require_moderator(caller: Caller) -> None:
         raise Forbidden("only moderators may do this")
 
 
-def review_queue(caller: Caller, limit: int) -> list[dict[str, Any]]:
-    """Media held for review, oldest first."""
+def review_queue(caller: Caller, limit: int, cursor: str | None) -> dict[str, Any]:
+    """Media held for review, oldest first, a page at a time."""
     require_moderator(caller)
-    items = query_items(
-        TableName=table(MEDIA),
-        IndexName=REVIEW_INDEX,
-        KeyConditionExpression="review_queue = :pending",
-        ExpressionAttributeValues={":pending": {"S": "pending"}},
-    )[:limit]
-    return [{k: item.get(k) for k in ("media_id", "owner_id", "moderation", "renditions")} for item in items]
+    query: dict[str, Any] = {
+        "TableName": table(MEDIA),
+        "IndexName": REVIEW_INDEX,
+        "KeyConditionExpression": "review_queue = :pending",
+        "ExpressionAttributeValues": {":pending": {"S": "pending"}},
+        "Limit": limit,
+    }
+    start = decode_cursor(cursor, {"review_queue", "created_at", "media_id"}, frozenset({"created_at"}))
+    if start:
+        query["ExclusiveStartKey"] = start
+    page = dynamodb().query(**query)
+    fields = ("media_id", "owner_id", "moderation", "renditions")
+    return {
+        "items": [{k: item.get(k) for k in fields} for item in map(from_item, page["Items"])],
+        "next_cursor": encode_cursor(page.get("LastEvaluatedKey")),
+    }
 
 
 def decide_review(caller: Caller, media_id: str, decision: ReviewDecision) -> dict[str, Any]:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from typing import Any
 
 from .errors import BadRequest
 
 MAX_PAGE = 100
+_NUMBER = re.compile(r"-?\d{1,20}(\.\d{1,20})?")
 
 
 def encode_cursor(last_key: dict[str, Any] | None) -> str | None:
@@ -18,8 +20,12 @@ def encode_cursor(last_key: dict[str, Any] | None) -> str | None:
     return base64.urlsafe_b64encode(json.dumps(last_key, sort_keys=True).encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str | None, key_names: set[str]) -> dict[str, Any] | None:
-    """The key a cursor stands for; a cursor that is not one of ours is a 400, never a 500."""
+def decode_cursor(
+    cursor: str | None, key_names: set[str], numeric: frozenset[str] = frozenset()
+) -> dict[str, Any] | None:
+    """The key a cursor stands for; a cursor that is not one of ours is a 400, never a 500.
+
+    Key attributes named in ``numeric`` are numbers; the others are strings."""
     if not cursor:
         return None
     try:
@@ -27,14 +33,17 @@ def decode_cursor(cursor: str | None, key_names: set[str]) -> dict[str, Any] | N
         key = json.loads(base64.urlsafe_b64decode(padded.encode()))
     except (ValueError, binascii.Error, UnicodeDecodeError) as error:
         raise BadRequest("cursor is not valid") from error
-    valid = (
-        isinstance(key, dict)
-        and set(key) == key_names
-        and all(isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str) for v in key.values())
-    )
-    if not valid:
+    if not (isinstance(key, dict) and set(key) == key_names):
+        raise BadRequest("cursor is not valid")
+    if not all(_is_attribute(value, "N" if name in numeric else "S") for name, value in key.items()):
         raise BadRequest("cursor is not valid")
     return dict(key)
+
+
+def _is_attribute(value: Any, kind: str) -> bool:
+    if not (isinstance(value, dict) and set(value) == {kind} and isinstance(value[kind], str)):
+        return False
+    return kind == "S" or _NUMBER.fullmatch(value[kind]) is not None
 
 
 def page_size(limit: str | None, default: int = 25) -> int:
