@@ -100,6 +100,16 @@ def test_every_rendition_is_made_in_every_format_at_the_smallest_quality_meeting
     assert len(lower) < len(display.data)
 
 
+def test_renditions_made_in_parallel_are_the_same_bytes_every_time() -> None:
+    # Given one upload, processed twice (the renditions are searched in parallel threads)
+    data = _save(_photo(1600, 1200), "JPEG", quality=95)
+    first, second = process(data), process(data)
+    # Then every output is identical: no search saw another's encoder options
+    assert [(r.name, r.format, r.quality, r.data) for r in first.renditions] == [
+        (r.name, r.format, r.quality, r.data) for r in second.renditions
+    ]
+
+
 @pytest.mark.parametrize(
     ("case", "make"),
     [

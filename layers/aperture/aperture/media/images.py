@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import pillow_heif
@@ -152,14 +154,18 @@ def process(
 ) -> ProcessedImage:
     """Every rendition of an upload, each at the lowest quality that keeps SSIM >= the target."""
     sizes = sized(data, look)
-    renditions = []
-    for name, pixels in sizes.items():
-        for fmt in formats:
-            source = _opaque(pixels) if fmt == "JPEG" else pixels
-            encoded = quality.smallest_above(source, fmt, SSIM_TARGET)
-            renditions.append(
-                Rendition(name, fmt, pixels.width, pixels.height, encoded.data, encoded.quality, encoded.ssim)
-            )
+    outputs = [(name, fmt, pixels) for name, pixels in sizes.items() for fmt in formats]
+
+    def render(output: tuple[str, str, Image.Image]) -> Rendition:
+        name, fmt, pixels = output
+        # A copy per thread: Image.save keeps its options on the image object itself.
+        source = (_opaque(pixels) if fmt == "JPEG" else pixels).copy()
+        encoded = quality.smallest_above(source, fmt, SSIM_TARGET)
+        return Rendition(name, fmt, pixels.width, pixels.height, encoded.data, encoded.quality, encoded.ssim)
+
+    # Each quality search is independent, and Pillow's codecs and numpy release the GIL.
+    with ThreadPoolExecutor(max_workers=min(len(outputs), os.cpu_count() or 1)) as pool:
+        renditions = list(pool.map(render, outputs))
     display = sizes["display"]
     digest = hashlib.sha256(data + (look or "").encode()).hexdigest()[:16]
     return ProcessedImage(
