@@ -11,7 +11,7 @@ import math
 from collections.abc import Iterable
 
 from . import clock
-from .dynamo import dynamodb, from_item, table, to_item
+from .dynamo import dynamodb, get_items, table, to_item
 from .graph import GRAPH
 
 HALF_LIFE_SECONDS = 14 * 86_400
@@ -41,24 +41,10 @@ def record(viewer_id: str, author_id: str) -> bool:
 
 
 def closeness_to(viewer_id: str, author_ids: Iterable[str], now: float) -> dict[str, float]:
-    """The viewer's closeness to each author, read from their edges in batches of 100."""
-    wanted = sorted(set(author_ids))
-    found: dict[str, float] = {}
-    for start in range(0, len(wanted), 100):
-        keys = [
-            {"follower_id": {"S": viewer_id}, "followee_id": {"S": a}} for a in wanted[start : start + 100]
-        ]
-        request = {
-            table(GRAPH): {
-                "Keys": keys,
-                "ProjectionExpression": "followee_id, interactions, last_interaction_at",
-            }
-        }
-        while request:
-            result = dynamodb().batch_get_item(RequestItems=request)
-            for edge in map(from_item, result["Responses"].get(table(GRAPH), [])):
-                found[edge["followee_id"]] = closeness(
-                    edge.get("interactions", 0), edge.get("last_interaction_at", now), now
-                )
-            request = result.get("UnprocessedKeys") or {}
-    return found
+    """The viewer's closeness to each author, read from their follow edges."""
+    keys = [{"follower_id": {"S": viewer_id}, "followee_id": {"S": a}} for a in sorted(set(author_ids))]
+    edges = get_items(table(GRAPH), keys, "followee_id, interactions, last_interaction_at")
+    return {
+        edge["followee_id"]: closeness(edge.get("interactions", 0), edge.get("last_interaction_at", now), now)
+        for edge in edges
+    }

@@ -29,6 +29,24 @@ def query_items(**query: Any) -> list[dict[str, Any]]:
     return [from_item(item) for page in pages for item in page["Items"]]
 
 
+def get_items(
+    table_name: str, keys: list[dict[str, Any]], projection: str | None = None
+) -> list[dict[str, Any]]:
+    """The items that exist among ``keys``, as plain values: BatchGetItem in batches of 100,
+    asking again for whatever DynamoDB left unprocessed."""
+    found = []
+    for start in range(0, len(keys), 100):
+        batch: dict[str, Any] = {"Keys": keys[start : start + 100]}
+        if projection:
+            batch["ProjectionExpression"] = projection
+        request: dict[str, Any] = {table_name: batch}
+        while request:
+            result = dynamodb().batch_get_item(RequestItems=request)
+            found += [from_item(item) for item in result["Responses"].get(table_name, [])]
+            request = result.get("UnprocessedKeys") or {}
+    return found
+
+
 def to_item(values: dict[str, Any]) -> dict[str, Any]:
     return {
         key: _serializer.serialize(_decimals(value)) for key, value in values.items() if value is not None

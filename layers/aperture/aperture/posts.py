@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from . import clock
 from .aws import client
 from .config import resource_name
-from .dynamo import dynamodb, from_item, table, to_item
+from .dynamo import dynamodb, from_item, get_items, table, to_item
 from .errors import Forbidden, NotFound
 from .identity import Caller
 from .ids import new_id
@@ -132,17 +132,6 @@ def delete_post(caller: Caller, post_id: str) -> dict[str, Any]:
 
 
 def posts_by_id(post_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
-    """The posts that exist among ``post_ids``, read in batches of 100."""
-    wanted = sorted(set(post_ids))
-    found: dict[str, dict[str, Any]] = {}
-    for start in range(0, len(wanted), 100):
-        request = {
-            table(POSTS): {"Keys": [{"post_id": {"S": post_id}} for post_id in wanted[start : start + 100]]}
-        }
-        while request:
-            result = dynamodb().batch_get_item(RequestItems=request)
-            for item in result["Responses"].get(table(POSTS), []):
-                post = from_item(item)
-                found[post["post_id"]] = post
-            request = result.get("UnprocessedKeys") or {}
-    return found
+    """The posts that exist among ``post_ids``."""
+    keys = [{"post_id": {"S": post_id}} for post_id in sorted(set(post_ids))]
+    return {post["post_id"]: post for post in get_items(table(POSTS), keys)}
