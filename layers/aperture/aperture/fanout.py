@@ -13,15 +13,15 @@ from __future__ import annotations
 from typing import Any
 
 from .aws import client
-from .config import resource_name, settings
-from .dynamo import dynamodb, table
+from .config import resource_name
+from .dynamo import dynamodb, from_item, query_items, table
 from .feed import FEED_WINDOW_SECONDS, feed_row, list_as_merged, write_rows
 from .graph import AUDIENCE_INDEX, GRAPH
 from .jobs import PermanentError
 from .messages import FANOUT_SLICE, FanoutJob, TrayJob
 from .posts import FANOUT_QUEUE, POSTS
 from .stories import add_to_tray, followers_of
-from .users import USERS
+from .users import USERS, is_large_account
 
 
 def fan_out(job: FanoutJob | TrayJob) -> dict[str, Any]:
@@ -36,9 +36,8 @@ def fan_out_story(job: TrayJob) -> dict[str, Any]:
     """Put a normal author's new Story in their followers' trays (celebrities' merge on read)."""
     if job.followers is None:
         followers = followers_of(job.author_id)
-        slices = [followers[start : start + FANOUT_SLICE] for start in range(0, len(followers), FANOUT_SLICE)]
-        _send_slices([job.model_copy(update={"followers": part}) for part in slices])
-        return {"story_id": job.story_id, "slices": len(slices), "followers": len(followers)}
+        slices = _queue_slices(job, followers)
+        return {"story_id": job.story_id, "slices": slices, "followers": len(followers)}
     for viewer_id in job.followers:
         add_to_tray(viewer_id, job.author_id, job.latest_story_at, job.expires_at)
     return {"story_id": job.story_id, "delivered": len(job.followers)}
@@ -51,20 +50,14 @@ def plan(job: FanoutJob) -> dict[str, Any]:
     )
     if "Item" not in found:
         raise PermanentError(f"the author {job.author_id} does not exist")
-    followers = int(found["Item"].get("follower_count", {"N": "0"})["N"])
-    if followers >= settings().celebrity_follower_threshold:
+    author = from_item(found["Item"])
+    if is_large_account(author):
         _mark_merged(job)
-        return {"post_id": job.post_id, "delivery": "merge", "followers": followers}
+        return {"post_id": job.post_id, "delivery": "merge", "followers": author.get("follower_count", 0)}
     audience = [job.author_id, *_audience(job.author_id)]  # authors see their own posts too
-    slices = [audience[start : start + FANOUT_SLICE] for start in range(0, len(audience), FANOUT_SLICE)]
-    _send_slices([job.model_copy(update={"followers": part}) for part in slices])
+    slices = _queue_slices(job, audience)
     _set_delivery(job.post_id, "fanout")
-    return {
-        "post_id": job.post_id,
-        "delivery": "fanout",
-        "slices": len(slices),
-        "followers": len(audience) - 1,
-    }
+    return {"post_id": job.post_id, "delivery": "fanout", "slices": slices, "followers": len(audience) - 1}
 
 
 def deliver(job: FanoutJob) -> int:
@@ -76,20 +69,21 @@ def deliver(job: FanoutJob) -> int:
 
 
 def _audience(author_id: str) -> list[str]:
-    pages = (
-        dynamodb()
-        .get_paginator("query")
-        .paginate(
-            TableName=table(GRAPH),
-            IndexName=AUDIENCE_INDEX,
-            KeyConditionExpression="audience_of = :a",
-            ExpressionAttributeValues={":a": {"S": author_id}},
-        )
+    edges = query_items(
+        TableName=table(GRAPH),
+        IndexName=AUDIENCE_INDEX,
+        KeyConditionExpression="audience_of = :a",
+        ExpressionAttributeValues={":a": {"S": author_id}},
     )
-    return [item["follower_id"]["S"] for page in pages for item in page["Items"]]
+    return [edge["follower_id"] for edge in edges]
 
 
-def _send_slices(jobs: list[FanoutJob] | list[TrayJob]) -> None:
+def _queue_slices(job: FanoutJob | TrayJob, followers: list[str]) -> int:
+    """Queue the job once per FANOUT_SLICE followers (10 messages a request); returns the slices."""
+    jobs = [
+        job.model_copy(update={"followers": followers[start : start + FANOUT_SLICE]})
+        for start in range(0, len(followers), FANOUT_SLICE)
+    ]
     sqs = client("sqs")
     for start in range(0, len(jobs), 10):
         entries = [
@@ -99,6 +93,7 @@ def _send_slices(jobs: list[FanoutJob] | list[TrayJob]) -> None:
         result = sqs.send_message_batch(QueueUrl=resource_name(FANOUT_QUEUE), Entries=entries)
         if result.get("Failed"):
             raise RuntimeError(f"{len(result['Failed'])} fan-out slices were not queued: {result['Failed']}")
+    return len(jobs)
 
 
 def _mark_merged(job: FanoutJob) -> None:

@@ -33,7 +33,7 @@ from .ids import new_id
 from .media.records import MEDIA_BUCKET, find_media, get_media
 from .messages import TrayJob
 from .posts import FANOUT_QUEUE, media_cleared
-from .users import get_profile
+from .users import get_profile, is_large_account
 
 STORIES = "STORIES_TABLE"
 TRAYS = "TRAYS_TABLE"
@@ -72,9 +72,7 @@ def post_story(caller: Caller, story: NewStory) -> dict[str, Any]:
         "expires_at_epoch": math.ceil(expires_at),  # DynamoDB TTL: whole seconds, deleted late
         "expiry_minute": int(expires_at // 60),  # what the expiration service asks for
     }
-    celebrity = (
-        int(get_profile(caller.user_id).get("follower_count", 0)) >= settings().celebrity_follower_threshold
-    )
+    celebrity = is_large_account(get_profile(caller.user_id))
     item["tray_delivery"] = "merge" if celebrity else "fanout"
     dynamodb().put_item(TableName=table(STORIES), Item=to_item(item))
     if celebrity:  # a million tray rows per Story would be absurd: trays merge it in on read

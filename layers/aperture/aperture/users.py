@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from . import clock
+from .config import settings
 from .dynamo import cancellation_reasons, dynamodb, from_item, table, to_item, to_value
 from .errors import Conflict, Forbidden, NotFound
 from .identity import Caller
@@ -85,6 +86,11 @@ def create_profile(caller: Caller, profile: NewProfile) -> dict[str, Any]:
             raise Conflict(f"the username {profile.username} is taken") from error
         raise
     return item
+
+
+def is_large_account(user: dict[str, Any]) -> bool:
+    """At or above CelebrityFollowerThreshold: merged on read, and first in the priority queues."""
+    return int(user.get("follower_count", 0)) >= settings().celebrity_follower_threshold
 
 
 def get_profile(user_id: str) -> dict[str, Any]:

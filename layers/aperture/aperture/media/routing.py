@@ -6,11 +6,11 @@ import re
 from typing import Any
 
 from ..aws import client
-from ..config import resource_name, settings
+from ..config import resource_name
 from ..jobs import PermanentError
 from ..messages import MediaJob
 from ..uploads import UploadedObject
-from ..users import get_profile
+from ..users import get_profile, is_large_account
 from . import records
 from .sniff import SNIFF_BYTES, Kind, sniff
 
@@ -25,10 +25,9 @@ QUEUES = {
 
 def _is_large_account(owner_id: str) -> bool:
     try:
-        followers = int(get_profile(owner_id).get("follower_count", 0))
+        return is_large_account(get_profile(owner_id))
     except Exception:  # no profile (yet): an ordinary account
         return False
-    return followers >= settings().celebrity_follower_threshold
 
 
 def _owner_and_media(upload: UploadedObject) -> tuple[str, str]:
