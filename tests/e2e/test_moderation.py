@@ -232,6 +232,15 @@ def test_a_moderator_decides_held_media_once_and_nobody_else_may(
     assert api.client.call("PUT", decision, {"verdict": "maybe"}, token=moderator).status == 422
     bad_entry = {"pdq": "0" * 64, "media_id": media_id, "reason": "both"}
     assert api.client.call("POST", "/moderation/blocklist", bad_entry, token=moderator).status == 422
+    no_jpeg = {"media_id": "m_no_jpeg", "owner_id": "u_held_author", "state": "ready", "renditions": []}
+    client("dynamodb").put_item(TableName=api.stack.environment["MEDIA_TABLE"], Item=to_item(no_jpeg))
+    unusable = api.client.call(
+        "POST", "/moderation/blocklist", {"media_id": "m_no_jpeg", "reason": "x"}, token=moderator
+    )
+    assert (unusable.status, unusable.body["error"]["message"]) == (
+        422,
+        "media m_no_jpeg has no JPEG rendition to check",
+    )
     # When the moderator pages through the held media one at a time, then each page holds one, in order
     other = _ready_media(api, "u_held_author", scene(998))
     with pytest.raises(FunctionError):

@@ -25,7 +25,7 @@ from . import clock
 from .aws import client
 from .config import resource_name
 from .dynamo import dynamodb, from_item, table, to_item, to_value
-from .errors import Conflict, Forbidden, NotFound
+from .errors import Conflict, Forbidden, NotFound, Unprocessable
 from .identity import Caller
 from .jobs import PermanentError
 from .media.records import MEDIA_BUCKET, find_media
@@ -170,7 +170,10 @@ def add_to_blocklist(caller: Caller, entry: BlocklistEntry) -> dict[str, Any]:
         media = find_media(entry.media_id)
         if media is None or media.get("state") != "ready":
             raise NotFound(f"there is no ready media {entry.media_id}")
-        variants = crop_variants(_decoded(_checked_image(media)))
+        try:
+            variants = crop_variants(_decoded(_checked_image(media)))
+        except PermanentError as error:  # a problem with this media, not with the service
+            raise Unprocessable(str(error)) from error
     else:
         variants = [str(entry.pdq)]
     item = {
