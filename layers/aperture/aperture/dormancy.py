@@ -22,8 +22,23 @@ ACTIVITY_RESOLUTION = 3600.0  # seconds: last_active_at is rewritten at most thi
 
 
 def touch(user_id: str) -> int:
-    """Record that the user is here; if they were dormant, wake them. Returns posts rebuilt."""
+    """Record that the user is here; if they were dormant, wake them. Returns posts rebuilt.
+
+    Every feed read calls this, so it reads first (half a read unit) and writes only when the
+    record is an hour old or the user was dormant."""
     now = clock.now()
+    seen = (
+        dynamodb()
+        .get_item(
+            TableName=table(USERS),
+            Key={"user_id": {"S": user_id}},
+            ProjectionExpression="last_active_at, dormant_since",
+        )
+        .get("Item", {})
+    )
+    recent = float(seen.get("last_active_at", {"N": "0"})["N"]) >= now - ACTIVITY_RESOLUTION
+    if recent and "dormant_since" not in seen:
+        return 0
     try:
         previous = dynamodb().update_item(
             TableName=table(USERS),
