@@ -14,6 +14,8 @@ import threading
 import time
 import uuid
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, cast
@@ -41,12 +43,14 @@ class Worker(threading.Thread):
         self.interval = interval
         self.idle_interval = max(interval, idle_interval or interval)
         self._stopped = threading.Event()
+        self._turn = threading.Lock()  # held while ticking, so paused() waits out a tick under way
 
     def run(self) -> None:
         wait = self.interval
         while not self._stopped.is_set():
             try:
-                busy = self.tick()
+                with self._turn:
+                    busy = self.tick()
             except Exception:  # a source keeps polling, as Lambda's pollers do
                 log.exception("%s failed a poll", self.name)
                 busy = False
@@ -62,6 +66,12 @@ class Worker(threading.Thread):
 
     def stop(self) -> None:
         self._stopped.set()
+
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        """No tick runs inside the block: tests hold background work back with it."""
+        with self._turn:
+            yield
 
 
 def _filters(properties: dict[str, Any]) -> list[EventPattern]:
@@ -214,7 +224,7 @@ class TtlDeletions:
 class TtlEmulator(Worker):
     """DynamoDB's TTL: deletes items whose TTL attribute (epoch seconds) has passed.
 
-    AWS deletes late, sometimes days late; the read paths must not rely on it. ``paused`` lets
+    AWS deletes late, sometimes days late; the read paths must not rely on it. ``paused()`` lets
     tests show that they do not.
     """
 
@@ -222,12 +232,10 @@ class TtlEmulator(Worker):
         super().__init__("ttl-emulator", interval)
         self.tables = tables  # table name -> TTL attribute
         self.deletions = deletions
-        self.paused = False
         self._key_names: dict[str, list[str]] = {}
 
     def tick(self) -> bool:
-        if not self.paused:
-            self.sweep()
+        self.sweep()
         return False
 
     def sweep(self) -> int:

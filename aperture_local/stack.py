@@ -6,6 +6,8 @@ import logging
 import os
 import sys
 import urllib.request
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -198,6 +200,15 @@ class LocalStack:
 
     def worker(self, name: str) -> Worker:
         return next(worker for worker in self.workers if worker.name == name)
+
+    @contextmanager
+    def paused(self, *prefixes: str) -> Iterator[None]:
+        """Hold back every worker whose name starts with one of ``prefixes`` for the block."""
+        with ExitStack() as held:
+            for worker in self.workers:
+                if worker.name.startswith(prefixes):
+                    held.enter_context(worker.paused())
+            yield
 
     def physical_id(self, logical_id: str) -> str:
         return self.stack.ref(logical_id)

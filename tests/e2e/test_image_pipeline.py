@@ -143,7 +143,7 @@ def test_a_large_accounts_upload_takes_the_priority_queue(api: ApiStack) -> None
     )
 
     # When both upload a photo
-    starred, ordinary = upload_media(api, star, _jpeg(400, 300)), upload_media(api, regular, _jpeg(400, 300))
+    starred, ordinary = upload_media(api, star, _jpeg(400, 300)), upload_media(api, regular, _jpeg(300, 400))
     for media_id, token in ((starred, star), (ordinary, regular)):
         assert _wait_settled(api, token, media_id)["state"] == "ready"
 

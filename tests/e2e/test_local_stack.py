@@ -15,7 +15,7 @@ from aperture.aws import client
 from aperture.clock import ManualClock, set_clock
 from aperture.uploads import is_test_event, uploaded_objects
 from aperture_local.server import ApiServer
-from aperture_local.sources import RateSchedule, TtlEmulator
+from aperture_local.sources import RateSchedule
 from aperture_local.stack import LocalStack
 from tests.conftest import eventually
 
@@ -99,24 +99,22 @@ def test_ttl_deletes_expired_items_and_marks_their_stream_records_as_the_service
     table = stack.physical_id("StoriesTable")
     dynamodb = client("dynamodb")
     now = clock.now()
-    ttl = stack.ttl
-    assert isinstance(ttl, TtlEmulator)
-    ttl.paused = True
-    dynamodb.put_item(TableName=table, Item=_story("u_ttl", "s_expired", now - 1))
-    dynamodb.put_item(TableName=table, Item=_story("u_ttl", "s_live", now + 3600))
-    dynamodb.put_item(TableName=table, Item=_story("u_ttl", "s_deleted", now + 3600))
+    with stack.paused("ttl-emulator"):
+        dynamodb.put_item(TableName=table, Item=_story("u_ttl", "s_expired", now - 1))
+        dynamodb.put_item(TableName=table, Item=_story("u_ttl", "s_live", now + 3600))
+        dynamodb.put_item(TableName=table, Item=_story("u_ttl", "s_deleted", now + 3600))
 
-    # When the author deletes one, while the TTL emulator is paused
-    dynamodb.delete_item(TableName=table, Key={"author_id": {"S": "u_ttl"}, "story_id": {"S": "s_deleted"}})
-    eventually(lambda: "s_deleted" in _removals(stack))
-    time.sleep(0.6)  # longer than a sweep interval
-    # Then nothing expired is deleted yet: reads must never rely on TTL's timing
-    assert "s_expired" not in _removals(stack)
+        # When the author deletes one, while the TTL emulator is paused
+        dynamodb.delete_item(
+            TableName=table, Key={"author_id": {"S": "u_ttl"}, "story_id": {"S": "s_deleted"}}
+        )
+        eventually(lambda: "s_deleted" in _removals(stack))
+        time.sleep(0.6)  # longer than a sweep interval
+        # Then nothing expired is deleted yet: reads must never rely on TTL's timing
+        assert "s_expired" not in _removals(stack)
 
-    # When the emulator runs again
-    ttl.paused = False
-
-    # Then the expired story is deleted as the DynamoDB service, the user's delete stays the user's
+    # When the emulator runs again, then the expired story is deleted as the DynamoDB service,
+    # and the user's delete stays the user's
     eventually(lambda: "s_expired" in _removals(stack))
     assert _removals(stack) == {
         "s_deleted": None,

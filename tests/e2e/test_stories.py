@@ -15,7 +15,6 @@ from aperture.dynamo import to_item
 from aperture.feed import clear_caches
 from aperture.ids import new_id
 from aperture_local.runtime import FunctionError
-from aperture_local.sources import TtlEmulator
 from tests.conftest import eventually, load_event
 from tests.e2e.conftest import ApiStack
 
@@ -24,11 +23,17 @@ APPROVED = {"verdict": "approved"}  # as the moderation function leaves media it
 
 
 @pytest.fixture
-def ttl(api: ApiStack) -> Iterator[TtlEmulator]:
-    emulator = api.stack.ttl
-    assert isinstance(emulator, TtlEmulator)
-    yield emulator
-    emulator.paused = False
+def ttl_paused(api: ApiStack) -> Iterator[None]:
+    """Given DynamoDB's TTL deleting nothing, as it may for days in AWS."""
+    with api.stack.paused("ttl-emulator"):
+        yield
+
+
+@pytest.fixture
+def expiry_by_hand(api: ApiStack) -> Iterator[None]:
+    """Given only the test expiring Stories: TTL deletions and the expiry schedules are held back."""
+    with api.stack.paused("ttl-emulator", "scheduler", "schedule:story_scheduler:"):
+        yield
 
 
 def _ready_media(api: ApiStack, owner: str) -> str:
@@ -101,13 +106,14 @@ def _visible(api: ApiStack, author: str, as_user: str) -> dict[str, Any]:
 
 @pytest.mark.parametrize("ttl_running", [False, True], ids=["ttl paused", "ttl running"])
 def test_a_story_is_visible_until_the_millisecond_before_it_expires_and_never_after(
-    api: ApiStack, manual_clock: ManualClock, ttl: TtlEmulator, ttl_running: bool
+    api: ApiStack, manual_clock: ManualClock, ttl_running: bool, request: pytest.FixtureRequest
 ) -> None:
     # Given an author followed by a viewer, who posts a Story now
     suffix = "run" if ttl_running else "paused"
     author, viewer = f"u_story_{suffix}", f"u_viewer_{suffix}"
     author_token, _ = _author_with_follower(api, author, viewer)
-    ttl.paused = not ttl_running
+    if not ttl_running:
+        request.getfixturevalue("ttl_paused")
     story = _post_story(api, author, author_token)
     assert story["expires_at"] == pytest.approx(manual_clock.now() + DAY)  # the server's clock decides
 
@@ -175,6 +181,7 @@ def test_expiry_runs_exactly_once_though_the_schedule_and_the_ttl_stream_both_fi
     assert _visible(api, "u_once_author", "u_once_viewer")["tray"] == []
 
 
+@pytest.mark.usefixtures("expiry_by_hand")
 def test_an_expired_story_can_be_pinned_to_a_highlight_which_never_expires(
     api: ApiStack, manual_clock: ManualClock
 ) -> None:
@@ -205,6 +212,7 @@ def test_an_expired_story_can_be_pinned_to_a_highlight_which_never_expires(
     assert (other.status, unknown.status) == (403, 404)
 
 
+@pytest.mark.usefixtures("expiry_by_hand")
 def test_without_an_archive_the_storys_media_is_tagged_for_deletion_a_day_later(
     api: ApiStack, manual_clock: ManualClock
 ) -> None:
@@ -258,6 +266,7 @@ def test_the_tray_ranks_the_author_one_engages_with_above_a_more_recent_one(
     assert tray[0]["score"] > tray[1]["score"]
 
 
+@pytest.mark.usefixtures("expiry_by_hand")
 def test_stories_expiring_within_a_minute_share_one_cdn_invalidation_of_their_media(
     api: ApiStack, manual_clock: ManualClock
 ) -> None:
@@ -297,6 +306,7 @@ def test_stories_expiring_within_a_minute_share_one_cdn_invalidation_of_their_me
     assert paths <= covering()[0]
 
 
+@pytest.mark.usefixtures("expiry_by_hand")
 def test_a_celebritys_story_is_merged_into_trays_on_read_without_tray_rows(
     api: ApiStack, manual_clock: ManualClock
 ) -> None:
@@ -330,6 +340,7 @@ def test_a_celebritys_story_is_merged_into_trays_on_read_without_tray_rows(
     assert outcome == {"batchItemFailures": []}
 
 
+@pytest.mark.usefixtures("expiry_by_hand")
 def test_an_expiry_that_fails_half_way_is_redone_in_full_on_retry(
     api: ApiStack, manual_clock: ManualClock
 ) -> None:
