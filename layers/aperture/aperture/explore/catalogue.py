@@ -1,0 +1,72 @@
+"""What Explore learns from, held column-wise: the posts it may show and the interaction log.
+
+Both are numpy columns rather than objects because the daily batch reads millions of rows and the
+serving path indexes them by position; ids stay strings so nothing outside Explore sees positions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+
+import numpy as np
+import numpy.typing as npt
+
+Strings = npt.NDArray[np.str_]
+Floats = npt.NDArray[np.float64]
+Ints = npt.NDArray[np.int64]
+
+
+class Action(IntEnum):
+    VIEW = 0
+    LIKE = 1
+    COMMENT = 2
+    SHARE = 3
+    SAVE = 4
+    REPORT = 5
+
+
+ENGAGEMENTS = (Action.LIKE, Action.COMMENT, Action.SHARE, Action.SAVE)
+KINDS = ("photo", "video", "reel")
+# Only media that moderation approved may be shown; anything else (pending, in review, blocked) never is.
+SHOWABLE_VERDICT = "approved"
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    """Posts eligible to be considered: one row per post."""
+
+    post_id: Strings
+    author_id: Strings
+    kind: Ints  # index into KINDS
+    created_at: Floats
+    duration: Floats  # seconds of video; 0 for photos
+    verdict: Strings  # the moderation verdict of the post's media
+
+    def __len__(self) -> int:
+        return len(self.post_id)
+
+
+@dataclass(frozen=True)
+class InteractionLog:
+    """Every action a user took on a post: a view carries its watch (or dwell) seconds."""
+
+    user_id: Strings
+    post_id: Strings
+    action: Ints
+    watch_seconds: Floats
+    at: Floats
+
+    def __len__(self) -> int:
+        return len(self.user_id)
+
+    def where(self, mask: npt.NDArray[np.bool_]) -> InteractionLog:
+        return InteractionLog(
+            self.user_id[mask], self.post_id[mask], self.action[mask], self.watch_seconds[mask], self.at[mask]
+        )
+
+    def before(self, moment: float) -> InteractionLog:
+        return self.where(self.at < moment)
+
+    def since(self, moment: float) -> InteractionLog:
+        return self.where(self.at >= moment)

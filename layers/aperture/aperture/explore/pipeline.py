@@ -1,0 +1,256 @@
+"""Explore's serving path: retrieve about 5,000 candidates, rank them to 200, filter them to a page.
+
+Every step that can fail has a stand-in, and says so in ``ExplorePage.fallbacks``: no personal
+candidates -> global trending; the ranking models fail -> the linear model; that fails too -> the
+trending order (a cached ranking that needs no model).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+
+import faiss
+import numpy as np
+import numpy.typing as npt
+
+from .catalogue import KINDS, SHOWABLE_VERDICT, Floats, Ints
+from .features import pair_features
+from .model import TASKS, VALUE_WEIGHTS, ExploreModel
+
+INTEREST, COMMUNITY, TRENDING = "interest", "community", "trending"
+
+
+@dataclass(frozen=True)
+class ExploreConfig:
+    interest_size: int = 2_000
+    community_size: int = 2_500
+    trending_size: int = 500
+    ranked_size: int = 200
+    page_size: int = 60
+    nprobe: int = 48
+    max_age: float = 7 * 86_400.0  # only the last week's posts are shown
+    author_discount: float = 0.8  # each earlier pick by the same author multiplies the value by this
+    max_kind_share: float = 0.6  # no content kind fills more of a page than this
+    quality_percentile: float = 10.0  # posts below this percentile of quality are not shown
+    max_integrity_risk: float = 0.02  # smoothed reports per view above which a post is not shown
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """What the online feature store knows of the person asking."""
+
+    user_id: str
+    vector: Floats | None = None
+    community: int | None = None
+    kinds: Floats | None = None
+    recent: tuple[str, ...] = ()  # post ids of their last actions: seen, so never shown again
+    following: frozenset[str] = frozenset()
+    unsafe: frozenset[str] = frozenset()  # posts flagged since the model was built
+
+
+@dataclass(frozen=True)
+class Pick:
+    post_id: str
+    author_id: str
+    kind: str
+    source: str
+    score: float
+
+
+@dataclass
+class ExplorePage:
+    items: list[Pick]
+    model_version: str
+    fallbacks: list[str] = field(default_factory=list)
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    candidates: int = 0
+
+
+@dataclass(frozen=True)
+class _Candidates:
+    posts: Ints
+    sources: npt.NDArray[np.int8]  # index into SOURCES
+
+
+SOURCES = (INTEREST, COMMUNITY, TRENDING)
+
+
+class Explore:
+    def __init__(self, model: ExploreModel, config: ExploreConfig = ExploreConfig()) -> None:
+        self.model = model
+        self.config = config
+        faiss.extract_index_ivf(model.index).nprobe = config.nprobe
+        order = np.argsort(model.catalogue.post_id)
+        self._post_ids, self._post_order = model.catalogue.post_id[order], order
+        rated = model.stats.views >= 3
+        qualities = model.stats.quality[rated] if rated.any() else model.stats.quality
+        self.quality_floor = (
+            float(np.percentile(qualities, config.quality_percentile)) if len(qualities) else 0.0
+        )
+
+    # ------------------------------------------------------------------ the page
+    def page(self, viewer: Viewer, now: float) -> ExplorePage:
+        page = ExplorePage(items=[], model_version=self.model.version)
+        started = time.perf_counter()
+        vector = self._vector(viewer)
+        candidates = self._retrieve(viewer, vector, now, page)
+        page.candidates = len(candidates.posts)
+        page.timings_ms["retrieval"] = _ms(started)
+        stage = time.perf_counter()
+        ranked, values = self._rank(viewer, vector, candidates.posts, now, page)
+        page.timings_ms["ranking"] = _ms(stage)
+        stage = time.perf_counter()
+        sources = candidates.sources[ranked]
+        page.items = self._filter(viewer, candidates.posts[ranked], values, sources)
+        page.timings_ms["filters"] = _ms(stage)
+        page.timings_ms["total"] = _ms(started)
+        return page
+
+    def _positions(self, post_ids: tuple[str, ...] | frozenset[str]) -> Ints:
+        ids = np.array(sorted(post_ids), dtype=self._post_ids.dtype)
+        if not len(ids):
+            return np.zeros(0, dtype=np.int64)
+        at = np.minimum(np.searchsorted(self._post_ids, ids), len(self._post_ids) - 1)
+        return np.asarray(self._post_order[at[self._post_ids[at] == ids]], dtype=np.int64)
+
+    def _vector(self, viewer: Viewer) -> Floats | None:
+        """The batch's embedding, or one folded in from what they just engaged with (new users)."""
+        if viewer.vector is not None and np.any(viewer.vector):
+            return viewer.vector
+        recent = self.model.post_vectors[self._positions(viewer.recent)].astype(np.float32)
+        folded = recent.sum(axis=0) if len(recent) else np.zeros(0)
+        norm = float(np.linalg.norm(folded)) if len(folded) else 0.0
+        return folded / norm if norm > 0 else None
+
+    # ------------------------------------------------------------------ stage 1
+    def _retrieve(self, viewer: Viewer, vector: Floats | None, now: float, page: ExplorePage) -> _Candidates:
+        config, model = self.config, self.model
+        personal: list[tuple[Ints, int]] = []
+        if vector is not None:
+            _, found = model.index.search(vector.astype(np.float32)[None, :], config.interest_size)
+            personal.append((found[0][found[0] >= 0], 0))
+            community = viewer.community if viewer.community is not None else model.communities.of(vector)
+            personal.append((model.communities.top(community, config.community_size), 1))
+        sources = [*personal, (model.trending[: config.trending_size], 2)]
+        candidates = self._eligible(viewer, sources, now)
+        if not np.any(candidates.sources < 2):
+            page.fallbacks.append("global_trending")  # nothing personal: the whole trending list stands in
+            candidates = self._eligible(viewer, [(model.trending, 2)], now)
+        return candidates
+
+    def _eligible(self, viewer: Viewer, sources: list[tuple[Ints, int]], now: float) -> _Candidates:
+        """Deduplicated (the first source to find a post keeps it) and stripped of what must not show."""
+        posts = np.concatenate([found for found, _ in sources]) if sources else np.zeros(0, np.int64)
+        labels = (
+            np.concatenate([np.full(len(found), s, np.int8) for found, s in sources]) if sources else posts
+        )
+        posts, first = np.unique(posts, return_index=True)
+        labels = labels[first].astype(np.int8)
+        catalogue = self.model.catalogue
+        keep = (
+            (catalogue.verdict[posts] == SHOWABLE_VERDICT)
+            & (catalogue.created_at[posts] <= now)
+            & (catalogue.created_at[posts] >= now - self.config.max_age)
+            & (catalogue.author_id[posts] != viewer.user_id)
+            & ~np.isin(catalogue.author_id[posts], list(viewer.following))
+            & ~np.isin(posts, self._positions(viewer.recent))
+        )
+        return _Candidates(posts[keep], labels[keep])
+
+    # ------------------------------------------------------------------ stage 2
+    def _rank(
+        self, viewer: Viewer, vector: Floats | None, posts: Ints, now: float, page: ExplorePage
+    ) -> tuple[Ints, Floats]:
+        """Positions (into ``posts``) of the best ``ranked_size``, and their values."""
+        if not len(posts):
+            return np.zeros(0, dtype=np.int64), np.zeros(0)
+        model = self.model
+        dimensions = model.post_vectors.shape[1]
+        community = (
+            viewer.community
+            if viewer.community is not None
+            else (model.communities.of(vector) if vector is not None else -1)
+        )
+        rows = pair_features(
+            user_vectors=vector[None, :] if vector is not None else np.zeros((1, dimensions)),
+            user_kinds=viewer.kinds if viewer.kinds is not None else np.full(len(KINDS), 1.0 / len(KINDS)),
+            community_scores=model.communities.score(community, posts),
+            posts=posts,
+            post_vectors=model.post_vectors,
+            stats=model.stats,
+            catalogue=model.catalogue,
+            now=now,
+        )
+        try:
+            values = self._value(rows)
+        except Exception:
+            page.fallbacks.append("simpler_model")
+            try:
+                values = model.fallback.engagement(rows)
+            except Exception:
+                page.fallbacks.append("cached_ranking")
+                values = model.stats.trending[posts].astype(np.float64)
+        order = np.argsort(-values, kind="stable")
+        kinds = model.catalogue.kind[posts[order]]
+        # Each kind keeps a share of the ranked set, so the page can still balance content types.
+        reserve = self.config.ranked_size // len(KINDS)
+        reserved = [order[kinds == kind][:reserve] for kind in range(len(KINDS))]
+        best = np.unique(np.concatenate([order[: self.config.ranked_size], *reserved]))
+        best = best[np.argsort(-values[best], kind="stable")]
+        return best, values[best]
+
+    def _value(self, rows: npt.NDArray[np.float32]) -> Floats:
+        value = np.zeros(len(rows))
+        for task in TASKS:
+            value += VALUE_WEIGHTS[task] * np.asarray(self.model.rankers[task].predict(rows, num_threads=1))
+        return value
+
+    # ------------------------------------------------------------------ stage 3
+    def _filter(
+        self, viewer: Viewer, posts: Ints, values: Floats, sources: npt.NDArray[np.int8]
+    ) -> list[Pick]:
+        model, config = self.model, self.config
+        catalogue, stats = model.catalogue, model.stats
+        safe = (
+            (catalogue.verdict[posts] == SHOWABLE_VERDICT)
+            & ~np.isin(catalogue.post_id[posts], list(viewer.unsafe))
+            & (stats.integrity_risk[posts] <= config.max_integrity_risk)
+        )
+        keep = safe & (stats.quality[posts] >= self.quality_floor)
+        posts, values, sources = posts[keep], values[keep], sources[keep]
+        authors, kinds = catalogue.author_id[posts], catalogue.kind[posts]
+        kind_cap = max(1, int(np.ceil(config.max_kind_share * config.page_size)))
+        chosen: list[Pick] = []
+        by_author: Counter[str] = Counter()
+        by_kind: Counter[int] = Counter()
+        open_ = np.ones(len(posts), dtype=bool)
+        while len(chosen) < config.page_size:
+            repeats = np.array([by_author[a] for a in authors], dtype=np.float64)
+            adjusted = values * np.power(config.author_discount, repeats)
+            allowed = open_.copy()
+            if chosen:
+                allowed &= authors != chosen[-1].author_id
+            balanced = allowed & np.array([by_kind[k] < kind_cap for k in kinds], dtype=bool)
+            pool = balanced if balanced.any() else allowed
+            if not pool.any():
+                break
+            best = int(np.argmax(np.where(pool, adjusted, -np.inf)))
+            open_[best] = False
+            by_author[str(authors[best])] += 1
+            by_kind[int(kinds[best])] += 1
+            chosen.append(
+                Pick(
+                    post_id=str(catalogue.post_id[posts[best]]),
+                    author_id=str(authors[best]),
+                    kind=KINDS[int(kinds[best])],
+                    source=SOURCES[int(sources[best])],
+                    score=round(float(adjusted[best]), 6),
+                )
+            )
+        return chosen
+
+
+def _ms(since: float) -> float:
+    return (time.perf_counter() - since) * 1000.0

@@ -1,0 +1,271 @@
+"""The daily batch: embeddings, communities, trending and the ranking models, from the interaction log.
+
+Embeddings come from a truncated SVD of the users x posts interest matrix. The ranking models
+learn from a time split, as they will be used: features from the log up to a cut-off, labels from
+what each user did with the posts they were shown after it. The served artefact is then rebuilt
+from the whole log.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import faiss
+import lightgbm
+import numpy as np
+import numpy.typing as npt
+from scipy import sparse
+from scipy.sparse.linalg import svds
+
+from .catalogue import SHOWABLE_VERDICT, Action, Catalogue, Floats, InteractionLog, Ints
+from .features import (
+    Positions,
+    PostStats,
+    interest_matrix,
+    kind_taste,
+    pair_features,
+    positions,
+    post_stats,
+)
+from .model import TASKS, Communities, ExploreModel, LinearRanker
+
+log = logging.getLogger(__name__)
+HOUR = 3600.0
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    dimensions: int = 64
+    communities: int = 32
+    community_size: int = 2_500
+    trending_size: int = 500
+    trending_half_life: float = 12 * HOUR
+    label_window: float = 3 * 24 * HOUR  # the ranking models learn from the last three days' outcomes
+    max_training_rows: int = 400_000
+    min_views_to_index: int = 3
+    eligible_age: float = 7 * 24 * HOUR  # Explore shows the last week's posts, as the seed's "active posts"
+    seed: int = 7
+
+
+@dataclass(frozen=True)
+class UserFeatures:
+    """What the online store keeps per user, as of the batch."""
+
+    user_id: npt.NDArray[np.str_]
+    vector: npt.NDArray[np.float32]
+    community: Ints
+    kinds: Floats
+
+
+@dataclass(frozen=True)
+class _Embedding:
+    where: Positions
+    users: npt.NDArray[np.float32]
+    posts: npt.NDArray[np.float32]
+    stats: PostStats
+    communities: Communities
+    user_community: Ints
+    user_kinds: Floats
+
+
+def _unit(rows: npt.NDArray[np.floating]) -> npt.NDArray[np.float32]:
+    norms = np.linalg.norm(rows, axis=1, keepdims=True)
+    return np.asarray(np.where(norms > 0, rows / np.maximum(norms, 1e-12), 0.0), dtype=np.float32)
+
+
+def _embed(
+    catalogue: Catalogue, interactions: InteractionLog, now: float, config: TrainingConfig
+) -> _Embedding:
+    where = positions(catalogue, interactions)
+    stats = post_stats(catalogue, interactions, where, now, config.trending_half_life)
+    matrix = interest_matrix(interactions, where, len(catalogue))
+    rank = min(config.dimensions, min(matrix.shape) - 1)
+    u, s, vt = svds(matrix.astype(np.float64), k=rank, random_state=config.seed)
+    users, posts = _pad(_unit(u * np.sqrt(s)), config), _pad(_unit(vt.T * np.sqrt(s)), config)
+    posts[stats.views < config.min_views_to_index] = 0.0
+    kmeans = faiss.Kmeans(
+        users.shape[1], min(config.communities, len(users)), niter=20, seed=config.seed, spherical=True
+    )
+    kmeans.train(users)
+    user_community = kmeans.index.search(users, 1)[1][:, 0].astype(np.int64)
+    assert kmeans.centroids is not None
+    communities = _communities(
+        centroids=kmeans.centroids,
+        user_community=user_community,
+        matrix=matrix,
+        catalogue=catalogue,
+        now=now,
+        config=config,
+    )
+    return _Embedding(
+        where, users, posts, stats, communities, user_community, kind_taste(interactions, where, catalogue)
+    )
+
+
+def _pad(rows: npt.NDArray[np.float32], config: TrainingConfig) -> npt.NDArray[np.float32]:
+    """Tiny worlds have fewer singular vectors than dimensions: the rest are zero."""
+    padded = np.zeros((rows.shape[0], config.dimensions), dtype=np.float32)
+    padded[:, : rows.shape[1]] = rows
+    return padded
+
+
+def _communities(
+    *,
+    centroids: npt.NDArray[np.float32],
+    user_community: Ints,
+    matrix: sparse.csr_matrix,
+    catalogue: Catalogue,
+    now: float,
+    config: TrainingConfig,
+) -> Communities:
+    members = sparse.csr_matrix(
+        (np.ones(len(user_community)), (user_community, np.arange(len(user_community)))),
+        shape=(len(centroids), len(user_community)),
+    )
+    engagement = (members @ matrix).toarray()
+    ineligible = (catalogue.verdict != SHOWABLE_VERDICT) | (catalogue.created_at < now - config.eligible_age)
+    engagement[:, ineligible] = 0.0
+    size = min(config.community_size, engagement.shape[1])
+    posts = np.full((len(centroids), size), -1, dtype=np.int64)
+    scores = np.zeros((len(centroids), size))
+    for community, row in enumerate(engagement):
+        best = np.argsort(-row, kind="stable")[:size]
+        best = np.sort(best[row[best] > 0])
+        posts[community, : len(best)] = best
+        scores[community, : len(best)] = row[best] / max(row.max(), 1e-12)
+    return Communities(np.asarray(centroids, dtype=np.float32), posts, scores)
+
+
+def _community_scores(embedding: _Embedding, users: Ints, posts: Ints) -> Floats:
+    scores = np.zeros(len(posts))
+    community_of = np.where(users >= 0, embedding.user_community[np.maximum(users, 0)], -1)
+    for community in np.unique(community_of[community_of >= 0]):
+        rows = community_of == community
+        scores[rows] = embedding.communities.score(int(community), posts[rows])
+    return scores
+
+
+def _labelled_rows(
+    catalogue: Catalogue, earlier: _Embedding, later: InteractionLog, config: TrainingConfig
+) -> tuple[npt.NDArray[np.float32], dict[str, Floats]]:
+    """Training rows: each view after the cut-off, with what the viewer then did."""
+    rng = np.random.default_rng(config.seed)
+    where = positions(catalogue, later)
+    known = earlier.where.users
+    found = np.minimum(np.searchsorted(known, later.user_id), max(len(known) - 1, 0))
+    user = np.where(known[found] == later.user_id, found, -1) if len(known) else np.full(len(later), -1)
+    views = np.flatnonzero((later.action == Action.VIEW) & (where.post >= 0))
+    if len(views) > config.max_training_rows:
+        views = np.sort(rng.choice(views, config.max_training_rows, replace=False))
+    viewer, post = user[views], where.post[views]
+    vectors = np.where((viewer >= 0)[:, None], earlier.users[np.maximum(viewer, 0)], 0.0)
+    kinds = np.where((viewer >= 0)[:, None], earlier.user_kinds[np.maximum(viewer, 0)], 1.0 / 3)
+    rows = pair_features(
+        user_vectors=vectors,
+        user_kinds=kinds,
+        community_scores=_community_scores(earlier, viewer, post),
+        posts=post,
+        post_vectors=earlier.posts,
+        stats=earlier.stats,
+        catalogue=catalogue,
+        now=later.at[views],
+    )
+    pair = where.user * len(catalogue) + where.post
+    labels: dict[str, Floats] = {}
+    for task, action in zip(TASKS, (Action.LIKE, Action.COMMENT, Action.SHARE, Action.SAVE), strict=False):
+        labels[task] = np.isin(pair[views], pair[later.action == action]).astype(np.float64)
+    duration = np.where(catalogue.duration[post] > 0, catalogue.duration[post], 30.0)
+    labels["watch"] = np.clip(later.watch_seconds[views] / duration, 0.0, 1.0)
+    return rows, labels
+
+
+def _fit_rankers(
+    rows: npt.NDArray[np.float32], labels: dict[str, Floats], seed: int
+) -> dict[str, lightgbm.Booster]:
+    params = {
+        "learning_rate": 0.08,
+        "num_leaves": 31,
+        "min_data_in_leaf": 100,
+        "feature_fraction": 0.9,
+        "verbosity": -1,
+        "seed": seed,
+        "deterministic": True,
+        "num_threads": 2,
+    }
+    rankers = {}
+    for task in TASKS:
+        objective = "cross_entropy" if task == "watch" else "binary"
+        data = lightgbm.Dataset(rows, label=labels[task], free_raw_data=False)
+        rankers[task] = lightgbm.train({**params, "objective": objective}, data, num_boost_round=120)
+    return rankers
+
+
+def _fit_fallback(rows: npt.NDArray[np.float32], engaged: Floats, steps: int = 300) -> LinearRanker:
+    """L2-regularised logistic regression by gradient descent on standardised features."""
+    mean, scale = rows.mean(axis=0), rows.std(axis=0) + 1e-6
+    x = (rows - mean) / scale
+    weights, bias = (
+        np.zeros(x.shape[1]),
+        float(np.log(max(engaged.mean(), 1e-6) / max(1 - engaged.mean(), 1e-6))),
+    )
+    for _ in range(steps):
+        p = 1.0 / (1.0 + np.exp(-(x @ weights + bias)))
+        weights -= 0.5 * (x.T @ (p - engaged) / len(x) + 1e-4 * weights)
+        bias -= 0.5 * float((p - engaged).mean())
+    return LinearRanker(mean.astype(np.float64), scale.astype(np.float64), weights, bias)
+
+
+def _index(posts: npt.NDArray[np.float32], config: TrainingConfig) -> faiss.Index:
+    """IVF over the indexed posts, probed by the caller."""
+    indexed = np.flatnonzero(np.abs(posts).sum(axis=1) > 0)
+    # about 4 * sqrt(n) lists, with the 39 training points per list that FAISS asks for
+    lists = max(1, min(4096, int(4 * np.sqrt(len(indexed))), len(indexed) // 39))
+    quantizer = faiss.IndexFlatIP(posts.shape[1])
+    index = faiss.IndexIVFFlat(quantizer, posts.shape[1], lists, faiss.METRIC_INNER_PRODUCT)
+    rng = np.random.default_rng(config.seed)
+    sample = indexed if len(indexed) <= lists * 256 else rng.choice(indexed, lists * 256, replace=False)
+    index.train(posts[sample] if len(sample) else np.zeros((1, posts.shape[1]), dtype=np.float32))
+    index.add_with_ids(posts[indexed], indexed.astype(np.int64))
+    return index
+
+
+def train(
+    catalogue: Catalogue,
+    interactions: InteractionLog,
+    now: float,
+    version: str,
+    config: TrainingConfig = TrainingConfig(),
+) -> tuple[ExploreModel, UserFeatures]:
+    interactions = interactions.before(now)  # never learn from the future
+    cut = now - config.label_window
+    log.info("embedding the log up to the label window's start")
+    earlier = _embed(catalogue, interactions.before(cut), cut, config)
+    log.info("building labelled rows from the label window")
+    rows, labels = _labelled_rows(catalogue, earlier, interactions.since(cut), config)
+    log.info("fitting %d rankers on %d rows", len(TASKS), len(rows))
+    rankers = _fit_rankers(rows, labels, config.seed)
+    engaged = np.clip(sum(labels[task] for task in TASKS if task != "watch"), 0.0, 1.0)
+    fallback = _fit_fallback(rows, engaged)
+    log.info("embedding the whole log for serving")
+    full = _embed(catalogue, interactions, now, config)
+    eligible = (catalogue.verdict == SHOWABLE_VERDICT) & (catalogue.created_at >= now - config.eligible_age)
+    showable = np.flatnonzero(eligible)
+    trending = showable[np.argsort(-full.stats.trending[showable], kind="stable")[: config.trending_size]]
+    trending = trending[full.stats.trending[trending] > 0]
+    serving_vectors = full.posts.copy()
+    serving_vectors[~eligible] = 0.0  # unsafe and old posts are never retrieved
+    model = ExploreModel(
+        version=version,
+        built_at=now,
+        catalogue=catalogue,
+        stats=full.stats,
+        post_vectors=full.posts.astype(np.float16),
+        index=_index(serving_vectors, config),
+        communities=full.communities,
+        trending=trending,
+        rankers=rankers,
+        fallback=fallback,
+    )
+    users = UserFeatures(full.where.users, full.users, full.user_community, full.user_kinds)
+    return model, users

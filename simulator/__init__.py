@@ -1,0 +1,1 @@
+"""``pipenv run simulate``: a synthetic world of users, creators, posts and interactions for Explore."""

@@ -1,0 +1,208 @@
+"""Explore's pipeline on a small simulated world: every filter and every fallback."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+import pytest
+
+from aperture.explore.catalogue import Action, InteractionLog
+from aperture.explore.features import positions, post_stats
+from aperture.explore.model import ExploreModel
+from aperture.explore.pipeline import Explore, ExploreConfig, Viewer
+from aperture.explore.training import TrainingConfig, UserFeatures, train
+from simulator.world import DAY, World, WorldSpec, generate
+
+SMALL = WorldSpec(users=800, posts=6_000, communities=8, days=14.0, sessions_per_user=10.0, seed=3)
+TRAINING = TrainingConfig(dimensions=16, communities=8, community_size=400, trending_size=200)
+
+
+@pytest.fixture(scope="module")
+def world() -> World:
+    return generate(SMALL)
+
+
+@pytest.fixture(scope="module")
+def trained(world: World) -> tuple[ExploreModel, UserFeatures]:
+    return train(world.catalogue, world.interactions, world.now, "v-test", TRAINING)
+
+
+@pytest.fixture
+def explore(trained: tuple[ExploreModel, UserFeatures]) -> Explore:
+    return Explore(trained[0], ExploreConfig(page_size=40, ranked_size=120, community_size=400))
+
+
+def _viewer(world: World, users: UserFeatures, n: int = 0) -> Viewer:
+    user = str(users.user_id[n])
+    mine = world.interactions.user_id == user
+    return Viewer(
+        user_id=user,
+        vector=users.vector[n],
+        community=int(users.community[n]),
+        kinds=users.kinds[n],
+        recent=tuple(dict.fromkeys(world.interactions.post_id[mine][::-1].tolist()))[:100],
+        following=frozenset(world.follows[user]),
+    )
+
+
+def _rows(world: World, post_ids: list[str], column: Any) -> list[Any]:
+    where = {p: n for n, p in enumerate(world.catalogue.post_id.tolist())}
+    return [column[where[p]] for p in post_ids]
+
+
+def test_a_known_user_gets_a_full_page_from_personal_sources_with_reasons(
+    world: World, trained: tuple[ExploreModel, UserFeatures], explore: Explore
+) -> None:
+    # Given a user the batch embedded
+    viewer = _viewer(world, trained[1])
+    # When they open Explore
+    page = explore.page(viewer, world.now)
+    # Then the page is full, no fallback was needed, and each post says where it came from
+    assert len(page.items) == 40
+    assert page.fallbacks == []
+    assert {pick.source for pick in page.items} <= {"interest", "community", "trending"}
+    assert {"interest", "community"} & {pick.source for pick in page.items}
+    assert all(pick.score > 0 for pick in page.items)
+    assert page.model_version == "v-test"
+    assert set(page.timings_ms) == {"retrieval", "ranking", "filters", "total"}
+
+
+def test_seen_own_followed_unsafe_old_and_future_posts_are_never_candidates(
+    world: World, trained: tuple[ExploreModel, UserFeatures], explore: Explore
+) -> None:
+    # Given a user who has seen posts and follows creators
+    viewer = _viewer(world, trained[1], 5)
+    # When Explore lists a page
+    shown = [pick.post_id for pick in explore.page(viewer, world.now).items]
+    # Then none was seen, none is theirs or a followed creator's; all are approved and from the last week
+    assert not set(shown) & set(viewer.recent)
+    authors = _rows(world, shown, world.catalogue.author_id)
+    assert viewer.user_id not in authors
+    assert not set(authors) & viewer.following
+    assert set(_rows(world, shown, world.catalogue.verdict)) == {"approved"}
+    created = _rows(world, shown, world.catalogue.created_at)
+    assert all(world.now - 7 * DAY <= at <= world.now for at in created)
+
+
+def test_a_post_flagged_after_the_batch_is_filtered_out(
+    world: World, trained: tuple[ExploreModel, UserFeatures], explore: Explore
+) -> None:
+    # Given a page, and its first post flagged by moderation since the model was built
+    viewer = _viewer(world, trained[1], 7)
+    first = explore.page(viewer, world.now).items[0].post_id
+    # When the viewer asks again
+    again = explore.page(replace(viewer, unsafe=frozenset({first})), world.now)
+    # Then the flagged post is gone
+    assert first not in [pick.post_id for pick in again.items]
+
+
+def test_reported_and_low_quality_posts_are_filtered_out(
+    world: World, trained: tuple[ExploreModel, UserFeatures], explore: Explore
+) -> None:
+    # When ten users open Explore
+    model = trained[0]
+    where = {p: n for n, p in enumerate(model.catalogue.post_id.tolist())}
+    for n in range(10):
+        page = explore.page(_viewer(world, trained[1], n), world.now)
+        rows = [where[pick.post_id] for pick in page.items]
+        # Then every post is above the quality floor and under the reports threshold
+        assert all(model.stats.quality[r] >= explore.quality_floor for r in rows)
+        assert all(model.stats.integrity_risk[r] <= explore.config.max_integrity_risk for r in rows)
+    assert explore.quality_floor > 0
+
+
+def test_no_author_twice_in_a_row_and_no_kind_over_its_share(
+    world: World, trained: tuple[ExploreModel, UserFeatures], explore: Explore
+) -> None:
+    for n in range(10):
+        # When a user opens Explore
+        items = explore.page(_viewer(world, trained[1], n), world.now).items
+        # Then no author follows themselves, and no content kind fills more than 60% of the page
+        assert all(a.author_id != b.author_id for a, b in itertools.pairwise(items))
+        kinds = [pick.kind for pick in items]
+        assert max(kinds.count(kind) for kind in set(kinds)) <= 0.6 * 40
+
+
+def test_a_repeated_author_is_discounted(world: World, trained: tuple[ExploreModel, UserFeatures]) -> None:
+    # Given pages with and without the author discount
+    viewer = _viewer(world, trained[1], 3)
+    strict = Explore(trained[0], ExploreConfig(page_size=40, author_discount=0.1))
+    lenient = Explore(trained[0], ExploreConfig(page_size=40, author_discount=1.0))
+    # Then the discount spreads the page over more authors
+    distinct = {
+        name: len({p.author_id for p in explore.page(viewer, world.now).items})
+        for name, explore in (("strict", strict), ("lenient", lenient))
+    }
+    assert distinct["strict"] > distinct["lenient"]
+
+
+def test_a_stranger_with_no_history_gets_global_trending(world: World, explore: Explore) -> None:
+    # Given a user the batch never saw, who has done nothing yet
+    page = explore.page(Viewer(user_id="u_newcomer"), world.now)
+    # Then the page comes from global trending, and says so
+    assert page.fallbacks == ["global_trending"]
+    assert len(page.items) == 40
+    assert {pick.source for pick in page.items} == {"trending"}
+
+
+def test_a_new_user_who_just_engaged_gets_personal_candidates_folded_in(
+    world: World, trained: tuple[ExploreModel, UserFeatures], explore: Explore
+) -> None:
+    # Given a new user whose only history is what the stream just recorded: another user's recent posts
+    recent = _viewer(world, trained[1], 11).recent[:20]
+    page = explore.page(Viewer(user_id="u_newcomer", recent=recent), world.now)
+    # Then retrieval is personal again
+    assert page.fallbacks == []
+    assert {"interest", "community"} & {pick.source for pick in page.items}
+
+
+def test_a_failing_ranking_model_falls_back_to_the_linear_model_then_to_trending(
+    world: World, trained: tuple[ExploreModel, UserFeatures], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    viewer = _viewer(world, trained[1], 2)
+    explore = Explore(trained[0], ExploreConfig(page_size=40))
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("model server unavailable")
+
+    # When the LightGBM models fail
+    monkeypatch.setattr(trained[0].rankers["like"], "predict", broken)
+    simpler = explore.page(viewer, world.now)
+    # Then the linear model ranks, and the page says so
+    assert simpler.fallbacks == ["simpler_model"]
+    assert len(simpler.items) == 40
+    # When the linear model fails too
+    monkeypatch.setattr(type(trained[0].fallback), "engagement", broken)
+    cached = explore.page(viewer, world.now)
+    # Then the trending order ranks
+    assert cached.fallbacks == ["simpler_model", "cached_ranking"]
+    assert len(cached.items) == 40
+
+
+def test_the_artefact_round_trips_to_the_same_page(
+    world: World, trained: tuple[ExploreModel, UserFeatures], explore: Explore
+) -> None:
+    # Given the model written out and read back, as the batch and the function do
+    loaded = Explore(ExploreModel.from_bytes(trained[0].to_bytes()), explore.config)
+    viewer = _viewer(world, trained[1], 4)
+    # Then both serve the same page
+    assert loaded.page(viewer, world.now).items == explore.page(viewer, world.now).items
+
+
+def test_trending_ignores_actions_stamped_in_the_future(world: World) -> None:
+    # Given a post liked a thousand times "tomorrow" by a client with a wrong clock
+    post = str(world.catalogue.post_id[-1])
+    future = InteractionLog(
+        user_id=np.array(["u_skewed"] * 1000),
+        post_id=np.array([post] * 1000),
+        action=np.full(1000, Action.LIKE),
+        watch_seconds=np.zeros(1000),
+        at=np.full(1000, world.now + DAY),
+    )
+    # When trending is computed now
+    stats = post_stats(world.catalogue, future, positions(world.catalogue, future), world.now, 3600.0)
+    # Then those likes count for nothing
+    assert stats.trending.sum() == 0.0
