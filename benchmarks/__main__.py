@@ -7,9 +7,16 @@ import sys
 
 import aperture_local  # noqa: F401  (puts the domain layer on the path, as Lambda does)
 
-from . import fanout, images, local_stack, pdq
+from . import explore, explore_quality, fanout, images, local_stack, pdq
 
-BENCHMARKS = {"fanout": fanout, "images": images, "local_stack": local_stack, "pdq": pdq}
+BENCHMARKS = {
+    "explore": explore,
+    "explore_quality": explore_quality,
+    "fanout": fanout,
+    "images": images,
+    "local_stack": local_stack,
+    "pdq": pdq,
+}
 
 
 def main() -> int:

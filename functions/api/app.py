@@ -22,6 +22,7 @@ from aperture import (
     stories,
     users,
 )
+from aperture.explore import service as explore
 from aperture.idempotency import once
 from aperture.identity import USER_ID, dev_issuer
 from aperture.media import records
@@ -147,6 +148,26 @@ def home_feed(request: Request) -> dict[str, Any]:
     return feed.read_feed(
         request.user.user_id, page_size(request.query.get("limit")), request.query.get("cursor")
     )
+
+
+@api.route("/explore", "GET", "Posts from outside the caller's network, each with why it was chosen")
+def explore_page(request: Request) -> dict[str, Any]:
+    page = explore.explore_page(request.user.user_id)
+    for fallback in page["fallbacks"]:
+        metrics.add_metric(name=f"ExploreFallback_{fallback}", unit=MetricUnit.Count, value=1)
+    return page
+
+
+@api.route(
+    "/posts/{post_id}/interactions",
+    "POST",
+    "Record a view, comment, share, save or report; a repeated event_id counts once",
+    body=explore.NewInteraction,
+    status=202,
+)
+def record_interaction(request: Request, post_id: str) -> dict[str, Any]:
+    row, new = explore.record_interaction(request.user, post_id, request.body)
+    return {**row, "duplicate": not new}
 
 
 @api.route("/users/{user_id}/blocks/{blocked_id}", "PUT", "Block a user: their posts leave the caller's feed")

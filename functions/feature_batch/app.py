@@ -1,13 +1,14 @@
-"""Daily: offline features, embeddings and the retrieval index, written to the feature store."""
+"""Daily: the Explore model (embeddings, communities, trending, rankers, IVF index) and user features."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from aperture import clock
+from aperture.explore.service import run_batch
 from aperture.observability import powertools
 
 logger, tracer, metrics = powertools("feature_batch")
@@ -18,6 +19,8 @@ logger, tracer, metrics = powertools("feature_batch")
 @metrics.log_metrics
 @event_source(data_class=EventBridgeEvent)
 def lambda_handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str, Any]:
-    run = {"tick": event.time, "started_at": clock.now()}
-    logger.info("daily feature batch", extra=run)
-    return run
+    # The version is the tick: a re-delivered event rebuilds the same version rather than a second one.
+    report = run_batch(version=event.time.replace(":", "").replace("-", ""))
+    logger.info("explore batch", extra=report)
+    metrics.add_metric(name="ExploreModelPublished", unit=MetricUnit.Count, value=int(report["published"]))
+    return report

@@ -1,0 +1,149 @@
+"""The offline store in S3: the interaction log by day, and the versioned Explore model.
+
+Layout of the feature store bucket:
+- ``interactions/dt=YYYY-MM-DD/<batch>.jsonl.gz``: what the stream consumer saw, one action a line;
+- ``explore/models/<version>.npz`` and ``explore/models/latest.json``: the artefacts the batch
+  built and the pointer the Explore function follows (written last, so a reader never sees a
+  pointer to a half-written model).
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import threading
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
+
+from ..aws import client
+from ..config import resource_name
+from ..dynamo import dynamodb, get_items, table
+from ..posts import POSTS
+from .catalogue import KINDS, Action, Catalogue, InteractionLog
+from .model import ExploreModel
+
+BUCKET = "FEATURE_STORE_BUCKET"
+LATEST = "explore/models/latest.json"
+DAY = 86_400.0
+_MEDIA_KIND = {"image": KINDS.index("photo"), "video": KINDS.index("video")}
+
+
+def _day(moment: float) -> str:
+    return datetime.fromtimestamp(moment, UTC).strftime("%Y-%m-%d")
+
+
+def append_log(rows: list[dict[str, Any]], now: float) -> str:
+    """Write one batch of actions (``user_id``, ``post_id``, ``action``, ``watch_seconds``, ``at``)."""
+    key = f"interactions/dt={_day(now)}/{int(now * 1000)}-{uuid.uuid4().hex}.jsonl.gz"
+    body = gzip.compress("".join(json.dumps(row, sort_keys=True) + "\n" for row in rows).encode())
+    client("s3").put_object(Bucket=resource_name(BUCKET), Key=key, Body=body)
+    return key
+
+
+def read_log(since: float, until: float) -> InteractionLog:
+    """Every action logged on the days from ``since`` to ``until``, ordered by time."""
+    s3, rows = client("s3"), []
+    day = datetime.fromtimestamp(since, UTC).date()
+    while day <= datetime.fromtimestamp(until, UTC).date():
+        pages = s3.get_paginator("list_objects_v2").paginate(
+            Bucket=resource_name(BUCKET), Prefix=f"interactions/dt={day.isoformat()}/"
+        )
+        for page in pages:
+            for entry in page.get("Contents", []):
+                body = s3.get_object(Bucket=resource_name(BUCKET), Key=entry["Key"])["Body"].read()
+                rows += [json.loads(line) for line in gzip.decompress(body).decode().splitlines() if line]
+        day += timedelta(days=1)
+    unique = {
+        r.get("event_id") or json.dumps(r, sort_keys=True): r for r in rows
+    }  # retried batches log twice
+    rows = sorted((r for r in unique.values() if since <= r["at"] < until), key=lambda r: r["at"])
+    return InteractionLog(
+        user_id=np.array([r["user_id"] for r in rows], dtype=np.str_),
+        post_id=np.array([r["post_id"] for r in rows], dtype=np.str_),
+        action=np.array([Action[r["action"].upper()] for r in rows], dtype=np.int64),
+        watch_seconds=np.array([float(r.get("watch_seconds", 0.0)) for r in rows]),
+        at=np.array([r["at"] for r in rows], dtype=np.float64),
+    )
+
+
+def read_catalogue(since: float) -> Catalogue:
+    """Posts created since ``since`` that are not deleted, with their media's kind and verdict."""
+    pages = (
+        dynamodb()
+        .get_paginator("scan")
+        .paginate(
+            TableName=table(POSTS),
+            FilterExpression="created_at >= :since AND #state <> :deleted",
+            ExpressionAttributeNames={"#state": "state"},
+            ExpressionAttributeValues={":since": {"N": repr(since)}, ":deleted": {"S": "deleted"}},
+        )
+    )
+    posts = [{k: next(iter(v.values())) for k, v in item.items()} for page in pages for item in page["Items"]]
+    media_ids = sorted({p["media_id"] for p in posts if p.get("media_id")})
+    media = {
+        m["media_id"]: m
+        for m in get_items(table("MEDIA_TABLE"), [{"media_id": {"S": mid}} for mid in media_ids])
+    }
+
+    def verdict(post: dict[str, Any]) -> str:
+        if not post.get("media_id"):
+            return "approved" if post.get("state") == "published" else "pending"
+        return str(media.get(post["media_id"], {}).get("moderation", {}).get("verdict", "pending"))
+
+    return Catalogue(
+        post_id=np.array([p["post_id"] for p in posts], dtype=np.str_),
+        author_id=np.array([p["author_id"] for p in posts], dtype=np.str_),
+        kind=np.array(
+            [_MEDIA_KIND.get(media.get(p.get("media_id", ""), {}).get("kind", "image"), 0) for p in posts],
+            dtype=np.int64,
+        ),
+        created_at=np.array([float(p["created_at"]) for p in posts], dtype=np.float64),
+        duration=np.array(
+            [float(media.get(p.get("media_id", ""), {}).get("duration", 0.0)) for p in posts],
+            dtype=np.float64,
+        ),
+        verdict=np.array([verdict(p) for p in posts], dtype=np.str_),
+    )
+
+
+def publish_model(model: ExploreModel) -> str:
+    s3, bucket = client("s3"), resource_name(BUCKET)
+    key = f"explore/models/{model.version}.npz"
+    s3.put_object(Bucket=bucket, Key=key, Body=model.to_bytes())
+    pointer = {"version": model.version, "key": key, "built_at": model.built_at}
+    s3.put_object(
+        Bucket=bucket, Key=LATEST, Body=json.dumps(pointer).encode(), ContentType="application/json"
+    )
+    return key
+
+
+class ModelCache:
+    """The Explore function's copy of the latest model: loaded at first use, re-checked every few minutes."""
+
+    def __init__(self, recheck_seconds: float = 300.0) -> None:
+        self.recheck_seconds = recheck_seconds
+        self._model: ExploreModel | None = None
+        self._checked_at = -float("inf")
+        self._lock = threading.Lock()
+
+    def get(self) -> ExploreModel | None:
+        with self._lock:
+            if time.monotonic() - self._checked_at >= self.recheck_seconds:
+                self._checked_at = time.monotonic()
+                self._model = self._latest(self._model)
+            return self._model
+
+    @staticmethod
+    def _latest(current: ExploreModel | None) -> ExploreModel | None:
+        s3, bucket = client("s3"), resource_name(BUCKET)
+        try:
+            pointer = json.loads(s3.get_object(Bucket=bucket, Key=LATEST)["Body"].read())
+        except s3.exceptions.NoSuchKey:
+            return current  # no batch has run yet
+        if current is not None and current.version == pointer["version"]:
+            return current
+        return ExploreModel.from_bytes(s3.get_object(Bucket=bucket, Key=pointer["key"])["Body"].read())

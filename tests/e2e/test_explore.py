@@ -1,0 +1,157 @@
+"""Explore on the local stack: the daily batch trains on the log; the stream personalises in a second."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import pytest
+
+from aperture.aws import client
+from aperture.clock import ManualClock, set_clock
+from aperture.explore.catalogue import Action
+from aperture.explore.offline import append_log
+from simulator.world import World, WorldSpec, generate
+from tests.conftest import eventually, load_event
+from tests.e2e.conftest import ApiStack
+
+WORLD = WorldSpec(users=500, posts=3_000, communities=6, days=10.0, sessions_per_user=8.0, seed=5)
+
+
+def _publish_world(api: ApiStack, world: World) -> None:
+    """The world's posts in the Posts table (published, no media) and its log in the offline store."""
+    dynamodb, table = client("dynamodb"), api.stack.environment["POSTS_TABLE"]
+    catalogue = world.catalogue
+    items = [
+        {
+            "PutRequest": {
+                "Item": {
+                    "post_id": {"S": str(catalogue.post_id[n])},
+                    "author_id": {"S": str(catalogue.author_id[n])},
+                    "created_at": {"N": repr(float(catalogue.created_at[n]))},
+                    "state": {"S": "published" if catalogue.verdict[n] == "approved" else "pending"},
+                    "caption": {"S": ""},
+                }
+            }
+        }
+        for n in range(len(catalogue))
+    ]
+    for start in range(0, len(items), 25):
+        dynamodb.batch_write_item(RequestItems={table: items[start : start + 25]})
+    log = world.interactions
+    rows = [
+        {
+            "event_id": f"sim{n}",
+            "user_id": str(log.user_id[n]),
+            "post_id": str(log.post_id[n]),
+            "action": Action(int(log.action[n])).name.lower(),
+            "watch_seconds": float(log.watch_seconds[n]),
+            "at": float(log.at[n]),
+        }
+        for n in range(len(log))
+    ]
+    append_log(rows, world.now)
+
+
+@pytest.fixture(scope="module")
+def world(api: ApiStack) -> Iterator[World]:
+    """Given a simulated world loaded into the stack, and the daily batch run over it."""
+    world = generate(WORLD)
+    previous = set_clock(ManualClock(start=world.now))
+    _publish_world(api, world)
+    report = api.stack.function("feature_batch").invoke(load_event("feature_batch/daily.json"))
+    assert report["published"] is True, report
+    yield world
+    set_clock(previous)
+
+
+def _explore(api: ApiStack, user_id: str) -> Any:
+    reply = api.client.call("GET", "/explore", token=api.token(user_id))
+    assert reply.status == 200, reply
+    return reply.body
+
+
+def test_the_batch_publishes_a_model_that_serves_known_users_with_reasons(
+    api: ApiStack, world: World
+) -> None:
+    # When a user the batch learned opens Explore
+    user = str(world.user_ids[0])
+    page = _explore(api, user)
+    # Then the page is full, from personal sources, each post with its reason, none by someone they wrote
+    assert page["model_version"] == "20261124T100000Z"
+    assert page["fallbacks"] == []
+    assert len(page["items"]) == 60
+    assert {"interest", "community"} & {item["reason"]["source"] for item in page["items"]}
+    assert all(item["reason"]["score"] > 0 and item["author_id"] != user for item in page["items"])
+
+
+def test_a_newcomer_gets_trending_then_personal_picks_within_a_second_of_engaging(
+    api: ApiStack, world: World
+) -> None:
+    # Given a user nobody has seen
+    newcomer = f"u_new{uuid.uuid4().hex[:8]}"
+    assert _explore(api, newcomer)["fallbacks"] == ["global_trending"]
+    # When they save a few posts of one community
+    liked = [str(p) for p in world.catalogue.post_id[world.catalogue.verdict == "approved"][-400:-380]]
+    for post_id in liked:
+        body = {"event_id": uuid.uuid4().hex, "action": "save"}
+        reply = api.client.call("POST", f"/posts/{post_id}/interactions", body, token=api.token(newcomer))
+        assert reply.status == 202, reply
+    # Then within a second the stream has turned them into features, and Explore is personal
+    started = time.monotonic()
+    page = eventually(lambda: (p := _explore(api, newcomer))["fallbacks"] == [] and p, timeout=10)
+    assert time.monotonic() - started < 5
+    shown = {item["post_id"] for item in page["items"]}
+    assert not shown & set(liked)  # what they just saw is never shown again
+
+
+def test_a_repeated_event_counts_once(api: ApiStack, world: World) -> None:
+    # Given one interaction sent twice (a client retry)
+    user, post_id = (
+        f"u_retry{uuid.uuid4().hex[:6]}",
+        str(world.catalogue.post_id[world.catalogue.verdict == "approved"][-1]),
+    )
+    body = {"event_id": "ev_retry_0001", "action": "share"}
+    first = api.client.call("POST", f"/posts/{post_id}/interactions", body, token=api.token(user))
+    second = api.client.call("POST", f"/posts/{post_id}/interactions", body, token=api.token(user))
+    # Then the second is recognised as a duplicate and one action reaches the online store
+    assert (first.status, first.body["duplicate"], second.status, second.body["duplicate"]) == (
+        202,
+        False,
+        202,
+        True,
+    )
+    features = api.stack.environment["FEATURES_TABLE"]
+    key = {"entity_id": {"S": f"user#{user}"}, "feature_set": {"S": "recent"}}
+    item = eventually(lambda: client("dynamodb").get_item(TableName=features, Key=key).get("Item"))
+    assert [a["M"]["p"]["S"] for a in item["actions"]["L"]] == [post_id]
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        ({"event_id": "ev_bad_0001", "action": "hack"}, 422),
+        ({"event_id": "short", "action": "view"}, 422),
+        ({"event_id": "ev_bad_0002", "action": "view", "watch_seconds": -1}, 422),
+        ({"event_id": "ev_bad_0003", "action": "view", "watch_seconds": 1e9}, 422),
+        ({"event_id": "ev_bad_0004", "action": "view", "extra": 1}, 422),
+    ],
+)
+def test_malformed_interactions_are_refused(
+    api: ApiStack, world: World, body: dict[str, Any], status: int
+) -> None:
+    post_id = str(world.catalogue.post_id[0])
+    reply = api.client.call("POST", f"/posts/{post_id}/interactions", body, token=api.token("u_hostile"))
+    assert reply.status == status, reply
+
+
+def test_an_interaction_with_a_missing_or_unpublished_post_is_not_found(api: ApiStack, world: World) -> None:
+    unpublished = str(world.catalogue.post_id[world.catalogue.verdict != "approved"][0])
+    for post_id in ("p_doesnotexist", unpublished):
+        body = {"event_id": uuid.uuid4().hex, "action": "view"}
+        reply = api.client.call("POST", f"/posts/{post_id}/interactions", body, token=api.token("u_curious"))
+        assert reply.status == 404, reply
+    assert np.any(world.catalogue.verdict != "approved")
