@@ -12,8 +12,11 @@ import pytest
 
 from aperture.aws import client
 from aperture.clock import ManualClock, set_clock
+from aperture.dynamo import to_item
 from aperture.explore.catalogue import Action
 from aperture.explore.offline import append_log
+from aperture.ids import new_id
+from aperture.moderation import record_verdict
 from simulator.world import World, WorldSpec, generate
 from tests.conftest import eventually, load_event
 from tests.e2e.conftest import ApiStack
@@ -106,6 +109,17 @@ def test_a_newcomer_gets_trending_then_personal_picks_within_a_second_of_engagin
     assert time.monotonic() - started < 5
     shown = {item["post_id"] for item in page["items"]}
     assert not shown & set(liked)  # what they just saw is never shown again
+
+
+def test_a_post_blocked_after_the_batch_leaves_explore_within_seconds(api: ApiStack, world: World) -> None:
+    # Given a post at the top of a user's Explore, whose media moderation now blocks
+    user = str(world.user_ids[1])
+    top = _explore(api, user)["items"][0]["post_id"]
+    media = {"media_id": new_id("m"), "owner_id": "u_sim_owner", "state": "ready", "post_ids": {top}}
+    client("dynamodb").put_item(TableName=api.stack.environment["MEDIA_TABLE"], Item=to_item(media))
+    record_verdict(media, "blocked", "matched the blocklist")
+    # Then Explore stops showing it without waiting for the next batch
+    eventually(lambda: top not in [item["post_id"] for item in _explore(api, user)["items"]], timeout=10)
 
 
 def test_a_repeated_event_counts_once(api: ApiStack, world: World) -> None:

@@ -26,6 +26,7 @@ from .aws import client
 from .config import resource_name
 from .dynamo import dynamodb, from_item, table, to_item, to_value
 from .errors import Conflict, Forbidden, NotFound, Unprocessable
+from .explore import safety
 from .identity import Caller
 from .jobs import PermanentError
 from .media.records import MEDIA_BUCKET, find_media
@@ -282,6 +283,7 @@ def record_verdict(media: dict[str, Any], verdict: str, reason: str, **details: 
     )
     media = from_item(updated["Attributes"])
     published = publish_posts_of(media) if verdict == APPROVED else 0
+    safety.mark(media.get("post_ids", []), unsafe=verdict != APPROVED)  # Explore drops them at once
     if verdict == BLOCKED:
         _notify_blocked(media, reason)
     return {"media_id": media["media_id"], "verdict": verdict, "reason": reason, "published": published}

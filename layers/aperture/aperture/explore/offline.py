@@ -122,7 +122,7 @@ def publish_model(model: ExploreModel) -> str:
 
 
 class ModelCache:
-    """The Explore function's copy of the latest model: loaded at first use, re-checked every few minutes."""
+    """The serving copy of the latest model: loaded at first use, then re-checked every few minutes."""
 
     def __init__(self, recheck_seconds: float = 300.0) -> None:
         self.recheck_seconds = recheck_seconds
@@ -132,7 +132,8 @@ class ModelCache:
 
     def get(self) -> ExploreModel | None:
         with self._lock:
-            if time.monotonic() - self._checked_at >= self.recheck_seconds:
+            # Until a first model exists (a new deployment) every request looks for one.
+            if self._model is None or time.monotonic() - self._checked_at >= self.recheck_seconds:
                 self._checked_at = time.monotonic()
                 self._model = self._latest(self._model)
             return self._model

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import threading
 from collections import defaultdict
+from dataclasses import replace
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -15,6 +16,8 @@ from ..errors import NotFound
 from ..feed import followed_authors
 from ..identity import Caller
 from ..posts import get_post
+from . import safety
+from .catalogue import SHOWABLE_VERDICT
 from .offline import DAY, ModelCache, append_log, publish_model, read_catalogue, read_log
 from .pipeline import Explore, ExploreConfig
 from .store import OnlineFeatures, RecentAction, put_users, record_actions
@@ -94,6 +97,8 @@ def run_batch(version: str) -> dict[str, Any]:
     model, users = train(catalogue, log, now, version)
     report["model_key"] = publish_model(model)
     report["users"] = put_users(users, version)
+    known_unsafe = set(catalogue.post_id[catalogue.verdict != SHOWABLE_VERDICT].tolist())
+    safety.mark(known_unsafe & safety.unsafe_posts(), unsafe=False)  # the new model filters these itself
     return {**report, "published": True, "indexed_posts": int(model.index.ntotal)}
 
 
@@ -113,6 +118,7 @@ def explore_page(user_id: str) -> dict[str, Any]:
             _explorers.clear()
             explorer = _explorers[model.version] = Explore(model, ExploreConfig())
     viewer, stale = _features.viewer(user_id, frozenset(followed_authors(user_id)))
+    viewer = replace(viewer, unsafe=safety.unsafe_posts())
     page = explorer.page(viewer, clock.now())
     return {
         "items": [

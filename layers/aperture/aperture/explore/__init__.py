@@ -1,0 +1,1 @@
+"""Explore: out-of-network discovery by two-stage retrieval and ranking, trained daily on the log."""
