@@ -8,6 +8,7 @@ vectors (a flat index), timed in the same run, which also gives the ANN's recall
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from typing import Any
@@ -76,6 +77,8 @@ def _seed_store(world: World, users: UserFeatures, sample: np.ndarray) -> None:
 
 
 def run() -> None:
+    logging.basicConfig(format="  %(asctime)s %(message)s")
+    logging.getLogger("aperture.explore").setLevel(logging.INFO)  # training's progress
     started = time.perf_counter()
     print(f"  simulating {SPEC.posts:,} posts and {SPEC.users:,} users", flush=True)
     world = generate(SPEC)
@@ -83,7 +86,7 @@ def run() -> None:
         f"  {len(world.interactions):,} interactions; training ({time.perf_counter() - started:.0f} s)",
         flush=True,
     )
-    model, users = train(
+    model, users, _ = train(
         world.catalogue, world.interactions, world.now, "bench", TrainingConfig(min_views_to_index=1)
     )
     explore = Explore(model, ExploreConfig())

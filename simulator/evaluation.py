@@ -97,7 +97,7 @@ def _lookups(world: World) -> tuple[dict[str, str], dict[str, str], dict[str, fl
 def evaluate(world: World, holdout_days: float = 2.0, max_users: int = 600, seed: int = 11) -> list[Scores]:
     cut = world.now - holdout_days * DAY
     history, held_out = world.interactions.before(cut), world.interactions.since(cut)
-    model, users = train(world.catalogue, history, cut, "evaluation", TrainingConfig())
+    model, users, _ = train(world.catalogue, history, cut, "evaluation", TrainingConfig())
     explore = Explore(model, ExploreConfig(ranked_size=400, page_size=200))
     people = viewers(world, history, users)
     engaged = np.unique(held_out.user_id[held_out.action != Action.VIEW])

@@ -1,4 +1,4 @@
-"""Keeps engagement counters right: features from the likes stream, and an hourly recount of likes."""
+"""Keeps like counters right: the likes stream is measured, and an hourly recount repairs drift."""
 
 from __future__ import annotations
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -89,6 +90,15 @@ def test_the_batch_publishes_a_model_that_serves_known_users_with_reasons(
     assert len(page["items"]) == 60
     assert {"interest", "community"} & {item["reason"]["source"] for item in page["items"]}
     assert all(item["reason"]["score"] > 0 and item["author_id"] != user for item in page["items"])
+    # And the offline store holds the day's aggregates and training set beside the model
+    listed = client("s3").list_objects_v2(Bucket=api.stack.environment["FEATURE_STORE_BUCKET"])["Contents"]
+    day = datetime.fromtimestamp(world.now, UTC).strftime("%Y-%m-%d")  # the clock is the world's
+    assert sorted(o["Key"] for o in listed if not o["Key"].startswith("interactions/")) == [
+        "explore/models/20261124T100000Z.npz",
+        "explore/models/latest.json",
+        f"offline/post_aggregates/dt={day}/post_aggregates.npz",
+        f"offline/training_set/dt={day}/training_set.npz",
+    ]
 
 
 def test_a_newcomer_gets_trending_then_personal_picks_within_a_second_of_engaging(

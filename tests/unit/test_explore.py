@@ -27,7 +27,8 @@ def world() -> World:
 
 @pytest.fixture(scope="module")
 def trained(world: World) -> tuple[ExploreModel, UserFeatures]:
-    return train(world.catalogue, world.interactions, world.now, "v-test", TRAINING)
+    model, users, _ = train(world.catalogue, world.interactions, world.now, "v-test", TRAINING)
+    return model, users
 
 
 @pytest.fixture

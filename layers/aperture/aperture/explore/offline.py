@@ -2,6 +2,7 @@
 
 Layout of the feature store bucket:
 - ``interactions/dt=YYYY-MM-DD/<batch>.jsonl.gz``: what the stream consumer saw, one action a line;
+- ``offline/<table>/dt=YYYY-MM-DD/<table>.npz``: the batch's 30-day post aggregates and training set;
 - ``explore/models/<version>.npz`` and ``explore/models/latest.json``: the artefacts the batch
   built and the pointer the Explore function follows (written last, so a reader never sees a
   pointer to a half-written model).
@@ -10,6 +11,7 @@ Layout of the feature store bucket:
 from __future__ import annotations
 
 import gzip
+import io
 import json
 import threading
 import time
@@ -18,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from ..aws import client
 from ..config import resource_name
@@ -108,6 +111,15 @@ def read_catalogue(since: float) -> Catalogue:
         ),
         verdict=np.array([verdict(p) for p in posts], dtype=np.str_),
     )
+
+
+def write_snapshot(name: str, now: float, **arrays: npt.NDArray[np.generic]) -> str:
+    """A daily table for the offline store (30-day aggregates, training sets): one npz per day."""
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, allow_pickle=False, **arrays)
+    key = f"offline/{name}/dt={_day(now)}/{name}.npz"
+    client("s3").put_object(Bucket=resource_name(BUCKET), Key=key, Body=buffer.getvalue())
+    return key
 
 
 def publish_model(model: ExploreModel) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import threading
 from collections import defaultdict
-from dataclasses import replace
+from dataclasses import fields, replace
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -18,7 +18,8 @@ from ..identity import Caller
 from ..posts import get_post
 from . import safety
 from .catalogue import SHOWABLE_VERDICT
-from .offline import DAY, ModelCache, append_log, publish_model, read_catalogue, read_log
+from .features import PostStats
+from .offline import DAY, ModelCache, append_log, publish_model, read_catalogue, read_log, write_snapshot
 from .pipeline import Explore, ExploreConfig
 from .store import OnlineFeatures, RecentAction, put_users, record_actions
 from .training import train
@@ -94,7 +95,14 @@ def run_batch(version: str) -> dict[str, Any]:
     report: dict[str, Any] = {"version": version, "posts": len(catalogue), "interactions": len(log)}
     if len(log) < MIN_INTERACTIONS or len(catalogue) < MIN_POSTS:
         return {**report, "published": False, "reason": "not enough interactions or posts to learn from"}
-    model, users = train(catalogue, log, now, version)
+    model, users, training_set = train(catalogue, log, now, version)
+    write_snapshot(
+        "post_aggregates",
+        now,
+        post_id=catalogue.post_id,
+        **{f.name: getattr(model.stats, f.name) for f in fields(PostStats)},
+    )
+    write_snapshot("training_set", now, rows=training_set.rows, **training_set.labels)
     report["model_key"] = publish_model(model)
     report["users"] = put_users(users, version)
     known_unsafe = set(catalogue.post_id[catalogue.verdict != SHOWABLE_VERDICT].tolist())

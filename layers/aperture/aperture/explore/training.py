@@ -59,6 +59,14 @@ class UserFeatures:
 
 
 @dataclass(frozen=True)
+class TrainingSet:
+    """The rows and labels the rankers learned from, kept in the offline store for later models."""
+
+    rows: npt.NDArray[np.float32]
+    labels: dict[str, Floats]
+
+
+@dataclass(frozen=True)
 class _Embedding:
     where: Positions
     users: npt.NDArray[np.float32]
@@ -236,7 +244,7 @@ def train(
     now: float,
     version: str,
     config: TrainingConfig = TrainingConfig(),
-) -> tuple[ExploreModel, UserFeatures]:
+) -> tuple[ExploreModel, UserFeatures, TrainingSet]:
     interactions = interactions.before(now)  # never learn from the future
     cut = now - config.label_window
     log.info("embedding the log up to the label window's start")
@@ -268,4 +276,4 @@ def train(
         fallback=fallback,
     )
     users = UserFeatures(full.where.users, full.users, full.user_community, full.user_kinds)
-    return model, users
+    return model, users, TrainingSet(rows, labels)
