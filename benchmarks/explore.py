@@ -16,9 +16,10 @@ from typing import Any
 import faiss
 import numpy as np
 
+from aperture.explore.features import UserFeatures
 from aperture.explore.pipeline import Explore, ExploreConfig
 from aperture.explore.store import OnlineFeatures, RecentAction, put_users, record_actions
-from aperture.explore.training import TrainingConfig, UserFeatures, train
+from aperture.explore.training import TrainingConfig, train
 from aperture_local.stack import LocalStack
 from simulator.world import World, WorldSpec, generate
 
@@ -68,12 +69,12 @@ def _seed_store(world: World, users: UserFeatures, sample: np.ndarray) -> None:
     )
     put_users(chosen, "bench")
     log = world.interactions
-    for user in chosen.user_id:
-        rows = np.flatnonzero(log.user_id == user)[-100:]
-        record_actions(
-            str(user),
-            [RecentAction(str(log.post_id[r]), "view", float(log.at[r])) for r in rows],
-        )
+    mine = np.flatnonzero(np.isin(log.user_id, chosen.user_id))
+    by_user = mine[np.argsort(log.user_id[mine], kind="stable")]  # each user's rows, in time order
+    users, starts = np.unique(log.user_id[by_user], return_index=True)
+    for user, rows in zip(users, np.split(by_user, starts[1:]), strict=True):
+        recent = [RecentAction(str(log.post_id[r]), "view", float(log.at[r])) for r in rows[-100:]]
+        record_actions(str(user), recent)
 
 
 def run() -> None:

@@ -15,9 +15,9 @@ from functools import cache
 import numpy as np
 
 from aperture.explore.catalogue import SHOWABLE_VERDICT, Action, InteractionLog
-from aperture.explore.features import ACTION_WEIGHT
-from aperture.explore.pipeline import Explore, ExploreConfig, Viewer
-from aperture.explore.training import TrainingConfig, UserFeatures, train
+from aperture.explore.features import ACTION_WEIGHT, UserFeatures, Viewer
+from aperture.explore.pipeline import Explore, ExploreConfig
+from aperture.explore.training import TrainingConfig, train
 
 from .world import DAY, World
 

@@ -22,6 +22,7 @@ from aperture import (
     stories,
     users,
 )
+from aperture.explore import realtime
 from aperture.explore import service as explore
 from aperture.idempotency import once
 from aperture.identity import USER_ID, dev_issuer
@@ -162,11 +163,11 @@ def explore_page(request: Request) -> dict[str, Any]:
     "/posts/{post_id}/interactions",
     "POST",
     "Record a view, comment, share, save or report; a repeated event_id counts once",
-    body=explore.NewInteraction,
+    body=realtime.NewInteraction,
     status=202,
 )
 def record_interaction(request: Request, post_id: str) -> dict[str, Any]:
-    row, new = explore.record_interaction(request.user, post_id, request.body)
+    row, new = realtime.record_interaction(request.user, post_id, request.body)
     return {**row, "duplicate": not new}
 
 

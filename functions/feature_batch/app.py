@@ -8,7 +8,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from aperture.explore.service import run_batch
+from aperture.explore.batch import run_batch
 from aperture.observability import powertools
 
 logger, tracer, metrics = powertools("feature_batch")

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 from aperture.explore.catalogue import Action, InteractionLog
-from aperture.explore.features import positions, post_stats
+from aperture.explore.features import UserFeatures, Viewer, positions, post_stats
 from aperture.explore.model import ExploreModel
-from aperture.explore.pipeline import Explore, ExploreConfig, Viewer
-from aperture.explore.training import TrainingConfig, UserFeatures, train
+from aperture.explore.pipeline import Explore, ExploreConfig
+from aperture.explore.training import TrainingConfig, train
 from simulator.world import DAY, World, WorldSpec, generate
 
 SMALL = WorldSpec(users=800, posts=6_000, communities=8, days=14.0, sessions_per_user=10.0, seed=3)

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from scipy import sparse
 
 from .catalogue import KINDS, Action, Catalogue, Floats, InteractionLog, Ints
 
@@ -54,17 +53,27 @@ def positions(catalogue: Catalogue, log: InteractionLog) -> Positions:
     return Positions(users, user.astype(np.int64), post.astype(np.int64))
 
 
-def interest_matrix(log: InteractionLog, where: Positions, posts: int) -> sparse.csr_matrix:
-    """users x posts, log-damped sum of action weights: what each user showed interest in."""
-    weight = np.zeros(len(log))
-    for action, value in ACTION_WEIGHT.items():
-        weight[log.action == action] = value
-    keep = (where.post >= 0) & (weight > 0)
-    matrix = sparse.csr_matrix(
-        (weight[keep], (where.user[keep], where.post[keep])), shape=(len(where.users), posts)
-    )
-    matrix.data = np.log1p(matrix.data)
-    return matrix
+@dataclass(frozen=True)
+class Viewer:
+    """What the online feature store knows of the person asking."""
+
+    user_id: str
+    vector: Floats | None = None
+    community: int | None = None
+    kinds: Floats | None = None
+    recent: tuple[str, ...] = ()  # post ids of their last actions: seen, so never shown again
+    following: frozenset[str] = frozenset()
+    unsafe: frozenset[str] = frozenset()  # posts flagged since the model was built
+
+
+@dataclass(frozen=True)
+class UserFeatures:
+    """What the online store keeps per user, as of the batch."""
+
+    user_id: npt.NDArray[np.str_]
+    vector: npt.NDArray[np.float32]
+    community: Ints
+    kinds: Floats
 
 
 @dataclass(frozen=True)

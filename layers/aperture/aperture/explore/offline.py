@@ -3,9 +3,8 @@
 Layout of the feature store bucket:
 - ``interactions/dt=YYYY-MM-DD/<batch>.jsonl.gz``: what the stream consumer saw, one action a line;
 - ``offline/<table>/dt=YYYY-MM-DD/<table>.npz``: the batch's 30-day post aggregates and training set;
-- ``explore/models/<version>.npz`` and ``explore/models/latest.json``: the artefacts the batch
-  built and the pointer the Explore function follows (written last, so a reader never sees a
-  pointer to a half-written model).
+- ``explore/models/<version>.npz`` and ``explore/models/latest.json``: the model the batch built
+  and the pointer serving follows (see ``batch.publish_model`` and ``service.ModelCache``).
 """
 
 from __future__ import annotations
@@ -13,8 +12,6 @@ from __future__ import annotations
 import gzip
 import io
 import json
-import threading
-import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -27,7 +24,6 @@ from ..config import resource_name
 from ..dynamo import dynamodb, get_items, table
 from ..posts import POSTS
 from .catalogue import KINDS, Action, Catalogue, InteractionLog
-from .model import ExploreModel
 
 BUCKET = "FEATURE_STORE_BUCKET"
 LATEST = "explore/models/latest.json"
@@ -120,43 +116,3 @@ def write_snapshot(name: str, now: float, **arrays: npt.NDArray[np.generic]) -> 
     key = f"offline/{name}/dt={_day(now)}/{name}.npz"
     client("s3").put_object(Bucket=resource_name(BUCKET), Key=key, Body=buffer.getvalue())
     return key
-
-
-def publish_model(model: ExploreModel) -> str:
-    s3, bucket = client("s3"), resource_name(BUCKET)
-    key = f"explore/models/{model.version}.npz"
-    s3.put_object(Bucket=bucket, Key=key, Body=model.to_bytes())
-    pointer = {"version": model.version, "key": key, "built_at": model.built_at}
-    s3.put_object(
-        Bucket=bucket, Key=LATEST, Body=json.dumps(pointer).encode(), ContentType="application/json"
-    )
-    return key
-
-
-class ModelCache:
-    """The serving copy of the latest model: loaded at first use, then re-checked every few minutes."""
-
-    def __init__(self, recheck_seconds: float = 300.0) -> None:
-        self.recheck_seconds = recheck_seconds
-        self._model: ExploreModel | None = None
-        self._checked_at = -float("inf")
-        self._lock = threading.Lock()
-
-    def get(self) -> ExploreModel | None:
-        with self._lock:
-            # Until a first model exists (a new deployment) every request looks for one.
-            if self._model is None or time.monotonic() - self._checked_at >= self.recheck_seconds:
-                self._checked_at = time.monotonic()
-                self._model = self._latest(self._model)
-            return self._model
-
-    @staticmethod
-    def _latest(current: ExploreModel | None) -> ExploreModel | None:
-        s3, bucket = client("s3"), resource_name(BUCKET)
-        try:
-            pointer = json.loads(s3.get_object(Bucket=bucket, Key=LATEST)["Body"].read())
-        except s3.exceptions.NoSuchKey:
-            return current  # no batch has run yet
-        if current is not None and current.version == pointer["version"]:
-            return current
-        return ExploreModel.from_bytes(s3.get_object(Bucket=bucket, Key=pointer["key"])["Body"].read())

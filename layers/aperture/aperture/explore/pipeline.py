@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .catalogue import KINDS, SHOWABLE_VERDICT, Floats, Ints
-from .features import pair_features
+from .features import Viewer, pair_features
 from .model import TASKS, VALUE_WEIGHTS, ExploreModel
 
 INTEREST, COMMUNITY, TRENDING = "interest", "community", "trending"
@@ -35,19 +35,6 @@ class ExploreConfig:
     max_kind_share: float = 0.6  # no content kind fills more of a page than this
     quality_percentile: float = 10.0  # posts below this percentile of quality are not shown
     max_integrity_risk: float = 0.02  # smoothed reports per view above which a post is not shown
-
-
-@dataclass(frozen=True)
-class Viewer:
-    """What the online feature store knows of the person asking."""
-
-    user_id: str
-    vector: Floats | None = None
-    community: int | None = None
-    kinds: Floats | None = None
-    recent: tuple[str, ...] = ()  # post ids of their last actions: seen, so never shown again
-    following: frozenset[str] = frozenset()
-    unsafe: frozenset[str] = frozenset()  # posts flagged since the model was built
 
 
 @dataclass(frozen=True)

@@ -1,113 +1,51 @@
-"""Explore as the service offers it: record interactions, make them features, train daily, serve pages."""
+"""Explore pages: the latest model, the viewer's online features, and the pipeline."""
 
 from __future__ import annotations
 
-import re
+import json
 import threading
-from collections import defaultdict
-from dataclasses import fields, replace
-from typing import Any, Literal
-
-from pydantic import BaseModel, Field
+import time
+from dataclasses import replace
+from typing import Any
 
 from .. import clock
-from ..dynamo import dynamodb, table
-from ..errors import NotFound
+from ..aws import client
+from ..config import resource_name
 from ..feed import followed_authors
-from ..identity import Caller
-from ..posts import get_post
 from . import safety
-from .catalogue import SHOWABLE_VERDICT
-from .features import PostStats
-from .offline import DAY, ModelCache, append_log, publish_model, read_catalogue, read_log, write_snapshot
+from .model import ExploreModel
+from .offline import BUCKET, LATEST
 from .pipeline import Explore, ExploreConfig
-from .store import OnlineFeatures, RecentAction, put_users, record_actions
-from .training import train
-
-INTERACTIONS = "INTERACTIONS_TABLE"
-HISTORY_DAYS = 30
-MIN_INTERACTIONS, MIN_POSTS = 1_000, 50  # below this a model would learn noise: the batch waits
-_EVENT_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+from .store import OnlineFeatures
 
 
-class NewInteraction(BaseModel):
-    """One action on a post; ``event_id`` is the client's, so a retried request counts once."""
+class ModelCache:
+    """The serving copy of the latest model: loaded at first use, then re-checked every few minutes."""
 
-    model_config = {"extra": "forbid"}
+    def __init__(self, recheck_seconds: float = 300.0) -> None:
+        self.recheck_seconds = recheck_seconds
+        self._model: ExploreModel | None = None
+        self._checked_at = -float("inf")
+        self._lock = threading.Lock()
 
-    event_id: str = Field(pattern=_EVENT_ID.pattern)
-    action: Literal["view", "comment", "share", "save", "report"]
-    watch_seconds: float = Field(default=0.0, ge=0.0, le=6 * 3600)
+    def get(self) -> ExploreModel | None:
+        with self._lock:
+            # Until a first model exists (a new deployment) every request looks for one.
+            if self._model is None or time.monotonic() - self._checked_at >= self.recheck_seconds:
+                self._checked_at = time.monotonic()
+                self._model = self._latest(self._model)
+            return self._model
 
-
-def record_interaction(
-    caller: Caller, post_id: str, interaction: NewInteraction
-) -> tuple[dict[str, Any], bool]:
-    """Store the action (the stream turns it into features); True when it is new."""
-    post = get_post(post_id)
-    if post.get("state") != "published":
-        raise NotFound(f"there is no post {post_id}")
-    now = clock.now()
-    row = {
-        "user_id": caller.user_id,
-        "event_id": interaction.event_id,
-        "post_id": post_id,
-        "action": interaction.action,
-        "watch_seconds": interaction.watch_seconds,
-        "at": now,
-    }
-    try:
-        dynamodb().put_item(
-            TableName=table(INTERACTIONS),
-            Item={
-                "user_id": {"S": caller.user_id},
-                "event_id": {"S": interaction.event_id},
-                "post_id": {"S": post_id},
-                "action": {"S": interaction.action},
-                "watch_seconds": {"N": repr(interaction.watch_seconds)},
-                "at": {"N": repr(now)},
-                "expires_at": {"N": str(int(now + HISTORY_DAYS * DAY))},
-            },
-            ConditionExpression="attribute_not_exists(event_id)",
-        )
-    except dynamodb().exceptions.ConditionalCheckFailedException:
-        return row, False
-    return row, True
-
-
-def ingest(rows: list[dict[str, Any]]) -> dict[str, int]:
-    """Real-time features: each user's recent actions, and the day's log for the batch."""
-    by_user: dict[str, list[RecentAction]] = defaultdict(list)
-    for row in rows:
-        by_user[row["user_id"]].append(RecentAction(row["post_id"], row["action"], float(row["at"])))
-    for user_id, actions in by_user.items():
-        record_actions(user_id, actions)
-    if rows:
-        append_log(rows, clock.now())
-    return {"actions": len(rows), "users": len(by_user)}
-
-
-def run_batch(version: str) -> dict[str, Any]:
-    """The daily batch: 30 days of log and posts in, a new model and user features out."""
-    now = clock.now()
-    catalogue = read_catalogue(now - HISTORY_DAYS * DAY)
-    log = read_log(now - HISTORY_DAYS * DAY, now)
-    report: dict[str, Any] = {"version": version, "posts": len(catalogue), "interactions": len(log)}
-    if len(log) < MIN_INTERACTIONS or len(catalogue) < MIN_POSTS:
-        return {**report, "published": False, "reason": "not enough interactions or posts to learn from"}
-    model, users, training_set = train(catalogue, log, now, version)
-    write_snapshot(
-        "post_aggregates",
-        now,
-        post_id=catalogue.post_id,
-        **{f.name: getattr(model.stats, f.name) for f in fields(PostStats)},
-    )
-    write_snapshot("training_set", now, rows=training_set.rows, **training_set.labels)
-    report["model_key"] = publish_model(model)
-    report["users"] = put_users(users, version)
-    known_unsafe = set(catalogue.post_id[catalogue.verdict != SHOWABLE_VERDICT].tolist())
-    safety.mark(known_unsafe & safety.unsafe_posts(), unsafe=False)  # the new model filters these itself
-    return {**report, "published": True, "indexed_posts": int(model.index.ntotal)}
+    @staticmethod
+    def _latest(current: ExploreModel | None) -> ExploreModel | None:
+        s3, bucket = client("s3"), resource_name(BUCKET)
+        try:
+            pointer = json.loads(s3.get_object(Bucket=bucket, Key=LATEST)["Body"].read())
+        except s3.exceptions.NoSuchKey:
+            return current  # no batch has run yet
+        if current is not None and current.version == pointer["version"]:
+            return current
+        return ExploreModel.from_bytes(s3.get_object(Bucket=bucket, Key=pointer["key"])["Body"].read())
 
 
 _models = ModelCache()

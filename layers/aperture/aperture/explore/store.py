@@ -19,8 +19,7 @@ import numpy as np
 from cachetools import LRUCache
 
 from ..dynamo import dynamodb, table
-from .pipeline import Viewer
-from .training import UserFeatures
+from .features import UserFeatures, Viewer
 
 FEATURES = "FEATURES_TABLE"
 RECENT_ACTIONS = 100

@@ -20,9 +20,10 @@ from scipy.sparse.linalg import svds
 
 from .catalogue import SHOWABLE_VERDICT, Action, Catalogue, Floats, InteractionLog, Ints
 from .features import (
+    ACTION_WEIGHT,
     Positions,
     PostStats,
-    interest_matrix,
+    UserFeatures,
     kind_taste,
     pair_features,
     positions,
@@ -32,6 +33,19 @@ from .model import TASKS, Communities, ExploreModel, LinearRanker
 
 log = logging.getLogger(__name__)
 HOUR = 3600.0
+
+
+def interest_matrix(log: InteractionLog, where: Positions, posts: int) -> sparse.csr_matrix:
+    """users x posts, log-damped sum of action weights: what each user showed interest in."""
+    weight = np.zeros(len(log))
+    for action, value in ACTION_WEIGHT.items():
+        weight[log.action == action] = value
+    keep = (where.post >= 0) & (weight > 0)
+    matrix = sparse.csr_matrix(
+        (weight[keep], (where.user[keep], where.post[keep])), shape=(len(where.users), posts)
+    )
+    matrix.data = np.log1p(matrix.data)
+    return matrix
 
 
 @dataclass(frozen=True)
@@ -46,16 +60,6 @@ class TrainingConfig:
     min_views_to_index: int = 3
     eligible_age: float = 7 * 24 * HOUR  # Explore shows the last week's posts, as the seed's "active posts"
     seed: int = 7
-
-
-@dataclass(frozen=True)
-class UserFeatures:
-    """What the online store keeps per user, as of the batch."""
-
-    user_id: npt.NDArray[np.str_]
-    vector: npt.NDArray[np.float32]
-    community: Ints
-    kinds: Floats
 
 
 @dataclass(frozen=True)

@@ -138,6 +138,13 @@ def mark_ready(media_id: str, result: dict[str, Any]) -> bool:
     return _transition(media_id, ("processing",), {**result, "state": "ready", "updated_at": clock.now()})
 
 
+def attach_ladder(media_id: str, ladder: dict[str, Any], playback: dict[str, Any]) -> bool:
+    """Swap a ready video's playback to its HLS ladder; False when it is not ready (or gone)."""
+    return _transition(
+        media_id, ("ready",), {"ladder": ladder, "playback": playback, "updated_at": clock.now()}
+    )
+
+
 def mark_failed(media_id: str, owner_id: str, reason: str) -> bool:
     """Fail the media (unless it already finished) and tell its owner why."""
     failed = _transition(

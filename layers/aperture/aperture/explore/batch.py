@@ -1,0 +1,58 @@
+"""The daily batch: 30 days of log and posts in; a new model, user features and offline tables out.
+
+Kept apart from serving so the API bundle needs neither scipy nor the training code.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import fields
+from typing import Any
+
+from .. import clock
+from ..aws import client
+from ..config import resource_name
+from . import safety
+from .catalogue import SHOWABLE_VERDICT
+from .features import PostStats
+from .model import ExploreModel
+from .offline import BUCKET, DAY, LATEST, read_catalogue, read_log, write_snapshot
+from .store import put_users
+from .training import train
+
+HISTORY_DAYS = 30
+MIN_INTERACTIONS, MIN_POSTS = 1_000, 50  # below this a model would learn noise: the batch waits
+
+
+def run_batch(version: str) -> dict[str, Any]:
+    """The daily batch: 30 days of log and posts in, a new model and user features out."""
+    now = clock.now()
+    catalogue = read_catalogue(now - HISTORY_DAYS * DAY)
+    log = read_log(now - HISTORY_DAYS * DAY, now)
+    report: dict[str, Any] = {"version": version, "posts": len(catalogue), "interactions": len(log)}
+    if len(log) < MIN_INTERACTIONS or len(catalogue) < MIN_POSTS:
+        return {**report, "published": False, "reason": "not enough interactions or posts to learn from"}
+    model, users, training_set = train(catalogue, log, now, version)
+    write_snapshot(
+        "post_aggregates",
+        now,
+        post_id=catalogue.post_id,
+        **{f.name: getattr(model.stats, f.name) for f in fields(PostStats)},
+    )
+    write_snapshot("training_set", now, rows=training_set.rows, **training_set.labels)
+    report["model_key"] = publish_model(model)
+    report["users"] = put_users(users, version)
+    known_unsafe = set(catalogue.post_id[catalogue.verdict != SHOWABLE_VERDICT].tolist())
+    safety.mark(known_unsafe & safety.unsafe_posts(), unsafe=False)  # the new model filters these itself
+    return {**report, "published": True, "indexed_posts": int(model.index.ntotal)}
+
+
+def publish_model(model: ExploreModel) -> str:
+    s3, bucket = client("s3"), resource_name(BUCKET)
+    key = f"explore/models/{model.version}.npz"
+    s3.put_object(Bucket=bucket, Key=key, Body=model.to_bytes())
+    pointer = {"version": model.version, "key": key, "built_at": model.built_at}
+    s3.put_object(
+        Bucket=bucket, Key=LATEST, Body=json.dumps(pointer).encode(), ContentType="application/json"
+    )
+    return key

@@ -1,0 +1,78 @@
+"""Interactions in real time: record what people do with posts, and turn it into features within a second."""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from .. import clock
+from ..dynamo import dynamodb, table
+from ..errors import NotFound
+from ..identity import Caller
+from ..posts import get_post
+from .offline import DAY, append_log
+from .store import RecentAction, record_actions
+
+INTERACTIONS = "INTERACTIONS_TABLE"
+HISTORY_DAYS = 30
+_EVENT_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+
+
+class NewInteraction(BaseModel):
+    """One action on a post; ``event_id`` is the client's, so a retried request counts once."""
+
+    model_config = {"extra": "forbid"}
+
+    event_id: str = Field(pattern=_EVENT_ID.pattern)
+    action: Literal["view", "comment", "share", "save", "report"]
+    watch_seconds: float = Field(default=0.0, ge=0.0, le=6 * 3600)
+
+
+def record_interaction(
+    caller: Caller, post_id: str, interaction: NewInteraction
+) -> tuple[dict[str, Any], bool]:
+    """Store the action (the stream turns it into features); True when it is new."""
+    post = get_post(post_id)
+    if post.get("state") != "published":
+        raise NotFound(f"there is no post {post_id}")
+    now = clock.now()
+    row = {
+        "user_id": caller.user_id,
+        "event_id": interaction.event_id,
+        "post_id": post_id,
+        "action": interaction.action,
+        "watch_seconds": interaction.watch_seconds,
+        "at": now,
+    }
+    try:
+        dynamodb().put_item(
+            TableName=table(INTERACTIONS),
+            Item={
+                "user_id": {"S": caller.user_id},
+                "event_id": {"S": interaction.event_id},
+                "post_id": {"S": post_id},
+                "action": {"S": interaction.action},
+                "watch_seconds": {"N": repr(interaction.watch_seconds)},
+                "at": {"N": repr(now)},
+                "expires_at": {"N": str(int(now + HISTORY_DAYS * DAY))},
+            },
+            ConditionExpression="attribute_not_exists(event_id)",
+        )
+    except dynamodb().exceptions.ConditionalCheckFailedException:
+        return row, False
+    return row, True
+
+
+def ingest(rows: list[dict[str, Any]]) -> dict[str, int]:
+    """Real-time features: each user's recent actions, and the day's log for the batch."""
+    by_user: dict[str, list[RecentAction]] = defaultdict(list)
+    for row in rows:
+        by_user[row["user_id"]].append(RecentAction(row["post_id"], row["action"], float(row["at"])))
+    for user_id, actions in by_user.items():
+        record_actions(user_id, actions)
+    if rows:
+        append_log(rows, clock.now())
+    return {"actions": len(rows), "users": len(by_user)}
