@@ -90,11 +90,12 @@ class Template:
                 EventSource(name, event["Type"], event.get("Properties", {}))
                 for name, event in props.get("Events", {}).items()
             ]
+            code_uri, handler = self._code(resource)
             specs.append(
                 FunctionSpec(
                     logical_id=logical_id,
-                    code_uri=(self.root / props["CodeUri"]).resolve(),
-                    handler=props["Handler"],
+                    code_uri=code_uri,
+                    handler=handler,
                     timeout=int(props.get("Timeout", defaults.get("Timeout", 3))),
                     memory_size=int(props.get("MemorySize", defaults.get("MemorySize", 128))),
                     environment=environment,
@@ -102,6 +103,16 @@ class Template:
                 )
             )
         return specs
+
+    def _code(self, resource: dict[str, Any]) -> tuple[Path, str]:
+        """Where a function's handler lives: its CodeUri, or for a container image the folder of its
+        Dockerfile (which copies that folder into the image) and the image's command."""
+        props = resource.get("Properties", {})
+        if props.get("PackageType") == "Image":
+            metadata = resource["Metadata"]
+            dockerfile = self.root / metadata.get("DockerContext", ".") / metadata["Dockerfile"]
+            return dockerfile.parent.resolve(), props["ImageConfig"]["Command"][0]
+        return (self.root / props["CodeUri"]).resolve(), props["Handler"]
 
     def layer_paths(self) -> list[Path]:
         """The folders of the template's layers: what a handler finds on ``sys.path`` in Lambda."""
