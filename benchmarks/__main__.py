@@ -7,7 +7,7 @@ import sys
 
 import aperture_local  # noqa: F401  (puts the domain layer on the path, as Lambda does)
 
-from . import explore, explore_quality, fanout, images, local_stack, pdq
+from . import explore, explore_quality, fanout, images, local_stack, pdq, video
 
 BENCHMARKS = {
     "explore": explore,
@@ -16,6 +16,7 @@ BENCHMARKS = {
     "images": images,
     "local_stack": local_stack,
     "pdq": pdq,
+    "video": video,
 }
 
 

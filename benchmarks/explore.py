@@ -38,8 +38,7 @@ def _percentiles(samples: list[float]) -> dict[str, float]:
 def _recall(explore: Explore, users: UserFeatures, rng: np.random.Generator) -> dict[str, Any]:
     index = explore.model.index
     ivf = faiss.extract_index_ivf(index)
-    vectors = explore.model.post_vectors.astype(np.float32)
-    indexed = np.flatnonzero(np.abs(vectors).sum(axis=1) > 0)
+    vectors, indexed = explore.model.post_vectors.astype(np.float32), explore.model.indexed()
     exact = faiss.IndexIDMap(faiss.IndexFlatIP(vectors.shape[1]))
     exact.add_with_ids(vectors[indexed], indexed)
     queries = users.vector[rng.choice(len(users.user_id), RECALL_QUERIES, replace=False)]

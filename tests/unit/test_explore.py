@@ -6,6 +6,7 @@ import itertools
 from dataclasses import replace
 from typing import Any
 
+import faiss
 import numpy as np
 import pytest
 
@@ -207,3 +208,21 @@ def test_trending_ignores_actions_stamped_in_the_future(world: World) -> None:
     stats = post_stats(world.catalogue, future, positions(world.catalogue, future), world.now, 3600.0)
     # Then those likes count for nothing
     assert stats.trending.sum() == 0.0
+
+
+def test_the_index_probes_enough_lists_to_find_95_percent_of_the_exact_neighbours(
+    trained: tuple[ExploreModel, UserFeatures],
+) -> None:
+    # Given the served index and an exact search over the same vectors
+    model, users = trained
+    vectors, indexed = model.post_vectors.astype(np.float32), model.indexed()
+    exact = faiss.IndexIDMap(faiss.IndexFlatIP(vectors.shape[1]))
+    exact.add_with_ids(vectors[indexed], indexed)
+    # When both look for each of 50 users' 400 nearest posts
+    queries, k = users.vector[-50:], 400
+    found, truth = model.index.search(queries, k)[1], exact.search(queries, k)[1]
+    # Then the index finds at least 95% of them, with the probes it was saved with
+    recall = np.mean([len(np.intersect1d(f, t)) / k for f, t in zip(found, truth, strict=True)])
+    assert recall >= 0.95
+    reloaded = ExploreModel.from_bytes(model.to_bytes()).index
+    assert faiss.extract_index_ivf(reloaded).nprobe == faiss.extract_index_ivf(model.index).nprobe > 1

@@ -78,6 +78,16 @@ class ExploreModel:
     rankers: dict[str, lightgbm.Booster]
     fallback: LinearRanker
 
+    def indexed(self) -> Ints:
+        """The catalogue positions the IVF index holds (approved posts of the last week)."""
+        invlists = faiss.extract_index_ivf(self.index).invlists
+        lists = [
+            faiss.rev_swig_ptr(invlists.get_ids(n), invlists.list_size(n)).copy()
+            for n in range(invlists.nlist)
+            if invlists.list_size(n)
+        ]
+        return np.sort(np.concatenate(lists)).astype(np.int64) if lists else np.zeros(0, dtype=np.int64)
+
     def to_bytes(self) -> bytes:
         arrays: dict[str, npt.NDArray[np.generic]] = {
             **{f"catalogue.{f.name}": getattr(self.catalogue, f.name) for f in fields(Catalogue)},

@@ -29,7 +29,7 @@ class ExploreConfig:
     trending_size: int = 500
     ranked_size: int = 200
     page_size: int = 60
-    nprobe: int = 48
+    nprobe: int | None = None  # None: the lists the batch found necessary for its recall target
     max_age: float = 7 * 86_400.0  # only the last week's posts are shown
     author_discount: float = 0.8  # each earlier pick by the same author multiplies the value by this
     max_kind_share: float = 0.6  # no content kind fills more of a page than this
@@ -68,7 +68,8 @@ class Explore:
     def __init__(self, model: ExploreModel, config: ExploreConfig = ExploreConfig()) -> None:
         self.model = model
         self.config = config
-        faiss.extract_index_ivf(model.index).nprobe = config.nprobe
+        if config.nprobe is not None:
+            faiss.extract_index_ivf(model.index).nprobe = config.nprobe
         order = np.argsort(model.catalogue.post_id)
         self._post_ids, self._post_order = model.catalogue.post_id[order], order
         rated = model.stats.views >= 3

@@ -59,6 +59,9 @@ class TrainingConfig:
     max_training_rows: int = 400_000
     min_views_to_index: int = 3
     eligible_age: float = 7 * 24 * HOUR  # Explore shows the last week's posts, as the seed's "active posts"
+    recall_target: float = 0.95  # the index probes enough lists to find this share of the exact top k
+    recall_k: int = 2_000
+    recall_queries: int = 100
     seed: int = 7
 
 
@@ -228,8 +231,10 @@ def _fit_fallback(rows: npt.NDArray[np.float32], engaged: Floats, steps: int = 3
     return LinearRanker(mean.astype(np.float64), scale.astype(np.float64), weights, bias)
 
 
-def _index(posts: npt.NDArray[np.float32], config: TrainingConfig) -> faiss.Index:
-    """IVF over the indexed posts, probed by the caller."""
+def _index(
+    posts: npt.NDArray[np.float32], queries: npt.NDArray[np.float32], config: TrainingConfig
+) -> faiss.Index:
+    """IVF over the indexed posts, probing the fewest lists that reach the recall target."""
     indexed = np.flatnonzero(np.abs(posts).sum(axis=1) > 0)
     # about 4 * sqrt(n) lists, with the 39 training points per list that FAISS asks for
     lists = max(1, min(4096, int(4 * np.sqrt(len(indexed))), len(indexed) // 39))
@@ -239,7 +244,34 @@ def _index(posts: npt.NDArray[np.float32], config: TrainingConfig) -> faiss.Inde
     sample = indexed if len(indexed) <= lists * 256 else rng.choice(indexed, lists * 256, replace=False)
     index.train(posts[sample] if len(sample) else np.zeros((1, posts.shape[1]), dtype=np.float32))
     index.add_with_ids(posts[indexed], indexed.astype(np.int64))
+    _tune_probes(index, posts[indexed], indexed, queries, config)
     return index
+
+
+def _tune_probes(
+    index: faiss.Index,
+    vectors: npt.NDArray[np.float32],
+    ids: Ints,
+    queries: npt.NDArray[np.float32],
+    config: TrainingConfig,
+) -> None:
+    """Measure recall@k against exact search on sampled users; keep the smallest nprobe that meets it."""
+    if not len(ids) or not len(queries):
+        return
+    rng = np.random.default_rng(config.seed)
+    sample = queries[rng.choice(len(queries), min(config.recall_queries, len(queries)), replace=False)]
+    k = min(config.recall_k, len(ids))
+    exact = faiss.IndexIDMap(faiss.IndexFlatIP(vectors.shape[1]))
+    exact.add_with_ids(vectors, ids)
+    truth = exact.search(sample, k)[1]
+    ivf = faiss.extract_index_ivf(index)
+    for probes in (8, 16, 32, 64, 128, 256, 512, 1024):
+        ivf.nprobe = min(probes, ivf.nlist)
+        found = index.search(sample, k)[1]
+        recall = np.mean([len(np.intersect1d(f, t)) / k for f, t in zip(found, truth, strict=True)])
+        if recall >= config.recall_target or ivf.nprobe == ivf.nlist:
+            log.info("IVF: %d lists, nprobe %d gives recall@%d %.3f", ivf.nlist, ivf.nprobe, k, recall)
+            return
 
 
 def train(
@@ -273,7 +305,7 @@ def train(
         catalogue=catalogue,
         stats=full.stats,
         post_vectors=full.posts.astype(np.float16),
-        index=_index(serving_vectors, config),
+        index=_index(serving_vectors, full.users, config),
         communities=full.communities,
         trending=trending,
         rankers=rankers,
