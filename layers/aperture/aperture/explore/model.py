@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 from dataclasses import dataclass, fields
+from typing import Any
 
 import faiss
 import lightgbm
@@ -80,7 +81,7 @@ class ExploreModel:
 
     def indexed(self) -> Ints:
         """The catalogue positions the IVF index holds (approved posts of the last week)."""
-        invlists = faiss.extract_index_ivf(self.index).invlists
+        invlists: Any = faiss.extract_index_ivf(self.index).invlists
         lists = [
             faiss.rev_swig_ptr(invlists.get_ids(n), invlists.list_size(n)).copy()
             for n in range(invlists.nlist)
