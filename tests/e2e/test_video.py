@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import re
+import subprocess
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import imageio_ffmpeg
 import pytest
 
 from aperture.aws import client
+from aperture.media import ladder, video_pipeline
+from aperture.media.records import upload_key
+from aperture.messages import MediaJob
 from tests.clips import clip, decoded_frames
-from tests.conftest import eventually
+from tests.conftest import eventually, load_event
 from tests.e2e.conftest import ApiStack, upload_media
 
 
@@ -49,6 +55,7 @@ def test_a_landscape_clip_plays_at_once_then_gets_an_av1_ladder(api: ApiStack) -
         data = fast.read_bytes()
         assert data.index(b"moov") < data.index(b"mdat")  # faststart: playable while it downloads
         assert decoded_frames(fast) == (60, (320, 240), ["h264", "aac"])
+        assert _loudness(fast) == pytest.approx(-23.0, abs=1.0)  # EBU R128, from a tone at about -29 LUFS
 
     # When the ladder finishes, then playback moves to an HLS master listing AV1 first, then H.264
     laddered = eventually(
@@ -58,6 +65,29 @@ def test_a_landscape_clip_plays_at_once_then_gets_an_av1_ladder(api: ApiStack) -
     codecs = [variant["codecs"] for variant in laddered["ladder"]["variants"]]
     assert codecs == ["av01.0.04M.08,mp4a.40.2", "avc1.64001e,mp4a.40.2"]
     _assert_hls_decodes(api, laddered["playback"]["hls"], expected_size=(320, 240))
+
+
+def _loudness(path: Path) -> float:
+    """Integrated loudness (LUFS) as FFmpeg's EBU R128 meter reports it."""
+    meter = subprocess.run(
+        [imageio_ffmpeg.get_ffmpeg_exe(), "-nostats", "-i", str(path), "-af", "ebur128", "-f", "null", "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return float(re.findall(r"I:\s+(-?[\d.]+) LUFS", meter.stderr)[-1])
+
+
+def _deliver(api: ApiStack, function: str, media_id: str, owner: str) -> dict[str, Any]:
+    job = MediaJob(
+        media_id=media_id,
+        owner_id=owner,
+        bucket=api.stack.environment["UPLOADS_BUCKET"],
+        key=upload_key(owner, media_id),
+    )
+    record = {**load_event("video_fastpath/video_job.json")["Records"][0], "body": job.model_dump_json()}
+    response: dict[str, Any] = api.stack.function(function).invoke({"Records": [record]})
+    return response
 
 
 def _assert_hls_decodes(api: ApiStack, master_key: str, expected_size: tuple[int, int]) -> None:
@@ -113,3 +143,38 @@ def test_bad_videos_fail_with_a_clear_reason(
     media_id = upload_media(api, token, make(), "video/mp4")
     media = _settled(api, token, media_id)
     assert (media["state"], media["failure"]) == ("failed", reason)
+
+
+def test_a_video_delivered_twice_is_processed_once(api: ApiStack) -> None:
+    # Given a video that went through both paths
+    token = api.signup("u_twice")
+    media_id = upload_media(api, token, clip(320, 240, 1.0), "video/mp4")
+    done = eventually(
+        lambda: (m := _media(api, token, media_id)).get("playback", {}).get("hls") and m, timeout=180
+    )
+    # When both jobs are delivered again
+    for function in ("video_fastpath", "video_ladder"):
+        assert _deliver(api, function, media_id, "u_twice") == {"batchItemFailures": []}
+    # Then nothing it wrote changed
+    fields = ("renditions", "playback", "ladder", "thumbhash", "updated_at")
+    assert {f: _media(api, token, media_id)[f] for f in fields} == {f: done[f] for f in fields}
+
+
+def test_when_av1_fails_the_h264_ladder_serves_alone(api: ApiStack, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given an encoder without AV1
+    real = ladder.package
+
+    def no_av1(source: Path, mime: str, probe: Any, rung: Any, folder: Path) -> Any:
+        if rung.codec == "libsvtav1":
+            raise RuntimeError("libsvtav1 is not available")
+        return real(source, mime, probe, rung, folder)
+
+    monkeypatch.setattr(video_pipeline, "package", no_av1)
+    token = api.signup("u_noav1")
+    media_id = upload_media(api, token, clip(320, 240, 1.0), "video/mp4")
+    # Then the ladder still swaps in, with H.264 only, and says why
+    media = eventually(
+        lambda: (m := _media(api, token, media_id)).get("playback", {}).get("hls") and m, timeout=180
+    )
+    assert [v["codecs"] for v in media["ladder"]["variants"]] == ["avc1.64001e,mp4a.40.2"]
+    assert "libsvtav1 is not available" in media["ladder"]["av1_failure"]
