@@ -105,13 +105,18 @@ class Template:
         return specs
 
     def _code(self, resource: dict[str, Any]) -> tuple[Path, str]:
-        """Where a function's handler lives: its CodeUri, or for a container image the folder of its
-        Dockerfile (which copies that folder into the image) and the image's command."""
+        """Where a function's handler lives: its CodeUri, or for a container image the folder its
+        Dockerfile copies in (``functions/<FUNCTION build argument>``) and the image's command."""
         props = resource.get("Properties", {})
         if props.get("PackageType") == "Image":
             metadata = resource["Metadata"]
-            dockerfile = self.root / metadata.get("DockerContext", ".") / metadata["Dockerfile"]
-            return dockerfile.parent.resolve(), props["ImageConfig"]["Command"][0]
+            folder = (
+                self.root
+                / metadata.get("DockerContext", ".")
+                / "functions"
+                / metadata["DockerBuildArgs"]["FUNCTION"]
+            )
+            return folder.resolve(), props["ImageConfig"]["Command"][0]
         return (self.root / props["CodeUri"]).resolve(), props["Handler"]
 
     def layer_paths(self) -> list[Path]:

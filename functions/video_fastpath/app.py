@@ -8,7 +8,7 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from aperture.jobs import MAX_ATTEMPTS, attempt, consume, parse_job
+from aperture.jobs import consume, parse_job
 from aperture.media import records
 from aperture.media.video_pipeline import process_video_fastpath
 from aperture.messages import MediaJob
@@ -20,13 +20,8 @@ logger, tracer, metrics = powertools("video_fastpath")
 @tracer.capture_method
 def process_video(record: SQSRecord) -> None:
     job = parse_job(record, MediaJob)
-    try:
+    with records.failing_on_last_attempt(record, job.media_id, job.owner_id):
         outcome = process_video_fastpath(job)
-    except Exception as error:
-        if attempt(record) >= MAX_ATTEMPTS:  # its last try: the job goes to the DLQ, the owner hears now
-            records.mark_failed(job.media_id, job.owner_id, f"processing failed {MAX_ATTEMPTS} times")
-        logger.warning("video job failed", extra={"media_id": job.media_id, "error": repr(error)})
-        raise
     logger.info("video job done", extra=outcome)
 
 

@@ -87,8 +87,8 @@ def test_every_package_a_handler_imports_is_bundled_with_it(spec: Any) -> None:
     )
     distributions = packages_distributions()
     imported = {_normal(d) for name in json.loads(loaded.stdout) for d in distributions.get(name, [])}
-    # Then every distribution it loaded is in its bundle (the domain layer's, or its image's own)
-    bundled = _requirements(ROOT / "layers/aperture/requirements.txt")
-    if spec.code_uri.joinpath("Dockerfile").exists() or spec.short_name == "api":
-        bundled |= _requirements(spec.code_uri / "requirements.txt")
+    # Then every distribution it loaded is in its bundle: the domain layer's or its own requirements
+    bundled = _requirements(ROOT / "layers/aperture/requirements.txt") | _requirements(
+        spec.code_uri / "requirements.txt"
+    )
     assert imported - _with_dependencies(bundled) - RUNTIME - OPTIONAL == set()

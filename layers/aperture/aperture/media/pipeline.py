@@ -53,11 +53,9 @@ def _store(media_id: str, processed: ProcessedImage) -> list[dict[str, Any]]:
 
 
 def process_image_job(job: MediaJob) -> dict[str, Any]:
-    record = records.find_media(job.media_id)
+    record = records.unfinished(job.media_id)
     if record is None:
-        raise PermanentError(f"there is no media {job.media_id}")
-    if record["state"] in ("ready", "failed"):
-        return {"media_id": job.media_id, "outcome": f"already {record['state']}"}
+        return {"media_id": job.media_id, "outcome": "already finished"}
     s3 = client("s3")
     try:
         data = s3.get_object(Bucket=job.bucket, Key=job.key)["Body"].read()

@@ -7,8 +7,11 @@ record and a notification for the owner.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, Literal
 
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from pydantic import BaseModel, ConfigDict, Field
 
 from .. import clock
@@ -18,6 +21,7 @@ from ..dynamo import dynamodb, from_item, table, to_item, to_value
 from ..errors import NotFound
 from ..identity import Caller
 from ..ids import new_id
+from ..jobs import MAX_ATTEMPTS, PermanentError, attempt
 from ..notifications import notify
 from .filters import LOOKS
 
@@ -143,6 +147,25 @@ def attach_ladder(media_id: str, ladder: dict[str, Any], playback: dict[str, Any
     return _transition(
         media_id, ("ready",), {"ladder": ladder, "playback": playback, "updated_at": clock.now()}
     )
+
+
+def unfinished(media_id: str) -> dict[str, Any] | None:
+    """The record a processing job works on; None once it is ready or failed (a repeated job)."""
+    record = find_media(media_id)
+    if record is None:
+        raise PermanentError(f"there is no media {media_id}")
+    return None if record["state"] in ("ready", "failed") else record
+
+
+@contextmanager
+def failing_on_last_attempt(record: SQSRecord, media_id: str, owner_id: str) -> Iterator[None]:
+    """If the job's last try fails too, the media is failed now and its owner told (the DLQ keeps it)."""
+    try:
+        yield
+    except Exception:
+        if attempt(record) >= MAX_ATTEMPTS:
+            mark_failed(media_id, owner_id, f"processing failed {MAX_ATTEMPTS} times")
+        raise
 
 
 def mark_failed(media_id: str, owner_id: str, reason: str) -> bool:

@@ -59,11 +59,9 @@ def _rendition(name: str, fmt: str, size: tuple[int, int], key: str, length: int
 
 
 def process_video_fastpath(job: MediaJob) -> dict[str, Any]:
-    record = records.find_media(job.media_id)
+    record = records.unfinished(job.media_id)
     if record is None:
-        raise PermanentError(f"there is no media {job.media_id}")
-    if record["state"] in ("ready", "failed"):
-        return {"media_id": job.media_id, "outcome": f"already {record['state']}"}
+        return {"media_id": job.media_id, "outcome": "already finished"}
     mime = str(record.get("content_type", ""))
     with tempfile.TemporaryDirectory(prefix="video-") as work:
         folder = Path(work)
