@@ -29,12 +29,19 @@ class ModelCache:
         self._lock = threading.Lock()
 
     def get(self) -> ExploreModel | None:
-        with self._lock:
-            # Until a first model exists (a new deployment) every request looks for one.
-            if self._model is None or time.monotonic() - self._checked_at >= self.recheck_seconds:
-                self._checked_at = time.monotonic()
-                self._model = self._latest(self._model)
-            return self._model
+        # Until a first model exists (a new deployment) every request looks for one and waits for
+        # it; after that one request reloads while the others keep serving the current model.
+        if self._due() and self._lock.acquire(blocking=self._model is None):
+            try:
+                if self._due():
+                    self._checked_at = time.monotonic()
+                    self._model = self._latest(self._model)
+            finally:
+                self._lock.release()
+        return self._model
+
+    def _due(self) -> bool:
+        return self._model is None or time.monotonic() - self._checked_at >= self.recheck_seconds
 
     @staticmethod
     def _latest(current: ExploreModel | None) -> ExploreModel | None:
