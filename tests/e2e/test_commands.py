@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import signal
 import socket
@@ -78,3 +79,25 @@ def test_invoke_runs_one_handler_on_a_sample_event(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout[result.stdout.rindex("{\n") :]) == {"batchItemFailures": []}
+
+
+def test_simulate_writes_a_world_the_batch_can_read(tmp_path: Path) -> None:
+    # When `pipenv run simulate` makes a small world
+    command = [sys.executable, "-m", "simulator", "--users", "200", "--posts", "1500", "--days", "8"]
+    finished = subprocess.run(
+        [*command, "--out", str(tmp_path)], cwd=ROOT, capture_output=True, text=True, timeout=120, check=True
+    )
+    # Then it says what it made, and wrote the catalogue, the log in the offline store's format, the
+    # follows and the ground truth
+    assert "views" in finished.stdout
+    assert f"saved to {tmp_path}/" in finished.stdout
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "catalogue.npz",
+        "follows.json",
+        "interactions.jsonl.gz",
+        "truth.npz",
+        "world.json",
+    ]
+    with gzip.open(tmp_path / "interactions.jsonl.gz", "rt") as log:
+        first = json.loads(log.readline())
+    assert set(first) == {"event_id", "user_id", "post_id", "action", "watch_seconds", "at"}
