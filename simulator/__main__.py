@@ -21,7 +21,7 @@ import aperture_local  # noqa: F401  (puts the domain layer on the path, as Lamb
 from aperture.explore.catalogue import Action, Catalogue
 
 from .evaluation import evaluate
-from .world import Truth, World, WorldSpec, generate
+from .world import Truth, World, WorldSpec, generate, log_rows
 
 
 def save(world: World, folder: Path) -> None:
@@ -31,17 +31,8 @@ def save(world: World, folder: Path) -> None:
     )
     np.savez_compressed(folder / "truth.npz", **{f.name: getattr(world.truth, f.name) for f in fields(Truth)})
     (folder / "follows.json").write_text(json.dumps({u: sorted(f) for u, f in world.follows.items()}))
-    log = world.interactions
     with gzip.open(folder / "interactions.jsonl.gz", "wt") as out:
-        for n in range(len(log)):
-            row = {
-                "event_id": f"sim{n}",
-                "user_id": str(log.user_id[n]),
-                "post_id": str(log.post_id[n]),
-                "action": Action(int(log.action[n])).name.lower(),
-                "watch_seconds": round(float(log.watch_seconds[n]), 3),
-                "at": float(log.at[n]),
-            }
+        for row in log_rows(world.interactions):
             out.write(json.dumps(row) + "\n")
     (folder / "world.json").write_text(json.dumps({**asdict(world.spec), "now": world.now}, indent=2))
 

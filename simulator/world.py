@@ -10,7 +10,9 @@ training code, which sees only the ``Catalogue`` and the ``InteractionLog``.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -58,6 +60,19 @@ class World:
     interactions: InteractionLog
     follows: dict[str, set[str]]  # user -> the creators they follow
     truth: Truth
+
+
+def log_rows(log: InteractionLog) -> Iterator[dict[str, Any]]:
+    """The log as the offline store's lines (one action each), as the stream consumer writes them."""
+    for n in range(len(log)):
+        yield {
+            "event_id": f"sim{n}",
+            "user_id": str(log.user_id[n]),
+            "post_id": str(log.post_id[n]),
+            "action": Action(int(log.action[n])).name.lower(),
+            "watch_seconds": round(float(log.watch_seconds[n]), 3),
+            "at": float(log.at[n]),
+        }
 
 
 def _unit(rows: Floats) -> Floats:

@@ -14,11 +14,10 @@ import pytest
 from aperture.aws import client
 from aperture.clock import ManualClock, set_clock
 from aperture.dynamo import to_item
-from aperture.explore.catalogue import Action
 from aperture.explore.offline import append_log
 from aperture.ids import new_id
 from aperture.moderation import record_verdict
-from simulator.world import World, WorldSpec, generate
+from simulator.world import World, WorldSpec, generate, log_rows
 from tests.conftest import eventually, load_event
 from tests.e2e.conftest import ApiStack
 
@@ -45,19 +44,7 @@ def _publish_world(api: ApiStack, world: World) -> None:
     ]
     for start in range(0, len(items), 25):
         dynamodb.batch_write_item(RequestItems={table: items[start : start + 25]})
-    log = world.interactions
-    rows = [
-        {
-            "event_id": f"sim{n}",
-            "user_id": str(log.user_id[n]),
-            "post_id": str(log.post_id[n]),
-            "action": Action(int(log.action[n])).name.lower(),
-            "watch_seconds": float(log.watch_seconds[n]),
-            "at": float(log.at[n]),
-        }
-        for n in range(len(log))
-    ]
-    append_log(rows, world.now)
+    append_log(list(log_rows(world.interactions)), world.now)
 
 
 @pytest.fixture(scope="module")
