@@ -47,4 +47,6 @@ def write(
 
 
 def _cell(value: Any) -> str:
-    return f"{value:.2f}" if isinstance(value, float) else str(value)
+    if not isinstance(value, float):
+        return str(value)
+    return f"{value:.4f}" if abs(value) < 1 else f"{value:.2f}"  # fractions (SSIM, recall) need four places

@@ -9,7 +9,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
+from PIL import Image
 
 ROOT = Path(__file__).resolve().parent.parent
 EVENTS = ROOT / "events"
@@ -32,6 +34,18 @@ def load_event(relative: str) -> dict[str, Any]:
     """A sample event from ``events/``, the same files ``pipenv run invoke`` takes."""
     event: dict[str, Any] = json.loads((EVENTS / relative).read_text())
     return event
+
+
+def natural_picture(width: int, height: int, seed: int = 1) -> Image.Image:
+    """A photograph's statistics: a 1/f amplitude spectrum (the same at every scale), in colour."""
+    rng = np.random.default_rng(seed)
+    radius = np.hypot(np.fft.fftfreq(height)[:, None], np.fft.rfftfreq(width)[None, :])
+    amplitude = 1 / np.maximum(radius, 1 / width)
+    planes = []
+    for _ in range(3):
+        plane = np.fft.irfft2(amplitude * np.exp(2j * np.pi * rng.random(amplitude.shape)), s=(height, width))
+        planes.append(128 + 40 * (plane - plane.mean()) / plane.std())
+    return Image.fromarray(np.clip(np.stack(planes, -1), 0, 255).astype(np.uint8))
 
 
 def eventually(check: Callable[[], Any], timeout: float = 15.0, interval: float = 0.05) -> Any:

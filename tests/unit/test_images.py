@@ -14,7 +14,8 @@ from PIL import Image
 
 from aperture.media import quality
 from aperture.media.filters import LOOKS, apply_look
-from aperture.media.images import SSIM_TARGET, ImageRejected, ProcessedImage, process
+from aperture.media.images import SSIM_TARGET, ImageRejected, ProcessedImage, process, sized
+from tests.conftest import natural_picture
 
 pillow_heif.register_heif_opener()
 
@@ -85,19 +86,21 @@ def test_no_metadata_survives_in_any_output_gps_included() -> None:
 
 
 def test_every_rendition_is_made_in_every_format_at_the_smallest_quality_meeting_the_target() -> None:
-    processed = process(_save(_photo(1600, 1200), "JPEG", quality=95))
-    assert {(r.name, r.format) for r in processed.renditions} == {
+    data = _save(natural_picture(1600, 1200), "JPEG", quality=95)
+    processed = process(data)
+    assert [(r.name, r.format) for r in processed.renditions] == [
         (name, fmt) for name in ("display", "large", "medium", "small") for fmt in ("JPEG", "WEBP", "AVIF")
-    }
+    ]
     widths = {r.name: r.width for r in processed.renditions}
     assert widths == {"display": 1080, "large": 640, "medium": 320, "small": 150}
-    for rendition in processed.renditions:  # the target is met, or the quality ceiling was needed
-        assert rendition.ssim >= SSIM_TARGET or rendition.quality == 95, rendition
-    # One step lower would have missed the target: the search found the smallest that meets it
-    display = next(r for r in processed.renditions if r.name == "display" and r.format == "JPEG")
-    source = _display(processed).convert("RGB")  # close enough to the pre-encode pixels for this check
-    lower = quality.encode(source, "JPEG", display.quality - 5)
-    assert len(lower) < len(display.data)
+    # Each meets the target, and one quality step lower (measured here, on the same pixels) would not
+    pixels = sized(data)
+    for rendition in processed.renditions:
+        source = pixels[rendition.name].convert("RGB")
+        reference = quality.luma(source)
+        assert rendition.ssim >= SSIM_TARGET, rendition
+        lower = _open(quality.encode(source, rendition.format, rendition.quality - 1))
+        assert quality.ssim(reference, quality.luma(lower)) < SSIM_TARGET, rendition
 
 
 def test_renditions_made_in_parallel_are_the_same_bytes_every_time() -> None:
