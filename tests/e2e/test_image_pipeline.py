@@ -147,14 +147,21 @@ def test_a_large_accounts_upload_takes_the_priority_queue(api: ApiStack) -> None
     for media_id, token in ((starred, star), (ordinary, regular)):
         assert _wait_settled(api, token, media_id)["state"] == "ready"
 
-    # Then each job arrived on its own queue
+    # Then each job arrived on its own queue (an invocation is logged when it returns, which can be
+    # a moment after the record it wrote shows "ready")
     def queue_of(media_id: str) -> str:
-        return next(
-            str(record["eventSourceARN"]).rsplit(":", 1)[-1]
-            for invocation in api.stack.log.of("image_processor")
-            for record in invocation.event["Records"]
-            if media_id in record["body"]
-        )
+        def logged() -> str | None:
+            return next(
+                (
+                    str(record["eventSourceARN"]).rsplit(":", 1)[-1]
+                    for invocation in api.stack.log.of("image_processor")
+                    for record in invocation.event["Records"]
+                    if media_id in record["body"]
+                ),
+                None,
+            )
+
+        return str(eventually(logged))
 
     assert "ImagePriorityQueue" in queue_of(starred)
     assert "ImagePriorityQueue" not in queue_of(ordinary)
