@@ -7,7 +7,7 @@ and the source's own sums are computed once per rendition, not once per candidat
 
 SSIM rises with the encoder's quality, so the lowest quality that meets the target gives the
 smallest file that does. Each encode is aimed where log(1 - SSIM), close to a line in the quality,
-meets the target: along the curve of the same picture at another size when there is one (two or
+meets the target: along the curve of the same picture at another size when there is one (about
 three encodes where a bisection of 30..95 takes seven), along its own probes otherwise.
 """
 
