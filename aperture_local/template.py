@@ -41,6 +41,7 @@ class FunctionSpec:
     memory_size: int
     environment: dict[str, Any]
     events: list[EventSource] = field(default_factory=list)
+    image: bool = False  # a container image (built with Docker), not a zip on the domain layer
 
     @property
     def short_name(self) -> str:
@@ -100,6 +101,7 @@ class Template:
                     memory_size=int(props.get("MemorySize", defaults.get("MemorySize", 128))),
                     environment=environment,
                     events=events,
+                    image=props.get("PackageType") == "Image",
                 )
             )
         return specs
