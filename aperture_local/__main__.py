@@ -11,6 +11,8 @@ from pathlib import Path
 
 from aperture.clock import ScaledClock, set_clock
 
+from .endpoint import EndpointError
+from .provision import ProvisionError
 from .server import ApiServer
 from .stack import ROOT, LocalStack
 
@@ -22,6 +24,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000, help="API port (0 picks a free one)")
     parser.add_argument("--moto-port", type=int, default=5000, help="moto server port (0 picks one)")
+    parser.add_argument(
+        "--endpoint",
+        metavar="URL",
+        help="provision into an AWS-compatible endpoint you run (LocalStack, moto_server) instead of "
+        "starting moto here; the functions still run in this process",
+    )
+    parser.add_argument("--stack-name", default="aperture-local", help="the CloudFormation stack's name")
     parser.add_argument("--speed", type=float, default=1.0, help="run the clock this many times faster")
     parser.add_argument(
         "--parameter",
@@ -43,7 +52,18 @@ def main(argv: list[str] | None = None) -> int:
     parameters = dict(item.split("=", 1) for item in args.parameter)
     if args.speed != 1.0:
         set_clock(ScaledClock(args.speed))
-    stack = LocalStack(args.template, parameters=parameters, moto_port=args.moto_port).start()
+    stack = LocalStack(
+        args.template,
+        parameters=parameters,
+        stack_name=args.stack_name,
+        moto_port=args.moto_port,
+        endpoint=args.endpoint,
+    )
+    try:
+        stack.start()
+    except (EndpointError, ProvisionError) as error:
+        print(f"cannot start the local stack: {error}", file=sys.stderr)
+        return 2
     api = ApiServer(stack.api_function(), args.host, args.port)  # bound, not serving yet
     state = {"endpoint": stack.endpoint, "api": api.url, "environment": stack.environment}
     args.state_file.parent.mkdir(parents=True, exist_ok=True)
@@ -52,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     partial.replace(args.state_file)  # atomic: `invoke` never reads half a file
     api.start()
 
-    print(f"moto server        {stack.endpoint}")
+    print(f"{'endpoint' if args.endpoint else 'moto server':19}{stack.endpoint}")
     for kind, count in sorted(stack.resource_counts().items()):
         print(f"  {count:3d} x {kind}")
     for skipped in stack.template.not_emulated():

@@ -10,6 +10,8 @@ import json
 import re
 from typing import Any
 
+from botocore.exceptions import ClientError, WaiterError
+
 from aperture.aws import client
 
 from .template import DISTRIBUTION, Template
@@ -25,32 +27,50 @@ class ProvisionError(RuntimeError):
 class Stack:
     """A created stack: physical ids and attributes of its resources, and its parameters."""
 
-    def __init__(self, template: Template, name: str, region: str) -> None:
+    def __init__(self, template: Template, name: str, region: str, account_id: str = ACCOUNT_ID) -> None:
         self.template = template
         self.name = name
         self.region = region
+        self.account_id = account_id
         self.physical_ids: dict[str, str] = {}
 
     # ---------------------------------------------------------------- creation
     def create(self) -> Stack:
         cloudformation = client("cloudformation")
-        cloudformation.create_stack(
-            StackName=self.name,
-            TemplateBody=json.dumps(self.template.infrastructure()),
-            Parameters=[
-                {"ParameterKey": key, "ParameterValue": value}
-                for key, value in self.template.parameters.items()
-            ],
-        )
-        status = cloudformation.describe_stacks(StackName=self.name)["Stacks"][0]["StackStatus"]
-        if status != "CREATE_COMPLETE":
-            raise ProvisionError(f"stack {self.name} ended in {status}")
+        try:
+            cloudformation.create_stack(
+                StackName=self.name,
+                TemplateBody=json.dumps(self.template.infrastructure()),
+                Parameters=[
+                    {"ParameterKey": key, "ParameterValue": value}
+                    for key, value in self.template.parameters.items()
+                ],
+            )
+            cloudformation.get_waiter("stack_create_complete").wait(
+                StackName=self.name, WaiterConfig={"Delay": 1, "MaxAttempts": 300}
+            )
+        except (ClientError, WaiterError) as error:
+            raise ProvisionError(f"CloudFormation could not create stack {self.name}: {error}") from error
         resources = cloudformation.describe_stack_resources(StackName=self.name)["StackResources"]
         self.physical_ids = {r["LogicalResourceId"]: r["PhysicalResourceId"] for r in resources}
         self._enable_time_to_live()
         self._configure_bucket_notifications()
         self._create_distributions()
         return self
+
+    def delete(self) -> None:
+        """Deletes the stack and the distributions made beside it (disabled first, as CloudFront asks)."""
+        cloudfront = client("cloudfront")
+        for logical_id in self.template.resource_properties(DISTRIBUTION):
+            distribution_id = self.physical_ids[logical_id]
+            current = cloudfront.get_distribution_config(Id=distribution_id)
+            disabled = cloudfront.update_distribution(
+                Id=distribution_id,
+                IfMatch=current["ETag"],
+                DistributionConfig={**current["DistributionConfig"], "Enabled": False},
+            )
+            cloudfront.delete_distribution(Id=distribution_id, IfMatch=disabled["ETag"])
+        client("cloudformation").delete_stack(StackName=self.name)
 
     def _create_distributions(self) -> None:
         """CloudFront distributions, made through moto's CloudFront API (its CloudFormation skips them).
@@ -101,7 +121,7 @@ class Stack:
         return f"{self.name}-{logical_id}"
 
     def function_arn(self, logical_id: str) -> str:
-        return f"arn:aws:lambda:{self.region}:{ACCOUNT_ID}:function:{self.function_name(logical_id)}"
+        return f"arn:aws:lambda:{self.region}:{self.account_id}:function:{self.function_name(logical_id)}"
 
     def _type(self, logical_id: str) -> str:
         resource = self.template.resources.get(logical_id)
@@ -112,7 +132,7 @@ class Stack:
     def ref(self, name: str) -> str:
         pseudo = {
             "AWS::Region": self.region,
-            "AWS::AccountId": ACCOUNT_ID,
+            "AWS::AccountId": self.account_id,
             "AWS::Partition": "aws",
             "AWS::StackName": self.name,
             "AWS::URLSuffix": "amazonaws.com",

@@ -17,8 +17,9 @@ from aperture.aws import client, reset_clients
 from aperture.config import settings
 from aperture.identity import DEV_SIGNING_KEY, generate_dev_signing_key
 
+from .endpoint import check as check_endpoint
 from .faithful import serialize_dynamodb_writes
-from .provision import Stack
+from .provision import ACCOUNT_ID, Stack
 from .runtime import InvocationLog, LocalFunction
 from .sources import (
     OneTimeSchedules,
@@ -80,11 +81,15 @@ class LocalStack:
         parameters: dict[str, str] | None = None,
         stack_name: str = "aperture-local",
         moto_port: int = 0,
+        endpoint: str | None = None,
         event_sources: bool = True,
     ) -> None:
+        """``endpoint``: provision into an AWS-compatible endpoint already running instead of
+        starting moto here; the functions, event sources, TTL and schedules still run here."""
         self.template = Template(template_path, parameters, local_defaults=LOCAL_PARAMETERS)
         self.stack_name = stack_name
         self.moto_port = moto_port
+        self.external_endpoint = endpoint.rstrip("/") if endpoint else None
         self.event_sources = event_sources
         self.log = InvocationLog()
         self.functions: dict[str, LocalFunction] = {}
@@ -95,14 +100,15 @@ class LocalStack:
 
     # ---------------------------------------------------------------- lifecycle
     def start(self) -> LocalStack:
-        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's per-request access log
-        serialize_dynamodb_writes()
-        self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=self.moto_port, verbose=False)
-        self._moto.start()
-        host, port = self._moto.get_host_and_port()
-        self.endpoint = f"http://{host}:{port}"
-        use_endpoint(self.endpoint)
-        self.stack = Stack(self.template, self.stack_name, REGION).create()
+        if self.external_endpoint:
+            account_id = check_endpoint(self.external_endpoint)
+            self.endpoint = self.external_endpoint
+            use_endpoint(self.endpoint)
+        else:
+            self.endpoint = self._start_moto()
+            use_endpoint(self.endpoint)
+            account_id = ACCOUNT_ID
+        self.stack = Stack(self.template, self.stack_name, REGION, account_id).create()
         self.environment = self._resolve_environment()
         use_endpoint(self.endpoint, self.environment)
         for path in [*self.template.layer_paths()]:
@@ -123,11 +129,21 @@ class LocalStack:
                 worker.start()
         return self
 
+    def _start_moto(self) -> str:
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's per-request access log
+        serialize_dynamodb_writes()
+        self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=self.moto_port, verbose=False)
+        self._moto.start()
+        host, port = self._moto.get_host_and_port()
+        return f"http://{host}:{port}"
+
     def stop(self) -> None:
         for worker in self.workers:
             worker.stop()
         for worker in self.workers:
             worker.join(timeout=5)
+        if self.external_endpoint and hasattr(self, "stack"):
+            self.stack.delete()  # the endpoint is someone else's: leave it as it was
         if self._moto is not None:
             # moto's state is per process, not per server: leave nothing to the next stack.
             urllib.request.urlopen(
