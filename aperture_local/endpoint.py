@@ -33,12 +33,14 @@ class EndpointError(RuntimeError):
     pass
 
 
-def check(endpoint: str) -> str:
+def check(endpoint: str, region: str) -> str:
     """Checks every required service at ``endpoint``; returns the account id it reports."""
     answers: dict[str, Any] = {}
     failures = []
     for service, operation in REQUIRED.items():
-        probe = boto3.session.Session().client(service, endpoint_url=endpoint, config=_PROBE)  # type: ignore[call-overload]
+        probe = boto3.session.Session().client(
+            service, region_name=region, endpoint_url=endpoint, config=_PROBE
+        )  # type: ignore[call-overload]
         try:
             answers[service] = getattr(probe, operation)()
         except EndpointConnectionError as error:

@@ -101,7 +101,8 @@ class LocalStack:
     # ---------------------------------------------------------------- lifecycle
     def start(self) -> LocalStack:
         if self.external_endpoint:
-            account_id = check_endpoint(self.external_endpoint)
+            os.environ.update(LOCAL_ENVIRONMENT)  # credentials and region for the probes
+            account_id = check_endpoint(self.external_endpoint, REGION)
             self.endpoint = self.external_endpoint
             use_endpoint(self.endpoint)
         else:

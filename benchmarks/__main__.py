@@ -7,9 +7,10 @@ import sys
 
 import aperture_local  # noqa: F401  (puts the domain layer on the path, as Lambda does)
 
-from . import explore, explore_quality, fanout, images, local_stack, pdq, video
+from . import data_access, explore, explore_quality, fanout, images, local_stack, pdq, video
 
 BENCHMARKS = {
+    "data_access": data_access,
     "explore": explore,
     "explore_quality": explore_quality,
     "fanout": fanout,

@@ -17,11 +17,14 @@ def write(
     rows: list[dict[str, Any]],
     parameters: dict[str, Any],
     command: str | None = None,
+    headline: dict[str, Any] | None = None,
 ) -> Path:
+    """``headline``: the figures a reader looks for first, as top-level keys of the JSON."""
     RESULTS.mkdir(exist_ok=True)
     document = {
         "benchmark": name,
         "summary": summary,
+        **(headline or {}),
         "ran_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {"python": platform.python_version(), "cpu": platform.processor() or platform.machine()},
         "parameters": parameters,
