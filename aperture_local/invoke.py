@@ -51,8 +51,8 @@ _TOKEN_PLACEHOLDER = re.compile(r"<id-token:(?P<user>[^>]+)>")
 
 def with_dev_tokens(event: Any) -> Any:
     """The event with each ``<id-token:USER>`` in its Authorization header signed for USER."""
-    headers = event.get("headers") if isinstance(event, dict) else None
-    authorization = (headers or {}).get("Authorization")
+    headers: dict[str, Any] = (event.get("headers") if isinstance(event, dict) else None) or {}
+    authorization = headers.get("Authorization")
     if not isinstance(authorization, str) or not _TOKEN_PLACEHOLDER.search(authorization):
         return event
     issuer = DevIssuer(os.environ[DEV_SIGNING_KEY], os.environ["AUTH_ISSUER"], os.environ["AUTH_AUDIENCE"])

@@ -66,57 +66,40 @@ def main() -> None:
             return str(call("POST", "/auth/token", None, {"user_id": user})["id_token"])
 
         samples: dict[str, list[float]] = {}
-        for round_ in range(ROUNDS):
-            alice, bob = f"u_a{round_}", f"u_b{round_}"
+
+        def timed(
+            name: str, method: str, path: str, token: str, *, body: Any = None, key: str | None = None
+        ) -> Any:
+            begun = time.process_time()
+            reply = call(method, path, token, body, key)
+            samples.setdefault(name, []).append((time.process_time() - begun) * 1000)
+            return reply
+
+        for n in range(ROUNDS):
+            alice, bob = f"u_a{n}", f"u_b{n}"
             ta, tb = token(alice), token(bob)
-            mix = [
-                (
-                    "create user",
-                    lambda: call("POST", "/users", ta, {"username": f"alice{round_}"}, f"signup-{alice}"),
-                ),
-                (
-                    "create user",
-                    lambda: call("POST", "/users", tb, {"username": f"bob{round_}"}, f"signup-{bob}"),
-                ),
-                (
-                    "follow",
-                    lambda: call(
-                        "PUT",
-                        f"/users/{{user_id={bob}}}/following/{{followee_id={alice}}}",
-                        tb,
-                        {"following": True, "client_timestamp": 1},
-                    ),
-                ),
-                ("create post", lambda: call("POST", "/posts", ta, {"caption": "hi"}, f"post-{alice}-1")),
-                ("get user", lambda: call("GET", f"/users/{{user_id={alice}}}", tb)),
-                ("followers", lambda: call("GET", f"/users/{{user_id={alice}}}/followers", tb)),
-                (
-                    "upload intent",
-                    lambda: call(
-                        "POST",
-                        "/uploads",
-                        ta,
-                        {"content_type": "image/jpeg", "size": 1000},
-                        f"upload-{alice}-1",
-                    ),
-                ),
-                ("feed", lambda: call("GET", "/feed", tb)),
-                ("stories tray", lambda: call("GET", "/stories/tray", tb)),
-            ]
-            post_id = None
-            for name, request in mix:
-                begun = time.process_time()
-                reply = request()
-                samples.setdefault(name, []).append((time.process_time() - begun) * 1000)
-                post_id = reply.get("post_id", post_id)
-            for name, request in [
-                ("like", lambda: call("PUT", f"/posts/{{post_id={post_id}}}/like", tb)),
-                ("get post", lambda: call("GET", f"/posts/{{post_id={post_id}}}", tb)),
-                ("unlike", lambda: call("DELETE", f"/posts/{{post_id={post_id}}}/like", tb)),
-            ]:
-                begun = time.process_time()
-                request()
-                samples.setdefault(name, []).append((time.process_time() - begun) * 1000)
+            timed("create user", "POST", "/users", ta, body={"username": f"alice{n}"}, key=f"signup-{alice}")
+            timed("create user", "POST", "/users", tb, body={"username": f"bob{n}"}, key=f"signup-{bob}")
+            follow = {"following": True, "client_timestamp": 1}
+            timed(
+                "follow",
+                "PUT",
+                f"/users/{{user_id={bob}}}/following/{{followee_id={alice}}}",
+                tb,
+                body=follow,
+            )
+            post_id = timed(
+                "create post", "POST", "/posts", ta, body={"caption": "hi"}, key=f"post-{alice}-1"
+            )["post_id"]
+            timed("get user", "GET", f"/users/{{user_id={alice}}}", tb)
+            timed("followers", "GET", f"/users/{{user_id={alice}}}/followers", tb)
+            intent = {"content_type": "image/jpeg", "size": 1000}
+            timed("upload intent", "POST", "/uploads", ta, body=intent, key=f"upload-{alice}-1")
+            timed("feed", "GET", "/feed", tb)
+            timed("stories tray", "GET", "/stories/tray", tb)
+            timed("like", "PUT", f"/posts/{{post_id={post_id}}}/like", tb)
+            timed("get post", "GET", f"/posts/{{post_id={post_id}}}", tb)
+            timed("unlike", "DELETE", f"/posts/{{post_id={post_id}}}/like", tb)
         print(json.dumps({name: statistics.mean(values[1:] or values) for name, values in samples.items()}))
 
 

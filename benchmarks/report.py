@@ -16,6 +16,7 @@ def write(
     summary: str,
     rows: list[dict[str, Any]],
     parameters: dict[str, Any],
+    *,
     command: str | None = None,
     headline: dict[str, Any] | None = None,
 ) -> Path:
