@@ -9,7 +9,7 @@ import sys
 import threading
 from pathlib import Path
 
-from aperture.clock import ScaledClock, set_clock
+from aperture.core.clock import ScaledClock, set_clock
 
 from .endpoint import EndpointError
 from .provision import ProvisionError

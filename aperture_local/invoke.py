@@ -19,7 +19,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from aperture.identity import DEV_SIGNING_KEY, DevIssuer
+from aperture.core.identity import DEV_SIGNING_KEY, DevIssuer
 
 from .__main__ import STATE_FILE
 from .runtime import FunctionError, InvocationLog, LocalFunction

@@ -12,7 +12,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError, WaiterError
 
-from aperture.aws import client
+from aperture.core.aws import client
 
 from .template import DISTRIBUTION, Template
 

@@ -23,8 +23,8 @@ from zoneinfo import ZoneInfo
 
 from moto.events.models import EventPattern
 
-from aperture import clock
-from aperture.aws import client
+from aperture.core import clock
+from aperture.core.aws import client
 
 from .runtime import FunctionError, LocalFunction
 

@@ -13,9 +13,9 @@ from typing import Any
 
 from moto.server import ThreadedMotoServer
 
-from aperture.aws import client, reset_clients
-from aperture.config import settings
-from aperture.identity import DEV_SIGNING_KEY, generate_dev_signing_key
+from aperture.core.aws import client, reset_clients
+from aperture.core.config import settings
+from aperture.core.identity import DEV_SIGNING_KEY, generate_dev_signing_key
 
 from .endpoint import check as check_endpoint
 from .faithful import serialize_dynamodb_writes
@@ -47,7 +47,7 @@ LOCAL_ENVIRONMENT = {
 }
 
 
-# No Rekognition locally: moderation runs on the PDQ blocklist alone (see aperture.moderation).
+# No Rekognition locally: moderation runs on the PDQ blocklist alone (see aperture.moderation.checks).
 LOCAL_PARAMETERS = {"ModerationClassifier": "hash-only"}
 
 

@@ -24,10 +24,10 @@ from contextlib import contextmanager
 from functools import partial
 from typing import Any
 
-from aperture.aws import client
-from aperture.config import settings
-from aperture.dynamo import dynamodb, table, to_item
-from aperture.feed import (
+from aperture.core.aws import client
+from aperture.core.config import settings
+from aperture.core.dynamo import dynamodb, table, to_item
+from aperture.feed.home import (
     FEED_WINDOW_SECONDS,
     MERGE_GROUP,
     clear_caches,
@@ -36,7 +36,7 @@ from aperture.feed import (
     read_feed,
     write_rows,
 )
-from aperture.posts import BY_AUTHOR, POSTS, posts_by_id
+from aperture.social.posts import BY_AUTHOR, POSTS, posts_by_id
 from aperture_local.stack import LocalStack
 
 from . import report

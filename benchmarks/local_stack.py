@@ -11,8 +11,8 @@ import statistics
 import time
 from typing import Any
 
-from aperture.aws import client
-from aperture.uploads import is_test_event, uploaded_objects
+from aperture.core.aws import client
+from aperture.media.uploads import is_test_event, uploaded_objects
 from aperture_local.stack import LocalStack
 
 from . import report

@@ -12,7 +12,7 @@ import statistics
 import time
 from typing import Any
 
-from aperture.moderation import MATCH_DISTANCE, crop_variants, hamming, pdq_hash
+from aperture.moderation.checks import MATCH_DISTANCE, crop_variants, hamming, pdq_hash
 from tests.pictures import CROPS_OF_5_PERCENT, disguised, scene
 
 from . import report

@@ -27,7 +27,7 @@ os.environ.update(
     }
 )
 
-from aperture.clock import ManualClock, set_clock  # noqa: E402  (after the environment is set)
+from aperture.core.clock import ManualClock, set_clock  # noqa: E402  (after the environment is set)
 
 
 def load_event(relative: str) -> dict[str, Any]:

@@ -9,27 +9,20 @@ from aws_lambda_powertools.metrics import MetricUnit
 from chalice.app import Chalice
 from pydantic import BaseModel, ConfigDict, Field
 
-from aperture import (
-    blocks,
-    clock,
-    dormancy,
-    feed,
-    graph,
-    likes,
-    moderation,
-    notifications,
-    posts,
-    stories,
-    users,
-)
+from aperture.core import clock
+from aperture.core.idempotency import once
+from aperture.core.identity import USER_ID, dev_issuer
+from aperture.core.observability import powertools
+from aperture.core.pagination import page_size
+from aperture.core.web import Api, Reply, Request
 from aperture.explore import realtime
 from aperture.explore import service as explore
-from aperture.idempotency import once
-from aperture.identity import USER_ID, dev_issuer
+from aperture.feed import dormancy
+from aperture.feed import home as feed
 from aperture.media import records
-from aperture.observability import powertools
-from aperture.pagination import page_size
-from aperture.web import Api, Reply, Request
+from aperture.moderation import checks as moderation
+from aperture.social import blocks, graph, likes, notifications, posts, users
+from aperture.stories import story as stories
 
 logger, tracer, metrics = powertools("api")
 app = Chalice(app_name="aperture")

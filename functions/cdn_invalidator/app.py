@@ -9,10 +9,10 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from aperture.cdn import invalidate
-from aperture.jobs import PermanentError, parse_job
-from aperture.messages import CdnInvalidation
-from aperture.observability import powertools
+from aperture.core.cdn import invalidate
+from aperture.core.jobs import PermanentError, parse_job
+from aperture.core.messages import CdnInvalidation
+from aperture.core.observability import powertools
 
 logger, tracer, metrics = powertools("cdn_invalidator")
 

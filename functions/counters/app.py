@@ -10,9 +10,9 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from aperture.jobs import consume
-from aperture.likes import reconcile_like_counts
-from aperture.observability import powertools
+from aperture.core.jobs import consume
+from aperture.core.observability import powertools
+from aperture.social.likes import reconcile_like_counts
 
 logger, tracer, metrics = powertools("counters")
 

@@ -8,8 +8,8 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import DynamoDBStreamEvent, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from aperture.core.observability import powertools
 from aperture.explore.realtime import ingest
-from aperture.observability import powertools
 
 logger, tracer, metrics = powertools("explore_features")
 

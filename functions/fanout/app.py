@@ -9,10 +9,10 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from aperture.fanout import fan_out
-from aperture.jobs import body_json, consume, parse_job
-from aperture.messages import FanoutJob, TrayJob
-from aperture.observability import powertools
+from aperture.core.jobs import body_json, consume, parse_job
+from aperture.core.messages import FanoutJob, TrayJob
+from aperture.core.observability import powertools
+from aperture.feed.fanout import fan_out
 
 logger, tracer, metrics = powertools("fanout")
 

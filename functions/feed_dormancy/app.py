@@ -7,8 +7,8 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from aperture.dormancy import sweep
-from aperture.observability import powertools
+from aperture.core.observability import powertools
+from aperture.feed.dormancy import sweep
 
 logger, tracer, metrics = powertools("feed_dormancy")
 

@@ -8,11 +8,11 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from aperture.jobs import consume, parse_job
+from aperture.core.jobs import consume, parse_job
+from aperture.core.messages import MediaJob
+from aperture.core.observability import powertools
 from aperture.media import records
 from aperture.media.pipeline import process_image_job
-from aperture.messages import MediaJob
-from aperture.observability import powertools
 
 logger, tracer, metrics = powertools("image_processor")
 

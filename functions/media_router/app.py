@@ -9,10 +9,10 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from aperture.jobs import MAX_ATTEMPTS, PermanentError, attempt, body_json, consume
+from aperture.core.jobs import MAX_ATTEMPTS, PermanentError, attempt, body_json, consume
+from aperture.core.observability import powertools
 from aperture.media.routing import fail, route
-from aperture.observability import powertools
-from aperture.uploads import is_test_event, uploaded_objects
+from aperture.media.uploads import is_test_event, uploaded_objects
 
 logger, tracer, metrics = powertools("media_router")
 

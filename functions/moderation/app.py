@@ -9,10 +9,10 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from aperture.jobs import consume, parse_job
-from aperture.messages import ModerationJob
-from aperture.moderation import ClassifierUnavailable, moderate
-from aperture.observability import powertools
+from aperture.core.jobs import consume, parse_job
+from aperture.core.messages import ModerationJob
+from aperture.core.observability import powertools
+from aperture.moderation.checks import ClassifierUnavailable, moderate
 
 logger, tracer, metrics = powertools("moderation")
 

@@ -9,10 +9,10 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from aperture.jobs import consume, parse_job
-from aperture.messages import StoryExpiry
-from aperture.observability import powertools
-from aperture.stories import expire
+from aperture.core.jobs import consume, parse_job
+from aperture.core.messages import StoryExpiry
+from aperture.core.observability import powertools
+from aperture.stories.story import expire
 
 logger, tracer, metrics = powertools("story_expirer")
 

@@ -8,9 +8,9 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from aperture import clock
-from aperture.observability import powertools
-from aperture.story_expiry import schedule_expiries
+from aperture.core import clock
+from aperture.core.observability import powertools
+from aperture.stories.expiry import schedule_expiries
 
 logger, tracer, metrics = powertools("story_scheduler")
 

@@ -15,10 +15,10 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from aperture.jobs import PermanentError, consume
-from aperture.observability import powertools
-from aperture.stories import expire, withdraw
-from aperture.streams import is_ttl_expiry
+from aperture.core.jobs import PermanentError, consume
+from aperture.core.observability import powertools
+from aperture.core.streams import is_ttl_expiry
+from aperture.stories.story import expire, withdraw
 
 logger, tracer, metrics = powertools("story_ttl_stream")
 

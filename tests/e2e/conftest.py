@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from aperture.identity import DevIssuer
+from aperture.core.identity import DevIssuer
 from aperture_local.server import ApiServer
 from aperture_local.stack import LocalStack
 

@@ -9,8 +9,8 @@ import os
 import jwt
 import pytest
 
-from aperture.clock import ManualClock
-from aperture.identity import DevIssuer, generate_dev_signing_key
+from aperture.core.clock import ManualClock
+from aperture.core.identity import DevIssuer, generate_dev_signing_key
 from tests.e2e.conftest import ApiStack
 
 

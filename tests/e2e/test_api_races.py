@@ -7,7 +7,7 @@ import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
-from aperture.aws import client
+from aperture.core.aws import client
 from tests.e2e.conftest import ApiStack
 
 

@@ -126,7 +126,7 @@ def test_likes_are_unique_and_reconciliation_repairs_drift(api: ApiStack) -> Non
     assert api.client.call("PUT", "/posts/p_missing/like", token=fan).status == 404
 
     # Given a count that drifted from the like rows
-    from aperture.aws import client
+    from aperture.core.aws import client
 
     client("dynamodb").update_item(
         TableName=api.stack.environment["POSTS_TABLE"],

@@ -11,12 +11,12 @@ from typing import Any
 import numpy as np
 import pytest
 
-from aperture.aws import client
-from aperture.clock import ManualClock, set_clock
-from aperture.dynamo import to_item
+from aperture.core.aws import client
+from aperture.core.clock import ManualClock, set_clock
+from aperture.core.dynamo import to_item
+from aperture.core.ids import new_id
 from aperture.explore.offline import append_log
-from aperture.ids import new_id
-from aperture.moderation import record_verdict
+from aperture.moderation.checks import record_verdict
 from simulator.world import World, WorldSpec, generate, log_rows
 from tests.conftest import eventually, load_event
 from tests.e2e.conftest import ApiStack

@@ -16,8 +16,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from aperture.aws import client
-from aperture.identity import DevIssuer
+from aperture.core.aws import client
+from aperture.core.identity import DevIssuer
 from aperture_local.__main__ import main
 from aperture_local.endpoint import EndpointError
 from aperture_local.server import ApiServer

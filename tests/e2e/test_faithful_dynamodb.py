@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from aperture.aws import client
+from aperture.core.aws import client
 from aperture_local.stack import LocalStack
 
 

@@ -10,8 +10,8 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from aperture.aws import client
-from aperture.messages import MediaJob
+from aperture.core.aws import client
+from aperture.core.messages import MediaJob
 from tests.conftest import eventually
 from tests.e2e.conftest import ApiStack, upload_media
 

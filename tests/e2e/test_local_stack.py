@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from aperture.aws import client
-from aperture.clock import ManualClock, set_clock
-from aperture.uploads import is_test_event, uploaded_objects
+from aperture.core.aws import client
+from aperture.core.clock import ManualClock, set_clock
+from aperture.media.uploads import is_test_event, uploaded_objects
 from aperture_local.server import ApiServer
 from aperture_local.sources import RateSchedule
 from aperture_local.stack import LocalStack

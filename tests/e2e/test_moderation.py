@@ -9,12 +9,12 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from aperture import moderation
-from aperture.aws import client
-from aperture.dynamo import to_item
-from aperture.ids import new_id
+from aperture.core.aws import client
+from aperture.core.dynamo import to_item
+from aperture.core.ids import new_id
 from aperture.media import records
-from aperture.notifications import notify
+from aperture.moderation import checks as moderation
+from aperture.social.notifications import notify
 from aperture_local.runtime import FunctionError
 from tests.conftest import eventually, load_event
 from tests.e2e.conftest import ApiStack

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from aperture.aws import client
-from aperture.dynamo import to_item
+from aperture.core.aws import client
+from aperture.core.dynamo import to_item
 from tests.conftest import eventually
 from tests.e2e.conftest import ApiStack, upload_media
 from tests.pictures import jpeg, scene

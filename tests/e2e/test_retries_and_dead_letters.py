@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from aperture.aws import client
+from aperture.core.aws import client
 from aperture_local.stack import LocalStack
 from tests.conftest import ROOT, eventually
 

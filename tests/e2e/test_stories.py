@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from aperture.aws import client
-from aperture.clock import ManualClock
-from aperture.dynamo import to_item
-from aperture.feed import clear_caches
-from aperture.ids import new_id
+from aperture.core.aws import client
+from aperture.core.clock import ManualClock
+from aperture.core.dynamo import to_item
+from aperture.core.ids import new_id
+from aperture.feed.home import clear_caches
 from aperture_local.runtime import FunctionError
 from tests.conftest import eventually, load_event
 from tests.e2e.conftest import ApiStack

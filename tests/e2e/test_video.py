@@ -12,10 +12,10 @@ from typing import Any
 import imageio_ffmpeg
 import pytest
 
-from aperture.aws import client
+from aperture.core.aws import client
+from aperture.core.messages import MediaJob
 from aperture.media import ladder, video_pipeline
 from aperture.media.records import upload_key
-from aperture.messages import MediaJob
 from tests.clips import clip, decoded_frames
 from tests.conftest import eventually, load_event
 from tests.e2e.conftest import ApiStack, upload_media

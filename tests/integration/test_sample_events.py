@@ -13,7 +13,8 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aperture_local.stack import LocalStack
 from tests.conftest import EVENTS
 
-SAMPLES = sorted(EVENTS.glob("*/*.json"))
+# The API's samples need a signed token and answer with several statuses: tests/e2e/test_api_events.py.
+SAMPLES = sorted(path for path in EVENTS.glob("*/*.json") if path.parent.name != "api")
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aperture.client import CachedStory, StoriesCache
+from aperture_client.stories_cache import CachedStory, StoriesCache
 
 SERVER_NOW = 1_795_000_000.0
 

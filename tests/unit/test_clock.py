@@ -4,8 +4,8 @@ import time
 
 import pytest
 
-from aperture import clock
-from aperture.clock import ManualClock, ScaledClock, SystemClock, set_clock
+from aperture.core import clock
+from aperture.core.clock import ManualClock, ScaledClock, SystemClock, set_clock
 
 
 def test_the_manual_clock_moves_only_when_told(manual_clock: ManualClock) -> None:

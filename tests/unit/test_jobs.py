@@ -10,8 +10,8 @@ import pytest
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from aperture.jobs import PermanentError, consume, parse_job
-from aperture.messages import MediaJob
+from aperture.core.jobs import PermanentError, consume, parse_job
+from aperture.core.messages import MediaJob
 from tests.conftest import load_event
 
 logger, metrics = Logger(service="test"), Metrics(namespace="Test", service="test")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from aperture.moderation import MATCH_DISTANCE, crop_variants, hamming, pdq_hash
+from aperture.moderation.checks import MATCH_DISTANCE, crop_variants, hamming, pdq_hash
 from tests.pictures import CROPS_OF_5_PERCENT, disguised, scene
 
 

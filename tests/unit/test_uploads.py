@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from aperture.jobs import PermanentError
-from aperture.uploads import UploadedObject, is_test_event, uploaded_objects
+from aperture.core.jobs import PermanentError
+from aperture.media.uploads import UploadedObject, is_test_event, uploaded_objects
 from tests.conftest import load_event
 
 

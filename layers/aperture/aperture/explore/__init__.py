@@ -1,1 +1,4 @@
-"""Explore: out-of-network discovery by two-stage retrieval and ranking, trained daily on the log."""
+"""Explore: out-of-network discovery by two-stage retrieval and ranking, trained daily on the log.
+
+Imports: core; social (posts, blocks); feed (whom a viewer follows) where it filters what it serves.
+"""

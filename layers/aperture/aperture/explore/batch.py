@@ -9,16 +9,16 @@ import json
 from dataclasses import fields
 from typing import Any
 
-from .. import clock
-from ..aws import client
-from ..config import resource_name
-from . import safety
-from .catalogue import SHOWABLE_VERDICT
-from .features import PostStats
-from .model import ExploreModel
-from .offline import BUCKET, DAY, LATEST, read_catalogue, read_log, write_snapshot
-from .store import put_users
-from .training import train
+from aperture.core import clock
+from aperture.core.aws import client
+from aperture.core.config import resource_name
+from aperture.explore import safety
+from aperture.explore.catalogue import SHOWABLE_VERDICT
+from aperture.explore.features import PostStats
+from aperture.explore.model import ExploreModel
+from aperture.explore.offline import BUCKET, DAY, LATEST, read_catalogue, read_log, write_snapshot
+from aperture.explore.store import put_users
+from aperture.explore.training import train
 
 HISTORY_DAYS = 30
 MIN_INTERACTIONS, MIN_POSTS = 1_000, 50  # below this a model would learn noise: the batch waits

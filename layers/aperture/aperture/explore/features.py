@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from .catalogue import KINDS, Action, Catalogue, Floats, InteractionLog, Ints
+from aperture.explore.catalogue import KINDS, Action, Catalogue, Floats, InteractionLog, Ints
 
 # How much each action says about interest, for embeddings and engagement scores.
 ACTION_WEIGHT = {Action.VIEW: 0.2, Action.LIKE: 1.0, Action.COMMENT: 2.0, Action.SHARE: 3.0, Action.SAVE: 3.0}

@@ -17,8 +17,8 @@ import lightgbm
 import numpy as np
 import numpy.typing as npt
 
-from .catalogue import Catalogue, Floats, Ints
-from .features import PostStats
+from aperture.explore.catalogue import Catalogue, Floats, Ints
+from aperture.explore.features import PostStats
 
 TASKS = ("like", "comment", "share", "save", "watch")
 # What a shown post is worth, per predicted action: the value model's business weights.

@@ -19,11 +19,11 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ..aws import client
-from ..config import resource_name
-from ..dynamo import dynamodb, get_items, table
-from ..posts import POSTS
-from .catalogue import KINDS, Action, Catalogue, InteractionLog
+from aperture.core.aws import client
+from aperture.core.config import resource_name
+from aperture.core.dynamo import dynamodb, get_items, table
+from aperture.explore.catalogue import KINDS, Action, Catalogue, InteractionLog
+from aperture.social.posts import POSTS
 
 BUCKET = "FEATURE_STORE_BUCKET"
 LATEST = "explore/models/latest.json"

@@ -15,9 +15,9 @@ import faiss
 import numpy as np
 import numpy.typing as npt
 
-from .catalogue import KINDS, SHOWABLE_VERDICT, Floats, Ints
-from .features import Viewer, pair_features
-from .model import TASKS, VALUE_WEIGHTS, ExploreModel
+from aperture.explore.catalogue import KINDS, SHOWABLE_VERDICT, Floats, Ints
+from aperture.explore.features import Viewer, pair_features
+from aperture.explore.model import TASKS, VALUE_WEIGHTS, ExploreModel
 
 INTEREST, COMMUNITY, TRENDING = "interest", "community", "trending"
 

@@ -8,13 +8,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from .. import clock
-from ..dynamo import dynamodb, table
-from ..errors import NotFound
-from ..identity import Caller
-from ..posts import get_post
-from .offline import DAY, append_log
-from .store import RecentAction, record_actions
+from aperture.core import clock
+from aperture.core.dynamo import dynamodb, table
+from aperture.core.errors import NotFound
+from aperture.core.identity import Caller
+from aperture.explore.offline import DAY, append_log
+from aperture.explore.store import RecentAction, record_actions
+from aperture.social.posts import get_post
 
 INTERACTIONS = "INTERACTIONS_TABLE"
 HISTORY_DAYS = 30

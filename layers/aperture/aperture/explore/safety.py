@@ -11,7 +11,7 @@ from collections.abc import Iterable
 
 from cachetools import TTLCache, cached
 
-from ..dynamo import dynamodb, table
+from aperture.core.dynamo import dynamodb, table
 
 FEATURES = "FEATURES_TABLE"
 _KEY = {"entity_id": {"S": "explore"}, "feature_set": {"S": "unsafe"}}

@@ -8,15 +8,15 @@ import time
 from dataclasses import replace
 from typing import Any
 
-from .. import clock
-from ..aws import client
-from ..config import resource_name
-from ..feed import followed_authors
-from . import safety
-from .model import ExploreModel
-from .offline import BUCKET, LATEST
-from .pipeline import Explore, ExploreConfig
-from .store import OnlineFeatures
+from aperture.core import clock
+from aperture.core.aws import client
+from aperture.core.config import resource_name
+from aperture.explore import safety
+from aperture.explore.model import ExploreModel
+from aperture.explore.offline import BUCKET, LATEST
+from aperture.explore.pipeline import Explore, ExploreConfig
+from aperture.explore.store import OnlineFeatures
+from aperture.feed.home import followed_authors
 
 
 class ModelCache:

@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 from cachetools import LRUCache
 
-from ..dynamo import dynamodb, table
-from .features import UserFeatures, Viewer
+from aperture.core.dynamo import dynamodb, table
+from aperture.explore.features import UserFeatures, Viewer
 
 FEATURES = "FEATURES_TABLE"
 RECENT_ACTIONS = 100

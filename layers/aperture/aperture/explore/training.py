@@ -18,8 +18,8 @@ import numpy.typing as npt
 from scipy import sparse
 from scipy.sparse.linalg import svds
 
-from .catalogue import SHOWABLE_VERDICT, Action, Catalogue, Floats, InteractionLog, Ints
-from .features import (
+from aperture.explore.catalogue import SHOWABLE_VERDICT, Action, Catalogue, Floats, InteractionLog, Ints
+from aperture.explore.features import (
     ACTION_WEIGHT,
     Positions,
     PostStats,
@@ -29,7 +29,7 @@ from .features import (
     positions,
     post_stats,
 )
-from .model import TASKS, Communities, ExploreModel, LinearRanker
+from aperture.explore.model import TASKS, Communities, ExploreModel, LinearRanker
 
 log = logging.getLogger(__name__)
 HOUR = 3600.0

@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 import pillow_heif
 from PIL import ExifTags, Image, ImageCms, ImageOps, UnidentifiedImageError
 
-from ..jobs import PermanentError
-from . import quality
-from .filters import LOOKS, apply_look
-from .thumbhash import thumbhash_of
+from aperture.core.jobs import PermanentError
+from aperture.media import quality
+from aperture.media.filters import LOOKS, apply_look
+from aperture.media.thumbhash import thumbhash_of
 
 pillow_heif.register_heif_opener()
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .video import Probe, Rung, bitrate, encode, fit
+from aperture.media.video import Probe, Rung, bitrate, encode, fit
 
 LONG_SIDES = (1920, 1280, 854, 640)
 AV1_CRF = {1920: 34, 1280: 36, 854: 38, 640: 40}

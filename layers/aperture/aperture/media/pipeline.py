@@ -10,13 +10,13 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from ..aws import client
-from ..config import resource_name
-from ..jobs import PermanentError
-from ..messages import MediaJob, ModerationJob
-from . import records
-from .images import ImageRejected, ProcessedImage, process
-from .records import MEDIA_BUCKET
+from aperture.core.aws import client
+from aperture.core.config import resource_name
+from aperture.core.jobs import PermanentError
+from aperture.core.messages import MediaJob, ModerationJob
+from aperture.media import records
+from aperture.media.images import ImageRejected, ProcessedImage, process
+from aperture.media.records import MEDIA_BUCKET
 
 MODERATION_QUEUES = {False: "MODERATION_QUEUE_URL", True: "MODERATION_PRIORITY_QUEUE_URL"}
 CACHE_CONTROL = "public, max-age=31536000, immutable"  # keys change whenever content does

@@ -14,16 +14,16 @@ from typing import Any, Literal
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from pydantic import BaseModel, ConfigDict, Field
 
-from .. import clock
-from ..aws import client
-from ..config import resource_name
-from ..dynamo import dynamodb, from_item, table, to_item, to_value
-from ..errors import NotFound
-from ..identity import Caller
-from ..ids import new_id
-from ..jobs import MAX_ATTEMPTS, PermanentError, attempt
-from ..notifications import notify
-from .filters import LOOKS
+from aperture.core import clock
+from aperture.core.aws import client
+from aperture.core.config import resource_name
+from aperture.core.dynamo import dynamodb, from_item, table, to_item, to_value
+from aperture.core.errors import NotFound
+from aperture.core.identity import Caller
+from aperture.core.ids import new_id
+from aperture.core.jobs import MAX_ATTEMPTS, PermanentError, attempt
+from aperture.media.filters import LOOKS
+from aperture.social.notifications import notify
 
 MEDIA = "MEDIA_TABLE"
 UPLOADS_BUCKET = "UPLOADS_BUCKET"

@@ -5,14 +5,14 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ..aws import client
-from ..config import resource_name
-from ..jobs import PermanentError
-from ..messages import MediaJob
-from ..uploads import UploadedObject
-from ..users import get_profile, is_large_account
-from . import records
-from .sniff import SNIFF_BYTES, Kind, sniff
+from aperture.core.aws import client
+from aperture.core.config import resource_name
+from aperture.core.jobs import PermanentError
+from aperture.core.messages import MediaJob
+from aperture.media import records
+from aperture.media.sniff import SNIFF_BYTES, Kind, sniff
+from aperture.media.uploads import UploadedObject
+from aperture.social.users import get_profile, is_large_account
 
 _KEY = re.compile(r"^uploads/(?P<owner>[A-Za-z0-9_-]{1,64})/(?P<media>[A-Za-z0-9_-]{1,64})/original$")
 QUEUES = {

@@ -18,7 +18,7 @@ import av
 import av.error
 import numpy as np
 
-from ..jobs import PermanentError
+from aperture.core.jobs import PermanentError
 
 DEMUXERS = {"video/mp4": "mov", "video/quicktime": "mov", "video/webm": "matroska"}
 VIDEO_CODECS = {"h264", "hevc", "vp8", "vp9", "av1", "mpeg4"}

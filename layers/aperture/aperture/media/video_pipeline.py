@@ -16,16 +16,16 @@ from typing import Any
 
 from PIL import Image
 
-from ..aws import client
-from ..config import resource_name
-from ..jobs import PermanentError
-from ..messages import MediaJob, ModerationJob
-from . import records
-from .ladder import master_playlist, package, rungs
-from .pipeline import CACHE_CONTROL, MODERATION_QUEUES, rendition_key
-from .records import MEDIA_BUCKET
-from .thumbhash import thumbhash_of
-from .video import Rung, VideoRejected, encode, fit, poster, probe
+from aperture.core.aws import client
+from aperture.core.config import resource_name
+from aperture.core.jobs import PermanentError
+from aperture.core.messages import MediaJob, ModerationJob
+from aperture.media import records
+from aperture.media.ladder import master_playlist, package, rungs
+from aperture.media.pipeline import CACHE_CONTROL, MODERATION_QUEUES, rendition_key
+from aperture.media.records import MEDIA_BUCKET
+from aperture.media.thumbhash import thumbhash_of
+from aperture.media.video import Rung, VideoRejected, encode, fit, poster, probe
 
 FAST_LONG_SIDE = 1280
 FAST_CRF = 23

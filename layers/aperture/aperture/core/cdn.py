@@ -13,9 +13,9 @@ import hashlib
 from collections.abc import Iterable
 from typing import Any
 
-from .aws import client
-from .config import resource_name
-from .messages import CdnInvalidation
+from aperture.core.aws import client
+from aperture.core.config import resource_name
+from aperture.core.messages import CdnInvalidation
 
 INVALIDATION_QUEUE = "CDN_INVALIDATION_QUEUE_URL"
 DISTRIBUTION = "MEDIA_DISTRIBUTION_ID"

@@ -18,22 +18,22 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from . import clock
-from .aws import client
-from .cdn import media_paths, request_invalidation
-from .closeness import closeness_to
-from .closeness import record as record_interaction
-from .config import resource_name, settings
-from .dynamo import dynamodb, from_item, query_items, table, to_item
-from .errors import Conflict, Forbidden, NotFound
-from .feed import followed_authors, list_as_merged, merged_authors
-from .graph import FOLLOWERS_INDEX, GRAPH
-from .identity import Caller
-from .ids import new_id
-from .media.records import MEDIA_BUCKET, find_media, get_media
-from .messages import TrayJob
-from .posts import FANOUT_QUEUE, media_cleared
-from .users import get_profile, is_large_account
+from aperture.core import clock
+from aperture.core.aws import client
+from aperture.core.cdn import media_paths, request_invalidation
+from aperture.core.config import resource_name, settings
+from aperture.core.dynamo import dynamodb, from_item, query_items, table, to_item
+from aperture.core.errors import Conflict, Forbidden, NotFound
+from aperture.core.identity import Caller
+from aperture.core.ids import new_id
+from aperture.core.messages import TrayJob
+from aperture.feed.home import followed_authors, list_as_merged, merged_authors
+from aperture.media.records import MEDIA_BUCKET, find_media, get_media
+from aperture.social.graph import FOLLOWERS_INDEX, GRAPH
+from aperture.social.posts import FANOUT_QUEUE, media_cleared
+from aperture.social.users import get_profile, is_large_account
+from aperture.stories.closeness import closeness_to
+from aperture.stories.closeness import record as record_interaction
 
 STORIES = "STORIES_TABLE"
 TRAYS = "TRAYS_TABLE"

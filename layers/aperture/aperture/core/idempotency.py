@@ -21,9 +21,9 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyValidationError,
 )
 
-from .aws import client
-from .dynamo import table
-from .errors import BadRequest, Conflict, Unprocessable
+from aperture.core.aws import client
+from aperture.core.dynamo import table
+from aperture.core.errors import BadRequest, Conflict, Unprocessable
 
 IDEMPOTENCY = "IDEMPOTENCY_TABLE"
 KEY = re.compile(r"^[A-Za-z0-9_.:-]{8,128}$")

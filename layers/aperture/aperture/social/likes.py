@@ -10,11 +10,12 @@ import random
 import time
 from typing import Any
 
-from . import clock, closeness
-from .dynamo import cancellation_reasons, dynamodb, table, to_item
-from .errors import Conflict, NotFound
-from .identity import Caller
-from .posts import POSTS, get_post
+from aperture.core import clock
+from aperture.core.dynamo import cancellation_reasons, dynamodb, table, to_item
+from aperture.core.errors import Conflict, NotFound
+from aperture.core.identity import Caller
+from aperture.social.posts import POSTS, get_post
+from aperture.stories import closeness
 
 LIKES = "LIKES_TABLE"
 _ATTEMPTS = 50

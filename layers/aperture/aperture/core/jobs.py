@@ -27,7 +27,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ValidationError
 
-from .aws import client
+from aperture.core.aws import client
 
 RETRY_DELAYS = (1, 5, 30)  # seconds before the 2nd, 3rd and 4th attempts
 MAX_ATTEMPTS = len(RETRY_DELAYS) + 1  # the queues' maxReceiveCount

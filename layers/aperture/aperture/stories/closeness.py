@@ -10,9 +10,9 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
-from . import clock
-from .dynamo import dynamodb, get_items, table, to_item
-from .graph import GRAPH
+from aperture.core import clock
+from aperture.core.dynamo import dynamodb, get_items, table, to_item
+from aperture.social.graph import GRAPH
 
 HALF_LIFE_SECONDS = 14 * 86_400
 SATURATION = 5.0  # interactions at which closeness reaches 1 - 1/e

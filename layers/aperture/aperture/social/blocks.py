@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import clock
-from .dynamo import dynamodb, query_items, table, to_item
-from .errors import Forbidden, Unprocessable
-from .identity import Caller
-from .users import get_profile
+from aperture.core import clock
+from aperture.core.dynamo import dynamodb, query_items, table, to_item
+from aperture.core.errors import Forbidden, Unprocessable
+from aperture.core.identity import Caller
+from aperture.social.users import get_profile
 
 BLOCKS = "BLOCKS_TABLE"
 

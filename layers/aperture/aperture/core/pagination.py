@@ -8,7 +8,7 @@ import json
 import re
 from typing import Any
 
-from .errors import BadRequest
+from aperture.core.errors import BadRequest
 
 MAX_PAGE = 100
 _NUMBER = re.compile(r"-?\d{1,20}(\.\d{1,20})?")

@@ -13,11 +13,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .dynamo import cancellation_reasons, dynamodb, from_item, table, to_item
-from .errors import Conflict, Forbidden, NotFound, Unprocessable
-from .identity import Caller
-from .pagination import decode_cursor, encode_cursor
-from .users import USERS, get_profile
+from aperture.core.dynamo import cancellation_reasons, dynamodb, from_item, table, to_item
+from aperture.core.errors import Conflict, Forbidden, NotFound, Unprocessable
+from aperture.core.identity import Caller
+from aperture.core.pagination import decode_cursor, encode_cursor
+from aperture.social.users import USERS, get_profile
 
 GRAPH = "GRAPH_TABLE"
 FOLLOWERS_INDEX = "Followers"

@@ -14,14 +14,14 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from . import clock
-from .aws import client
-from .config import resource_name
-from .dynamo import dynamodb, from_item, get_items, table, to_item
-from .errors import Forbidden, NotFound
-from .identity import Caller
-from .ids import new_id
-from .messages import FanoutJob
+from aperture.core import clock
+from aperture.core.aws import client
+from aperture.core.config import resource_name
+from aperture.core.dynamo import dynamodb, from_item, get_items, table, to_item
+from aperture.core.errors import Forbidden, NotFound
+from aperture.core.identity import Caller
+from aperture.core.ids import new_id
+from aperture.core.messages import FanoutJob
 
 POSTS = "POSTS_TABLE"
 MEDIA = "MEDIA_TABLE"

@@ -21,18 +21,18 @@ from cachetools import TTLCache
 from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from . import clock
-from .aws import client
-from .config import resource_name
-from .dynamo import dynamodb, from_item, table, to_item, to_value
-from .errors import Conflict, Forbidden, NotFound, Unprocessable
-from .explore import safety
-from .identity import Caller
-from .jobs import PermanentError
-from .media.records import MEDIA_BUCKET, find_media
-from .notifications import notify
-from .pagination import decode_cursor, encode_cursor
-from .posts import MEDIA, publish_posts_of
+from aperture.core import clock
+from aperture.core.aws import client
+from aperture.core.config import resource_name
+from aperture.core.dynamo import dynamodb, from_item, table, to_item, to_value
+from aperture.core.errors import Conflict, Forbidden, NotFound, Unprocessable
+from aperture.core.identity import Caller
+from aperture.core.jobs import PermanentError
+from aperture.core.pagination import decode_cursor, encode_cursor
+from aperture.explore import safety
+from aperture.media.records import MEDIA_BUCKET, find_media
+from aperture.social.notifications import notify
+from aperture.social.posts import MEDIA, publish_posts_of
 
 APPROVED, BLOCKED, REVIEW = "approved", "blocked", "review"
 BLOCKLIST = "MODERATION_BLOCKLIST_TABLE"

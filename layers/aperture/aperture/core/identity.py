@@ -18,8 +18,8 @@ from typing import Any
 import jwt
 from cryptography.hazmat.primitives import serialization
 
-from . import clock
-from .errors import NotFound, Unauthorized
+from aperture.core import clock
+from aperture.core.errors import NotFound, Unauthorized
 
 ALGORITHM = "RS256"
 USER_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")

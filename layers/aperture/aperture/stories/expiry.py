@@ -11,10 +11,10 @@ import math
 from datetime import UTC, datetime
 from typing import Any
 
-from .aws import client
-from .config import resource_name
-from .messages import StoryExpiry
-from .stories import due_within
+from aperture.core.aws import client
+from aperture.core.config import resource_name
+from aperture.core.messages import StoryExpiry
+from aperture.stories.story import due_within
 
 LOOKAHEAD_SECONDS = 60
 

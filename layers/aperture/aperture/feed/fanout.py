@@ -12,16 +12,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from .aws import client
-from .config import resource_name
-from .dynamo import dynamodb, from_item, query_items, table
-from .feed import FEED_WINDOW_SECONDS, feed_row, list_as_merged, write_rows
-from .graph import AUDIENCE_INDEX, GRAPH
-from .jobs import PermanentError
-from .messages import FANOUT_SLICE, FanoutJob, TrayJob
-from .posts import FANOUT_QUEUE, POSTS
-from .stories import add_to_tray, followers_of
-from .users import USERS, is_large_account
+from aperture.core.aws import client
+from aperture.core.config import resource_name
+from aperture.core.dynamo import dynamodb, from_item, query_items, table
+from aperture.core.jobs import PermanentError
+from aperture.core.messages import FANOUT_SLICE, FanoutJob, TrayJob
+from aperture.feed.home import FEED_WINDOW_SECONDS, feed_row, list_as_merged, write_rows
+from aperture.social.graph import AUDIENCE_INDEX, GRAPH
+from aperture.social.posts import FANOUT_QUEUE, POSTS
+from aperture.social.users import USERS, is_large_account
+from aperture.stories.story import add_to_tray, followers_of
 
 
 def fan_out(job: FanoutJob | TrayJob) -> dict[str, Any]:

@@ -19,13 +19,14 @@ from typing import Any, Protocol
 
 from cachetools import TTLCache
 
-from . import blocks, clock
-from .dynamo import dynamodb, from_item, query_items, table, to_item
-from .errors import BadRequest
-from .graph import GRAPH
-from .pagination import decode_cursor, encode_cursor
-from .posts import BY_AUTHOR, POSTS, PUBLISHED, posts_by_id
-from .users import USERS
+from aperture.core import clock
+from aperture.core.dynamo import dynamodb, from_item, query_items, table, to_item
+from aperture.core.errors import BadRequest
+from aperture.core.pagination import decode_cursor, encode_cursor
+from aperture.social import blocks
+from aperture.social.graph import GRAPH
+from aperture.social.posts import BY_AUTHOR, POSTS, PUBLISHED, posts_by_id
+from aperture.social.users import USERS
 
 FEEDS = "FEEDS_TABLE"
 MERGED_AUTHORS_INDEX = "MergedAuthors"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 
-from . import clock
+from aperture.core import clock
 
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford's base32, as ULIDs use
 

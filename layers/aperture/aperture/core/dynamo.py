@@ -7,8 +7,8 @@ from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
-from .aws import client
-from .config import resource_name
+from aperture.core.aws import client
+from aperture.core.config import resource_name
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()

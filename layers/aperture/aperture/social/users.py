@@ -6,11 +6,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from . import clock
-from .config import settings
-from .dynamo import cancellation_reasons, dynamodb, from_item, table, to_item, to_value
-from .errors import Conflict, Forbidden, NotFound
-from .identity import Caller
+from aperture.core import clock
+from aperture.core.config import settings
+from aperture.core.dynamo import cancellation_reasons, dynamodb, from_item, table, to_item, to_value
+from aperture.core.errors import Conflict, Forbidden, NotFound
+from aperture.core.identity import Caller
 
 USERS = "USERS_TABLE"
 USERNAME = r"^[a-z0-9._]{3,30}$"  # letters, digits, periods and underscores, as Instagram allows

@@ -11,7 +11,7 @@ from urllib.parse import unquote_plus
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from .jobs import PermanentError
+from aperture.core.jobs import PermanentError
 
 TEST_EVENT = "s3:TestEvent"
 

@@ -11,12 +11,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from . import clock
-from .config import settings
-from .dynamo import dynamodb, table, to_item
-from .feed import followed_authors, rebuild
-from .graph import GRAPH
-from .users import USERS
+from aperture.core import clock
+from aperture.core.config import settings
+from aperture.core.dynamo import dynamodb, table, to_item
+from aperture.feed.home import followed_authors, rebuild
+from aperture.social.graph import GRAPH
+from aperture.social.users import USERS
 
 ACTIVITY_RESOLUTION = 3600.0  # seconds: last_active_at is rewritten at most this often
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import clock
-from .dynamo import dynamodb, from_item, table, to_item
-from .errors import BadRequest
-from .ids import new_id
-from .pagination import decode_cursor, encode_cursor
+from aperture.core import clock
+from aperture.core.dynamo import dynamodb, from_item, table, to_item
+from aperture.core.errors import BadRequest
+from aperture.core.ids import new_id
+from aperture.core.pagination import decode_cursor, encode_cursor
 
 NOTIFICATIONS = "NOTIFICATIONS_TABLE"
 

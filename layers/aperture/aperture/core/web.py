@@ -18,8 +18,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 from chalice.app import Chalice, Response
 from pydantic import BaseModel, ValidationError
 
-from .errors import BadRequest, DomainError, NotFound, PayloadTooLarge, Unprocessable
-from .identity import Caller, verifier
+from aperture.core.errors import BadRequest, DomainError, NotFound, PayloadTooLarge, Unprocessable
+from aperture.core.identity import Caller, verifier
 
 MAX_BODY_BYTES = 64 * 1024
 ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
