@@ -42,7 +42,7 @@ def once(
     """``create()``'s result, computed at most once per (scope, user, key)."""
     if key is None:
         return create()
-    if not KEY.match(key):
+    if not KEY.fullmatch(key):
         raise BadRequest("Idempotency-Key must be 8 to 128 letters, digits or . _ : -")
     config = IdempotencyConfig(
         event_key_jmespath="[scope, user, key]",

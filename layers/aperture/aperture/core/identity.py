@@ -70,7 +70,7 @@ class TokenVerifier:
             raise Unauthorized("the token has expired")
         if claims.get("token_use", "id") != "id":
             raise Unauthorized("an ID token is required")
-        if not isinstance(claims["sub"], str) or not USER_ID.match(claims["sub"]):
+        if not isinstance(claims["sub"], str) or not USER_ID.fullmatch(claims["sub"]):
             raise Unauthorized("the token's subject is not a user id")
         return Caller(claims["sub"], claims)
 

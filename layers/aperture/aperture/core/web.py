@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyPersistenceLayerError
 from botocore.exceptions import BotoCoreError, ClientError
 from chalice.app import Chalice, Response
 from pydantic import BaseModel, ValidationError
@@ -70,6 +71,14 @@ class Operation:
     headers: dict[str, str] = field(default_factory=dict)
 
 
+def error_body(code: str, message: str) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message}}
+
+
+# What API Gateway answers itself (template.yaml's GatewayResponses), in the same shape.
+NO_SUCH_ROUTE = error_body("NotFound", "there is no such route")
+
+
 class Api:
     def __init__(self, app: Chalice, logger: Logger, title: str, version: str) -> None:
         self.app = app
@@ -77,6 +86,7 @@ class Api:
         self.title = title
         self.version = version
         self.operations: list[Operation] = []
+        app.middleware("http")(_uniform_errors)
 
     def route(
         self,
@@ -98,7 +108,7 @@ class Api:
             def handle(**path_params: str) -> Response:
                 try:
                     for name, value in path_params.items():
-                        if not ID.match(value):
+                        if not ID.fullmatch(value):
                             raise NotFound(f"{name} {value!r} is not an id")
                     result = view(self._request(operation), **path_params)
                     if isinstance(result, Reply):
@@ -107,9 +117,9 @@ class Api:
                     return Response(body=result, status_code=operation.status, headers=JSON_HEADERS)
                 except DomainError as error:
                     return Response(body=error.body(), status_code=error.status, headers=JSON_HEADERS)
-                except (ClientError, BotoCoreError):
+                except (ClientError, BotoCoreError, IdempotencyPersistenceLayerError):
                     self.logger.exception("a dependency failed")
-                    failure = {"error": {"code": "ServiceUnavailable", "message": "try again shortly"}}
+                    failure = error_body("ServiceUnavailable", "try again shortly")
                     return Response(
                         body=failure, status_code=503, headers={**JSON_HEADERS, "Retry-After": "1"}
                     )
@@ -213,10 +223,26 @@ def _parse(raw: str | bytes | None, model: type[BaseModel]) -> BaseModel:
         document = json.loads(raw or b"")
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise BadRequest("the body is not valid JSON") from error
+    except RecursionError as error:
+        raise BadRequest("the body nests too deeply") from error
     try:
-        return model.model_validate(document)
+        # Strict: a number is a JSON number, never a string that looks like one.
+        return model.model_validate(document, strict=True)
     except ValidationError as error:
         problems = [
             {"field": ".".join(map(str, e["loc"])) or "body", "problem": e["msg"]} for e in error.errors()
         ]
         raise Unprocessable("the body is not valid", problems=problems) from error
+
+
+def _uniform_errors(event: Any, get_response: Callable[[Any], Response]) -> Response:
+    """Chalice's own answers (405 for a method a path lacks) in the API's error shape."""
+    response = get_response(event)
+    if response.status_code == 405:
+        allowed = response.headers.get("Allow", "")
+        response = Response(
+            body=error_body("MethodNotAllowed", f"this path takes {allowed}"),
+            status_code=405,
+            headers={**JSON_HEADERS, "Allow": allowed},
+        )
+    return response

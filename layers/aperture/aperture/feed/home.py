@@ -220,7 +220,7 @@ def _position(cursor: str | None) -> str | None:
     if key is None:
         return None
     position: str = key["feed_key"]["S"]
-    if not _KEY.match(position):
+    if not _KEY.fullmatch(position):
         raise BadRequest("cursor is not valid")
     return position
 

@@ -31,7 +31,7 @@ def _is_large_account(owner_id: str) -> bool:
 
 
 def _owner_and_media(upload: UploadedObject) -> tuple[str, str]:
-    match = _KEY.match(upload.key)
+    match = _KEY.fullmatch(upload.key)
     if not match:
         raise PermanentError(f"{upload.key} is not an upload key this service issued")
     return match["owner"], match["media"]

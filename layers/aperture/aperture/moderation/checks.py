@@ -311,7 +311,12 @@ def review_queue(caller: Caller, limit: int, cursor: str | None) -> dict[str, An
         "ExpressionAttributeValues": {":pending": {"S": "pending"}},
         "Limit": limit,
     }
-    start = decode_cursor(cursor, {"review_queue", "created_at", "media_id"}, frozenset({"created_at"}))
+    start = decode_cursor(
+        cursor,
+        {"review_queue", "created_at", "media_id"},
+        frozenset({"created_at"}),
+        partition={"review_queue": "pending"},
+    )
     if start:
         query["ExclusiveStartKey"] = start
     page = dynamodb().query(**query)

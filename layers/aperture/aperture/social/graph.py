@@ -115,9 +115,11 @@ def _write(follower_id: str, followee_id: str, request: FollowRequest, edge: dic
     dynamodb().transact_write_items(TransactItems=items)
 
 
-def _page(query: dict[str, Any], cursor: str | None, key_names: set[str], other: str) -> dict[str, Any]:
+def _page(
+    query: dict[str, Any], cursor: str | None, key_names: set[str], partition: dict[str, str], other: str
+) -> dict[str, Any]:
     """One page of edges as users (the ``other`` end of each edge), and the cursor to the next."""
-    start = decode_cursor(cursor, key_names)
+    start = decode_cursor(cursor, key_names, partition=partition)
     if start:
         query["ExclusiveStartKey"] = start
     page = dynamodb().query(**query)
@@ -134,7 +136,8 @@ def followers(user_id: str, limit: int, cursor: str | None) -> dict[str, Any]:
         "ExpressionAttributeValues": {":user": {"S": user_id}},
         "Limit": limit,
     }
-    return _page(query, cursor, {"follower_id", "followee_id", "active_followee_id"}, "follower_id")
+    keys = {"follower_id", "followee_id", "active_followee_id"}
+    return _page(query, cursor, keys, {"active_followee_id": user_id}, "follower_id")
 
 
 def following(user_id: str, limit: int, cursor: str | None) -> dict[str, Any]:
@@ -146,4 +149,4 @@ def following(user_id: str, limit: int, cursor: str | None) -> dict[str, Any]:
         "ExpressionAttributeValues": {":user": {"S": user_id}, ":yes": {"BOOL": True}},
         "Limit": limit,
     }
-    return _page(query, cursor, {"follower_id", "followee_id"}, "followee_id")
+    return _page(query, cursor, {"follower_id", "followee_id"}, {"follower_id": user_id}, "followee_id")

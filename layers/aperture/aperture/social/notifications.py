@@ -6,7 +6,6 @@ from typing import Any
 
 from aperture.core import clock
 from aperture.core.dynamo import dynamodb, from_item, table, to_item
-from aperture.core.errors import BadRequest
 from aperture.core.ids import new_id
 from aperture.core.pagination import decode_cursor, encode_cursor
 
@@ -34,10 +33,8 @@ def notifications_of(user_id: str, limit: int, cursor: str | None) -> dict[str, 
         "ScanIndexForward": False,
         "Limit": limit,
     }
-    start = decode_cursor(cursor, {"user_id", "notification_id"})
+    start = decode_cursor(cursor, {"user_id", "notification_id"}, partition={"user_id": user_id})
     if start:
-        if start["user_id"]["S"] != user_id:
-            raise BadRequest("cursor is not valid")
         query["ExclusiveStartKey"] = start
     page = dynamodb().query(**query)
     return {
