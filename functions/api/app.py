@@ -128,7 +128,7 @@ def create_post(request: Request) -> dict[str, Any]:
 
 @api.route("/posts/{post_id}", "GET", "A post and its like count")
 def get_post(request: Request, post_id: str) -> dict[str, Any]:
-    return posts.get_post(post_id)
+    return posts.view_post(request.user, post_id)
 
 
 @api.route("/posts/{post_id}", "DELETE", "Delete the caller's post")
@@ -223,7 +223,7 @@ def create_upload(request: Request) -> dict[str, Any]:
 
 @api.route("/media/{media_id}", "GET", "A media item's state, renditions and ThumbHash")
 def get_media(request: Request, media_id: str) -> dict[str, Any]:
-    return records.get_media(media_id)
+    return records.view_media(request.user, media_id)
 
 
 @api.route("/posts/{post_id}/like", "PUT", "Like a post (once per user)")

@@ -3,7 +3,7 @@ shape (or a 503 when a dependency fails), never a 500 or a framework's own body.
 
 from __future__ import annotations
 
-import urllib.request
+import urllib.parse
 
 import pytest
 
@@ -33,7 +33,7 @@ def test_deeply_nested_json_is_a_400_on_every_json_route(api: ApiStack, path: st
 @pytest.mark.parametrize("limit", ["\u00b2", "\uff11\uff10", "0x10", " 5", "5\n", "-1", "101"])
 def test_a_limit_is_plain_ascii_digits_from_1_to_100(api: ApiStack, limit: str) -> None:
     token = api.token("u_limiter")
-    quoted = urllib.request.quote(limit)
+    quoted = urllib.parse.quote(limit)
     reply = api.client.call("GET", f"/users/u_limiter/followers?limit={quoted}", token=token)
     assert reply.status == 400
     assert _error(reply.body) == ("BadRequest", "limit must be a whole number from 1 to 100")

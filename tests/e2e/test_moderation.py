@@ -121,16 +121,33 @@ def test_a_disguised_copy_of_a_blocklisted_picture_is_blocked_and_shown_nowhere(
     _author_and_follower(api, author, viewer)
     media_id = _ready_media(api, author, disguised(blocklisted, CROPS_OF_5_PERCENT[crop]))
     post = _post(api, author, media_id)
-    # When moderation runs
-    assert _moderate(api, media_id) == {"batchItemFailures": []}
+    # When moderation runs (the CDN invalidator held back, to read what was queued for it)
+    with api.stack.paused("sqs:cdn_invalidator"):
+        assert _moderate(api, media_id) == {"batchItemFailures": []}
+        queued = client("sqs").receive_message(
+            QueueUrl=api.stack.environment["CDN_INVALIDATION_QUEUE_URL"], MaxNumberOfMessages=10
+        )["Messages"]
     # Then it is blocked by the blocklist, the post stays pending and appears in no feed
     verdict = _verdict(media_id)
     assert verdict["verdict"] == "blocked"
     assert "matches blocklisted media" in verdict["reason"]
-    assert (
-        api.client.call("GET", f"/posts/{post['post_id']}", token=api.token(viewer)).body["state"]
-        == "pending"
-    )
+    # and the post is not there for anyone but its author, who sees it pending
+    assert api.client.call("GET", f"/posts/{post['post_id']}", token=api.token(viewer)).status == 404
+    assert api.client.call("PUT", f"/posts/{post['post_id']}/like", token=api.token(viewer)).status == 404
+    own = api.client.call("GET", f"/posts/{post['post_id']}", token=api.token(author))
+    assert (own.status, own.body["state"]) == (200, "pending")
+    # And the media is not there for others; its owner sees the verdict, not how it was reached
+    assert api.client.call("GET", f"/media/{media_id}", token=api.token(viewer)).status == 404
+    owned = api.client.call("GET", f"/media/{media_id}", token=api.token(author)).body
+    assert set(owned["moderation"]) == {"verdict", "decided_at"}
+    assert owned["moderation"]["verdict"] == "blocked"
+    assert "pdq" not in json.dumps(owned)
+    full = api.client.call("GET", f"/media/{media_id}", token=_moderator_token(api)).body
+    assert "matches blocklisted media" in full["moderation"]["reason"]
+    # And its renditions left the CDN-served bucket and the CDN's caches
+    bucket = api.stack.environment["MEDIA_BUCKET"]
+    assert client("s3").list_objects_v2(Bucket=bucket, Prefix=f"media/{media_id}/")["KeyCount"] == 0
+    assert [json.loads(m["Body"])["paths"] for m in queued] == [[f"/media/{media_id}/digest/display.jpg"]]
     assert _feed(api, viewer) == []
     assert _feed(api, author) == []
     # And it cannot become a Story (so no tray shows it), and the author was told why

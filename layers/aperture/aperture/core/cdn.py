@@ -20,6 +20,7 @@ from aperture.core.messages import CdnInvalidation
 INVALIDATION_QUEUE = "CDN_INVALIDATION_QUEUE_URL"
 DISTRIBUTION = "MEDIA_DISTRIBUTION_ID"
 MAX_PATHS = 3000  # explicit paths CloudFront accepts in progress per distribution
+MAX_PATHS_PER_MESSAGE = 100  # what one CdnInvalidation message carries
 
 
 def media_paths(media: dict[str, Any] | None) -> list[str]:

@@ -22,6 +22,7 @@ from aperture.core import clock
 from aperture.core.errors import NotFound, Unauthorized
 
 ALGORITHM = "RS256"
+MODERATORS = "moderators"
 USER_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 DEV_SIGNING_KEY = "AUTH_DEV_SIGNING_KEY"  # set only by the local stack, never in the template
 
@@ -30,6 +31,11 @@ DEV_SIGNING_KEY = "AUTH_DEV_SIGNING_KEY"  # set only by the local stack, never i
 class Caller:
     user_id: str
     claims: dict[str, Any]
+
+    @property
+    def is_moderator(self) -> bool:
+        """In the Cognito group whose members decide reviews and see moderation's details."""
+        return MODERATORS in (self.claims.get("cognito:groups") or [])
 
 
 @dataclass(frozen=True)

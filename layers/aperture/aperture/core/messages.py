@@ -56,7 +56,7 @@ class StoryExpiry(Message):
 
 
 class CdnInvalidation(Message):
-    """The media paths of one expired Story, to drop from the CDN's caches."""
+    """Media paths to drop from the CDN's caches: an expired Story's, or blocked media's."""
 
     paths: list[Annotated[str, Field(pattern=r"^/media/[A-Za-z0-9_./-]{1,1000}$")]] = Field(
         min_length=1, max_length=100

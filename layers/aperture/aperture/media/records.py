@@ -101,6 +101,60 @@ def get_media(media_id: str) -> dict[str, Any]:
     return record
 
 
+# What anyone may see of media that is shown (approved, ready, in a post or a Story).
+_PUBLIC = (
+    "media_id",
+    "kind",
+    "state",
+    "content_type",
+    "width",
+    "height",
+    "renditions",
+    "thumbhash",
+    "playback",
+)
+
+
+def view_media(caller: Caller, media_id: str) -> dict[str, Any]:
+    """What ``caller`` may see of a media record (README, "Who sees what").
+
+    Moderators see it all; the owner sees their record with the verdict but not how it was reached
+    (no blocklist entry, distance or moderator's text); anyone else sees only media that is shown,
+    and only what a viewer needs. Anything else is a 404, as if it did not exist."""
+    record = get_media(media_id)
+    if caller.is_moderator:
+        return record
+    if record["owner_id"] == caller.user_id:
+        moderation = record.get("moderation", {})
+        verdict = {key: moderation[key] for key in ("verdict", "decided_at") if key in moderation}
+        own = {key: value for key, value in record.items() if key != "moderation"}
+        return own | ({"moderation": verdict} if verdict else {})
+    if is_shown(record):
+        return {key: record[key] for key in _PUBLIC if key in record}
+    raise NotFound(f"there is no media {media_id}")
+
+
+def is_cleared(media: dict[str, Any]) -> bool:
+    """Ready, and approved by moderation: it may be shown."""
+    return media.get("state") == "ready" and media.get("moderation", {}).get("verdict") == "approved"
+
+
+def is_shown(media: dict[str, Any]) -> bool:
+    return is_cleared(media) and bool(media.get("post_ids") or media.get("story_ids"))
+
+
+def attach(media_id: str, field: Literal["post_ids", "story_ids"], item_id: str) -> dict[str, Any]:
+    """Record a post or a Story on its media; returns the media as it is after that."""
+    updated = dynamodb().update_item(
+        TableName=table(MEDIA),
+        Key={"media_id": {"S": media_id}},
+        UpdateExpression=f"ADD {field} :id",
+        ExpressionAttributeValues={":id": {"SS": [item_id]}},
+        ReturnValues="ALL_NEW",
+    )
+    return from_item(updated["Attributes"])
+
+
 def _transition(media_id: str, allowed_from: tuple[str, ...], values: dict[str, Any]) -> bool:
     """Set ``values`` if the record is in one of ``allowed_from``; False when it was not."""
     names = {f"#{key}": key for key in values} | {"#state": "state"}

@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from aperture.core import clock
 from aperture.core.aws import client
+from aperture.core.cdn import MAX_PATHS_PER_MESSAGE, request_invalidation
 from aperture.core.config import resource_name
 from aperture.core.dynamo import dynamodb, from_item, table, to_item, to_value
 from aperture.core.errors import Conflict, Forbidden, NotFound, Unprocessable
@@ -37,7 +38,6 @@ from aperture.social.posts import MEDIA, publish_posts_of
 APPROVED, BLOCKED, REVIEW = "approved", "blocked", "review"
 BLOCKLIST = "MODERATION_BLOCKLIST_TABLE"
 REVIEW_INDEX = "ReviewQueue"
-MODERATORS = "moderators"  # the Cognito group whose members decide reviews
 MATCH_DISTANCE = 31  # bits of 256: PDQ's recommended threshold for "the same picture"
 BLOCK_CONFIDENCE, REVIEW_CONFIDENCE = 90.0, 60.0  # percent, on the classifier's top-level labels
 BLOCK_LABELS = frozenset({"Explicit Nudity", "Explicit", "Violence", "Visually Disturbing", "Hate Symbols"})
@@ -285,8 +285,21 @@ def record_verdict(media: dict[str, Any], verdict: str, reason: str, **details: 
     published = publish_posts_of(media) if verdict == APPROVED else 0
     safety.mark(media.get("post_ids", []), unsafe=verdict != APPROVED)  # Explore drops them at once
     if verdict == BLOCKED:
+        _withdraw(media["media_id"])
         _notify_blocked(media, reason)
     return {"media_id": media["media_id"], "verdict": verdict, "reason": reason, "published": published}
+
+
+def _withdraw(media_id: str) -> None:
+    """Blocked media leaves the CDN-served bucket, then the CDN's caches (explicit paths)."""
+    s3, bucket = client("s3"), resource_name(MEDIA_BUCKET)
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=f"media/{media_id}/")
+    keys = sorted(item["Key"] for page in pages for item in page.get("Contents", []))
+    for start in range(0, len(keys), 1000):
+        objects = [{"Key": key} for key in keys[start : start + 1000]]
+        s3.delete_objects(Bucket=bucket, Delete={"Objects": objects, "Quiet": True})
+    for start in range(0, len(keys), MAX_PATHS_PER_MESSAGE):
+        request_invalidation([f"/{key}" for key in keys[start : start + MAX_PATHS_PER_MESSAGE]])
 
 
 def _notify_blocked(media: dict[str, Any], reason: str) -> None:
@@ -296,8 +309,7 @@ def _notify_blocked(media: dict[str, Any], reason: str) -> None:
 
 # ------------------------------------------------------------------------------ moderators
 def require_moderator(caller: Caller) -> None:
-    groups = caller.claims.get("cognito:groups") or []
-    if MODERATORS not in groups:
+    if not caller.is_moderator:
         raise Forbidden("only moderators may do this")
 
 

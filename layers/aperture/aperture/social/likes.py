@@ -14,7 +14,7 @@ from aperture.core import clock
 from aperture.core.dynamo import cancellation_reasons, dynamodb, table, to_item
 from aperture.core.errors import Conflict, NotFound
 from aperture.core.identity import Caller
-from aperture.social.posts import POSTS, get_post
+from aperture.social.posts import POSTS, PUBLISHED, get_post
 from aperture.stories import closeness
 
 LIKES = "LIKES_TABLE"
@@ -22,13 +22,15 @@ _ATTEMPTS = 50
 
 
 def _post_counter(post_id: str, delta: int) -> dict[str, Any]:
+    """The counter moves only on a published post: a pending or blocked one is not there to like."""
     return {
         "Update": {
             "TableName": table(POSTS),
             "Key": {"post_id": {"S": post_id}},
             "UpdateExpression": "ADD like_count :delta",
-            "ConditionExpression": "attribute_exists(post_id)",
-            "ExpressionAttributeValues": {":delta": {"N": str(delta)}},
+            "ConditionExpression": "#state = :published",
+            "ExpressionAttributeNames": {"#state": "state"},
+            "ExpressionAttributeValues": {":delta": {"N": str(delta)}, ":published": {"S": PUBLISHED}},
         }
     }
 

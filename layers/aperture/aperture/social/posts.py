@@ -22,6 +22,7 @@ from aperture.core.errors import Forbidden, NotFound
 from aperture.core.identity import Caller
 from aperture.core.ids import new_id
 from aperture.core.messages import FanoutJob
+from aperture.media.records import attach, is_cleared
 
 POSTS = "POSTS_TABLE"
 MEDIA = "MEDIA_TABLE"
@@ -58,25 +59,9 @@ def create_post(caller: Caller, post: NewPost) -> dict[str, Any]:
     dynamodb().put_item(
         TableName=table(POSTS), Item=to_item(item), ConditionExpression="attribute_not_exists(post_id)"
     )
-    if post.media_id is None or media_cleared(_attach(post.media_id, post_id)):
+    if post.media_id is None or is_cleared(attach(post.media_id, "post_ids", post_id)):
         item["state"] = publish(item)
     return {key: value for key, value in item.items() if value is not None}
-
-
-def _attach(media_id: str, post_id: str) -> dict[str, Any]:
-    """Record the post on its media, and return the media as it is after that."""
-    updated = dynamodb().update_item(
-        TableName=table(MEDIA),
-        Key={"media_id": {"S": media_id}},
-        UpdateExpression="ADD post_ids :post",
-        ExpressionAttributeValues={":post": {"SS": [post_id]}},
-        ReturnValues="ALL_NEW",
-    )
-    return from_item(updated["Attributes"])
-
-
-def media_cleared(media: dict[str, Any]) -> bool:
-    return media.get("state") == "ready" and media.get("moderation", {}).get("verdict") == "approved"
 
 
 def publish(post: dict[str, Any]) -> str:
@@ -114,6 +99,14 @@ def get_post(post_id: str) -> dict[str, Any]:
     if "Item" not in found:
         raise NotFound(f"there is no post {post_id}")
     return from_item(found["Item"])
+
+
+def view_post(caller: Caller, post_id: str) -> dict[str, Any]:
+    """A published post, or the caller's own in any state; anything else is not there for them."""
+    post = get_post(post_id)
+    if post["state"] != PUBLISHED and post["author_id"] != caller.user_id:
+        raise NotFound(f"there is no post {post_id}")
+    return post
 
 
 def delete_post(caller: Caller, post_id: str) -> dict[str, Any]:

@@ -28,9 +28,9 @@ from aperture.core.identity import Caller
 from aperture.core.ids import new_id
 from aperture.core.messages import TrayJob
 from aperture.feed.home import followed_authors, list_as_merged, merged_authors
-from aperture.media.records import MEDIA_BUCKET, find_media, get_media
+from aperture.media.records import MEDIA_BUCKET, attach, find_media, get_media, is_cleared
 from aperture.social.graph import FOLLOWERS_INDEX, GRAPH
-from aperture.social.posts import FANOUT_QUEUE, media_cleared
+from aperture.social.posts import FANOUT_QUEUE
 from aperture.social.users import get_profile, is_large_account
 from aperture.stories.closeness import closeness_to
 from aperture.stories.closeness import record as record_interaction
@@ -58,7 +58,7 @@ def post_story(caller: Caller, story: NewStory) -> dict[str, Any]:
         raise Forbidden("you can only post your own media")
     if media["state"] != "ready":
         raise Conflict(f"the media is {media['state']}, not ready")
-    if not media_cleared(media):
+    if not is_cleared(media):
         raise Conflict("the media has not passed moderation")
     now = clock.now()
     expires_at = now + settings().story_lifetime_seconds
@@ -75,6 +75,7 @@ def post_story(caller: Caller, story: NewStory) -> dict[str, Any]:
     celebrity = is_large_account(get_profile(caller.user_id))
     item["tray_delivery"] = "merge" if celebrity else "fanout"
     dynamodb().put_item(TableName=table(STORIES), Item=to_item(item))
+    attach(story.media_id, "story_ids", story_id)  # now shown: viewers may read it (view_media)
     if celebrity:  # a million tray rows per Story would be absurd: trays merge it in on read
         list_as_merged(caller.user_id, expires_at)
     else:
