@@ -12,6 +12,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from aperture.core.jobs import consume
 from aperture.core.observability import powertools
+from aperture.core.schedules import scheduled_tick
 from aperture.social.likes import reconcile_like_counts
 
 logger, tracer, metrics = powertools("counters")
@@ -37,9 +38,9 @@ def reconcile() -> dict[str, int]:
 @metrics.log_metrics
 def lambda_handler(
     event: dict[str, Any], context: LambdaContext
-) -> PartialItemFailureResponse | dict[str, int]:
-    if event.get("detail-type") == "Scheduled Event":
-        return reconcile()
+) -> PartialItemFailureResponse | dict[str, Any]:
+    if "Records" not in event:  # the hourly schedule's tick, or nothing this function takes
+        return reconcile() if scheduled_tick(event, logger, metrics) else {"ignored": "not a scheduled tick"}
     return consume(
         event, context, on_like_changed, logger=logger, metrics=metrics, source=EventType.DynamoDBStreams
     )

@@ -1,8 +1,9 @@
 """Defense in depth for Story expiry: DynamoDB's TTL deleted a Story, so run the same expiry.
 
-Only REMOVE records reach this function (the template's filter). A REMOVE made by the DynamoDB
-service is a TTL expiry; any other is a user's own delete, handled as a delete. Expiry claims
-and archive items share the table and are ignored.
+Only REMOVE records of Stories reach this function (the template's filter: story ids start with
+``s_``; expiry claims and archive items share the table). A REMOVE made by the DynamoDB service
+is a TTL expiry; any other is a user's own delete, handled as a delete. An old image that is not
+a Story's is a permanent failure, logged with what is wrong, never retried against the shard.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from aws_lambda_powertools.utilities.batch import EventType
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel, Field, ValidationError
 
 from aperture.core.jobs import PermanentError, consume
 from aperture.core.observability import powertools
@@ -23,22 +25,26 @@ from aperture.stories.story import expire, withdraw
 logger, tracer, metrics = powertools("story_ttl_stream")
 
 
+class RemovedStory(BaseModel):
+    """What the expiry needs of a Story's old image."""
+
+    author_id: str
+    story_id: str = Field(pattern=r"^s_")
+    created_at: float
+    expires_at: float
+    media_id: str | None = None
+
+
 @tracer.capture_method
 def on_story_removed(record: DynamoDBRecord) -> None:
     image = record.dynamodb.old_image if record.dynamodb else None
-    if not image:
-        raise PermanentError("a REMOVE record without its old image: the stream must be NEW_AND_OLD_IMAGES")
-    story_id = str(image["story_id"])
-    if not story_id.startswith("s_"):
-        return  # an expiry claim or an archived Story aging out
-    author_id = str(image["author_id"])
-    story = {
-        "media_id": image.get("media_id"),
-        "created_at": float(image["created_at"]),
-        "expires_at": float(image["expires_at"]),
-        "author_id": author_id,
-        "story_id": story_id,
-    }
+    if record.get("eventName") != "REMOVE" or not image:
+        raise PermanentError("not a REMOVE with its old image: the stream must be NEW_AND_OLD_IMAGES")
+    try:
+        story = RemovedStory.model_validate(dict(image)).model_dump()
+    except ValidationError as error:
+        raise PermanentError(f"the removed item is not a Story: {error.errors()[0]['msg']}") from error
+    author_id, story_id = story["author_id"], story["story_id"]
     if is_ttl_expiry(record):
         outcome = expire(author_id, story_id, image=story)
     else:

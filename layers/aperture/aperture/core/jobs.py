@@ -29,6 +29,7 @@ from pydantic import BaseModel, ValidationError
 
 from aperture.core.aws import client
 
+_EVENT_SOURCES = {EventType.SQS: "aws:sqs", EventType.DynamoDBStreams: "aws:dynamodb"}
 RETRY_DELAYS = (1, 5, 30)  # seconds before the 2nd, 3rd and 4th attempts
 MAX_ATTEMPTS = len(RETRY_DELAYS) + 1  # the queues' maxReceiveCount
 
@@ -58,13 +59,26 @@ def consume(
     metrics: Metrics,
     source: EventType = EventType.SQS,
 ) -> PartialItemFailureResponse:
-    """Run ``act`` on every record of an SQS or DynamoDB stream batch; report the ones to retry."""
+    """Run ``act`` on every record of an SQS or DynamoDB stream batch; report the ones to retry.
+
+    An event that is not such a batch, or a record from another source (a raw S3 notification
+    where SQS messages are expected), is refused as a permanent failure, logged with why."""
+    expected = _EVENT_SOURCES[source]
+    records = event.get("Records") if isinstance(event, dict) else None
+    if not isinstance(records, list) or not all(isinstance(record, dict) for record in records):
+        logger.error("permanent failure: not a batch of records", extra={"expected": expected})
+        metrics.add_metric(name="PermanentFailures", unit=MetricUnit.Count, value=1)
+        return {"batchItemFailures": []}
     processor = BatchProcessor(event_type=source)  # one per call: it holds batch state
 
     def handle(record: Record) -> None:
-        record_id = record.message_id if isinstance(record, SQSRecord) else record.event_id
+        record_id = record.get("messageId") or record.get("eventID")
         logger.set_correlation_id(record_id)
         try:
+            if record.get("eventSource") != expected:
+                raise PermanentError(
+                    f"a {record.get('eventSource')!r} record where {expected} records are expected"
+                )
             act(record)
         except PermanentError as error:
             logger.error(

@@ -25,7 +25,13 @@ MIN_INTERACTIONS, MIN_POSTS = 1_000, 50  # below this a model would learn noise:
 
 
 def run_batch(version: str) -> dict[str, Any]:
-    """The daily batch: 30 days of log and posts in, a new model and user features out."""
+    """The daily batch: 30 days of log and posts in, a new model and user features out.
+
+    Versions only move forward: a tick no newer than the published model (a replay, or a re-delivery
+    of the same tick) changes nothing."""
+    published = latest_version()
+    if published is not None and published >= version:
+        return {"version": version, "published": False, "reason": f"model {published} is as new or newer"}
     now = clock.now()
     catalogue = read_catalogue(now - HISTORY_DAYS * DAY)
     log = read_log(now - HISTORY_DAYS * DAY, now)
@@ -45,6 +51,14 @@ def run_batch(version: str) -> dict[str, Any]:
     known_unsafe = set(catalogue.post_id[catalogue.verdict != SHOWABLE_VERDICT].tolist())
     safety.mark(known_unsafe & safety.unsafe_posts(), unsafe=False)  # the new model filters these itself
     return {**report, "published": True, "indexed_posts": int(model.index.ntotal)}
+
+
+def latest_version() -> str | None:
+    try:
+        pointer = client("s3").get_object(Bucket=resource_name(BUCKET), Key=LATEST)["Body"].read()
+    except client("s3").exceptions.NoSuchKey:
+        return None
+    return str(json.loads(pointer)["version"])
 
 
 def publish_model(model: ExploreModel) -> str:
