@@ -141,6 +141,29 @@ def test_a_repeated_event_counts_once(api: ApiStack, world: World) -> None:
     assert [a["M"]["p"]["S"] for a in item["actions"]["L"]] == [post_id]
 
 
+def test_one_users_reports_of_a_post_count_once(api: ApiStack, world: World) -> None:
+    # Given one user who reports the same post twenty times, each with a new event id
+    user = f"u_reporter{uuid.uuid4().hex[:6]}"
+    post_id = str(world.catalogue.post_id[world.catalogue.verdict == "approved"][-2])
+    replies = [
+        api.client.call(
+            "POST",
+            f"/posts/{post_id}/interactions",
+            {"event_id": uuid.uuid4().hex, "action": "report"},
+            token=api.token(user),
+        )
+        for _ in range(20)
+    ]
+    # Then the first is new, the nineteen others duplicates, and one report row is stored
+    assert [(r.status, r.body["duplicate"]) for r in replies] == [(202, False)] + [(202, True)] * 19
+    rows = client("dynamodb").query(
+        TableName=api.stack.environment["INTERACTIONS_TABLE"],
+        KeyConditionExpression="user_id = :u",
+        ExpressionAttributeValues={":u": {"S": user}},
+    )["Items"]
+    assert [(row["action"]["S"], row["post_id"]["S"]) for row in rows] == [("report", post_id)]
+
+
 @pytest.mark.parametrize(
     ("body", "status"),
     [

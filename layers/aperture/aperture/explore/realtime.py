@@ -34,14 +34,18 @@ class NewInteraction(BaseModel):
 def record_interaction(
     caller: Caller, post_id: str, interaction: NewInteraction
 ) -> tuple[dict[str, Any], bool]:
-    """Store the action (the stream turns it into features); True when it is new."""
+    """Store the action (the stream turns it into features); True when it is new.
+
+    A report counts once per user and post, whatever its event id: one person's twenty reports
+    are one report in the integrity signal, not twenty."""
     post = get_post(post_id)
     if post.get("state") != "published":
         raise NotFound(f"there is no post {post_id}")
     now = clock.now()
+    event_id = f"report_{post_id}" if interaction.action == "report" else interaction.event_id
     row = {
         "user_id": caller.user_id,
-        "event_id": interaction.event_id,
+        "event_id": event_id,
         "post_id": post_id,
         "action": interaction.action,
         "watch_seconds": interaction.watch_seconds,
@@ -52,7 +56,7 @@ def record_interaction(
             TableName=table(INTERACTIONS),
             Item={
                 "user_id": {"S": caller.user_id},
-                "event_id": {"S": interaction.event_id},
+                "event_id": {"S": event_id},
                 "post_id": {"S": post_id},
                 "action": {"S": interaction.action},
                 "watch_seconds": {"N": repr(interaction.watch_seconds)},
