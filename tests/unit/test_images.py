@@ -159,6 +159,22 @@ def _png_bomb(width: int, height: int) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", rows) + chunk(b"IEND", b"")
 
 
+def _scan_bomb(scans: int) -> bytes:
+    """A progressive JPEG whose last scan is repeated until it has ``scans`` scans."""
+    data = _save(_photo(), "JPEG", progressive=True)
+    last_scan = data.rindex(b"\xff\xda")
+    return data[:last_scan] + data[last_scan:-2] * (scans - data.count(b"\xff\xda") + 1) + b"\xff\xd9"
+
+
+def _cut(data: bytes, fraction: float) -> bytes:
+    return data[: int(len(data) * fraction)]
+
+
+def _with_comment(jpeg: bytes, text: bytes) -> bytes:
+    """A COM segment right after SOI."""
+    return jpeg[:2] + b"\xff\xfe" + (len(text) + 2).to_bytes(2, "big") + text + jpeg[2:]
+
+
 @pytest.mark.parametrize(
     ("case", "data", "reason"),
     [
@@ -170,7 +186,23 @@ def _png_bomb(width: int, height: int) -> bytes:
             "the file is not a decodable image",
         ),
         ("html", b"<!doctype html><html><body>hi</body></html>", "the file is not a decodable image"),
-        ("png bomb 50000x50000", _png_bomb(50_000, 50_000), "too many pixels"),
+        ("png bomb 50000x50000", _png_bomb(50_000, 50_000), "over the limit of 50,000,000 pixels"),
+        ("jpeg scan bomb", _scan_bomb(150), "the JPEG has 15[0-9] scans, over the limit of 100"),
+        (
+            "3000x3000 header, 4 KB of data, EOI",
+            _save(Image.new("RGB", (3000, 3000), "grey"), "JPEG")[:4000] + b"\xff\xd9",
+            "the image is truncated or corrupt: the JPEG holds less data than its size needs",
+        ),
+        (
+            "jpeg cut at 60% ending with EOI",
+            _cut(_save(_photo(), "JPEG"), 0.6) + b"\xff\xd9",
+            "the image is truncated or corrupt: .+",
+        ),
+        (
+            "markup in a jpeg comment",
+            _with_comment(_save(_photo(), "JPEG"), b"<svg onload=alert(1)>"),
+            "polyglot",
+        ),
         (
             "jpeg + html polyglot",
             _save(_photo(), "JPEG") + b"<html><script>steal()</script></html>",

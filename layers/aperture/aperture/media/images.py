@@ -1,8 +1,10 @@
 """The image path: decode safely, normalise, render every rendition at its perceptual quality.
 
 Safety first: the format must be on the allow-list, the pixel count is checked from the header
-before any pixel is decoded (decompression bombs), truncated files are refused rather than
-padded, and files that carry markup or an archive beside the image (polyglots) are refused.
+before any pixel is decoded (decompression bombs), so is a JPEG's scan count (scan bombs),
+truncated files are refused rather than padded (a JPEG is read once by libjpeg-turbo in strict
+mode, where a premature end is an error, not a warning), and files that carry markup or an
+archive where an image file can hold text (polyglots: ``containers.text_regions``) are refused.
 Outputs are re-encoded from pixels only, so no metadata (EXIF, GPS, XMP, comments) survives;
 colours are converted to sRGB, which browsers assume for untagged images.
 """
@@ -17,16 +19,19 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import pillow_heif
+import simplejpeg
 from PIL import ExifTags, Image, ImageCms, ImageOps, UnidentifiedImageError
 
 from aperture.core.jobs import PermanentError
 from aperture.media import quality
+from aperture.media.containers import jpeg_layout, text_regions
 from aperture.media.filters import LOOKS, apply_look
 from aperture.media.thumbhash import thumbhash_of
 
 pillow_heif.register_heif_opener()
 
 MAX_PIXELS = 50_000_000  # 8K x 6K; a 50,000 x 50,000 "bomb" is 2.5 billion
+MAX_SCANS = 100  # encoders write about 10 progressive scans; each is a pass over every coefficient
 ALLOWED_FORMATS = {"JPEG", "PNG", "WEBP", "AVIF", "HEIF", "GIF", "MPO"}
 WIDTHS = {"display": 1080, "large": 640, "medium": 320, "small": 150}
 FORMATS = {"JPEG": "image/jpeg", "WEBP": "image/webp", "AVIF": "image/avif"}
@@ -73,10 +78,24 @@ class ProcessedImage:
 
 
 def _refuse_polyglots(data: bytes) -> None:
-    if _MARKUP.search(data):
-        raise ImageRejected("the file carries HTML or script markup besides the image (a polyglot)")
-    if _ZIP_END in data[-65_536:] and b"PK\x03\x04" in data:
-        raise ImageRejected("the file carries an archive besides the image (a polyglot)")
+    for region in text_regions(data):
+        if _MARKUP.search(region):
+            raise ImageRejected("the file carries HTML or script markup besides the image (a polyglot)")
+        if _ZIP_END in region and b"PK\x03\x04" in region:
+            raise ImageRejected("the file carries an archive besides the image (a polyglot)")
+
+
+def _refuse_broken_jpeg(data: bytes, components: int) -> None:
+    """Scan bombs and truncated JPEGs, before Pillow decodes (it pads a premature end with grey)."""
+    layout = jpeg_layout(data)
+    if layout.scans > MAX_SCANS:
+        raise ImageRejected(f"the JPEG has {layout.scans} scans, over the limit of {MAX_SCANS}")
+    if layout.entropy_bytes * 8 < layout.blocks:  # a first scan codes every block in a bit at least
+        raise ImageRejected("the image is truncated or corrupt: the JPEG holds less data than its size needs")
+    try:  # at 1/8 scale: every bit of the data is read, a sixty-fourth of the pixels made
+        simplejpeg.decode_jpeg(data, colorspace="CMYK" if components == 4 else "GRAY", min_factor=8)
+    except ValueError as error:
+        raise ImageRejected(f"the image is truncated or corrupt: {error}") from error
 
 
 def decode(data: bytes, longest_needed: int = max(WIDTHS.values())) -> Image.Image:
@@ -85,8 +104,8 @@ def decode(data: bytes, longest_needed: int = max(WIDTHS.values())) -> Image.Ima
         raise ImageRejected("the file is empty")
     try:
         image = Image.open(io.BytesIO(data))
-    except Image.DecompressionBombError as error:
-        raise ImageRejected(f"the image has too many pixels: {error}") from error
+    except Image.DecompressionBombError as error:  # Pillow's guard, at twice our limit
+        raise ImageRejected(f"the image is over the limit of {MAX_PIXELS:,} pixels") from error
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
         raise ImageRejected("the file is not a decodable image") from error
     if image.format not in ALLOWED_FORMATS:
@@ -95,7 +114,8 @@ def decode(data: bytes, longest_needed: int = max(WIDTHS.values())) -> Image.Ima
     width, height = image.size
     if width * height > MAX_PIXELS:
         raise ImageRejected(f"the image is {width}x{height}, over the limit of {MAX_PIXELS:,} pixels")
-    if image.format == "JPEG":
+    if image.format in ("JPEG", "MPO"):
+        _refuse_broken_jpeg(data, len(image.getbands()))
         image.draft("RGB", (longest_needed, longest_needed))  # decode at 1/2, 1/4 or 1/8 scale
     try:
         image.seek(0)
