@@ -22,6 +22,7 @@ def clip(
     video: bool = True,
     rotation: int = 0,
     container: str = "mp4",
+    silent: bool = False,
 ) -> bytes:
     """An H.264 (+ AAC) clip of a moving gradient; ``rotation`` is stored as display-matrix metadata."""
     with tempfile.TemporaryDirectory() as work:
@@ -40,7 +41,8 @@ def clip(
                 out.mux(stream.encode(None))
             if sound is not None:
                 t = np.arange(int(seconds * 48_000)) / 48_000
-                tone = (0.05 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)  # quiet: loudness must lift it
+                level = 0.0 if silent else 0.05  # quiet: loudness must lift it; or digital silence
+                tone = (level * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
                 for start in range(0, len(tone), 1024):
                     chunk = np.stack([tone[start : start + 1024]] * 2)
                     sample = av.AudioFrame.from_ndarray(chunk, format="fltp", layout="stereo")

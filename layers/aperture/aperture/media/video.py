@@ -186,7 +186,22 @@ def _push(graph: Any, frame: Any, stream: Any, out: Any) -> None:
             filtered = graph.pull()
         except (av.error.BlockingIOError, av.error.EOFError):
             return
-        out.mux(stream.encode(filtered))
+        out.mux(stream.encode(_finite(filtered) if stream.type == "audio" else filtered))
+
+
+def _finite(frame: Any) -> Any:
+    """Silence for samples that are not numbers: loudnorm turns a silent track (a muted microphone)
+    into NaN, which the AAC encoder refuses, failing the whole upload (found by the media fuzzer)."""
+    samples = frame.to_ndarray()
+    if np.isfinite(samples).all():
+        return frame
+    clean = av.AudioFrame.from_ndarray(
+        np.nan_to_num(samples, nan=0.0, posinf=0.0, neginf=0.0),
+        format=frame.format.name,
+        layout=frame.layout.name,
+    )
+    clean.sample_rate, clean.pts, clean.time_base = frame.sample_rate, frame.pts, frame.time_base
+    return clean
 
 
 def poster(source: Path, mime: str, probe: Probe, longest: int = 1080) -> np.ndarray:

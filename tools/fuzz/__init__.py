@@ -1,0 +1,1 @@
+"""Fuzzers of the project's own code: ``pipenv run fuzz media --seconds N``."""
