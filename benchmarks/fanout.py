@@ -303,7 +303,7 @@ def run() -> None:
         " fanned-out authors.",
         read_rows,
         {"reads": READS, "page": 25},
-        command="fanout",
+        command="bench fanout",
     )
     print((report.RESULTS / "fanout.md").read_text())
     print(path.read_text())

@@ -173,6 +173,6 @@ def run(repeats: int = 2) -> None:
         f"{len(KINDS)} photos. SSIM is FFmpeg's (8x8 windows, luma). {bytes_summary}"
     )
     timing = report.write("images", summary, rows, parameters)
-    sizes = report.write("images_bytes", bytes_summary, byte_rows, parameters, command="images")
+    sizes = report.write("images_bytes", bytes_summary, byte_rows, parameters, command="bench images")
     print(timing.read_text())
     print(sizes.read_text())

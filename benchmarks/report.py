@@ -20,7 +20,8 @@ def write(
     command: str | None = None,
     headline: dict[str, Any] | None = None,
 ) -> Path:
-    """``headline``: the figures a reader looks for first, as top-level keys of the JSON."""
+    """``headline``: the figures a reader looks for first, as top-level keys of the JSON;
+    ``command``: what follows ``pipenv run`` to reproduce it (``bench NAME`` when not given)."""
     RESULTS.mkdir(exist_ok=True)
     document = {
         "benchmark": name,
@@ -42,7 +43,7 @@ def write(
         "| " + " | ".join("---" for _ in columns) + " |",
         *("| " + " | ".join(_cell(row[c]) for c in columns) + " |" for row in rows),
         "",
-        f"Parameters: {json.dumps(parameters)}. Reproduce: `pipenv run bench {command or name}`.",
+        f"Parameters: {json.dumps(parameters)}. Reproduce: `pipenv run {command or f'bench {name}'}`.",
         "",
     ]
     path = RESULTS / f"{name}.md"

@@ -40,6 +40,9 @@ _SEED_SIZE = "medium"  # searched first, blind: cheap, and close to the other si
 _MARKUP = re.compile(rb"<(?:script|html|svg|\?php|!doctype|iframe|object|embed)\b", re.IGNORECASE)
 _ZIP_END = b"PK\x05\x06"
 _SRGB = ImageCms.createProfile("sRGB")
+# What Pillow's decoders raise on a broken file: pillow-heif an EOFError at an early end, the AVIF
+# plugin a RuntimeError for planes it cannot decode (both found by the media fuzzer).
+_DECODER_ERRORS = (OSError, SyntaxError, ValueError, EOFError, RuntimeError)
 
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS  # Pillow's own guard, as a second line
 
@@ -106,7 +109,7 @@ def decode(data: bytes, longest_needed: int = max(WIDTHS.values())) -> Image.Ima
         image = Image.open(io.BytesIO(data))
     except Image.DecompressionBombError as error:  # Pillow's guard, at twice our limit
         raise ImageRejected(f"the image is over the limit of {MAX_PIXELS:,} pixels") from error
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
+    except (UnidentifiedImageError, *_DECODER_ERRORS) as error:
         raise ImageRejected("the file is not a decodable image") from error
     if image.format not in ALLOWED_FORMATS:
         raise ImageRejected(f"{image.format} images are not accepted")
@@ -120,7 +123,7 @@ def decode(data: bytes, longest_needed: int = max(WIDTHS.values())) -> Image.Ima
     try:
         image.seek(0)
         image.load()
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
+    except (*_DECODER_ERRORS, Image.DecompressionBombError) as error:
         raise ImageRejected("the image is truncated or corrupt") from error
     return image
 

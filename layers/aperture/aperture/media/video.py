@@ -59,12 +59,15 @@ def probe(path: Path, mime: str) -> Probe:
         if not container.streams.video:
             raise VideoRejected("the file has no video track")
         stream = container.streams.video[0]
-        codec = stream.codec_context.name
+        codec = _codec(stream)
         if codec not in VIDEO_CODECS:
             raise VideoRejected(f"the video codec {codec} is not one we accept")
-        audio = container.streams.audio[0].codec_context.name if container.streams.audio else None
+        sound = container.streams.audio[0] if container.streams.audio else None
+        audio = _codec(sound) if sound is not None else None
         if audio is not None and audio not in AUDIO_CODECS:
             raise VideoRejected(f"the audio codec {audio} is not one we accept")
+        if sound is not None and not sound.codec_context.channels:
+            raise VideoRejected("the audio track is truncated or corrupt")
         seconds = float(container.duration or 0) / av.time_base
         fps = float(stream.average_rate or 0)
         try:
@@ -80,6 +83,13 @@ def probe(path: Path, mime: str) -> Probe:
     if not 0 < fps <= MAX_FPS:
         raise VideoRejected(f"the frame rate must be at most {MAX_FPS:.0f} per second")
     return Probe(width, height, rotation, seconds, fps, codec, audio)
+
+
+def _codec(stream: Any) -> str:
+    """The stream's codec; a stream whose codec FFmpeg cannot even name has no decoder to run."""
+    if stream.codec_context is None:
+        raise VideoRejected("the video is truncated or corrupt")
+    return str(stream.codec_context.name)
 
 
 def fit(probe: Probe, longest: int) -> tuple[int, int]:
@@ -132,6 +142,8 @@ def encode(
         video_graph = _video_graph(video_in, probe, rung)
         audio_graph = _audio_graph(audio_in) if audio_in is not None else None
         streams = [video_in, *([audio_in] if audio_in is not None else [])]
+        # A broken input fails anywhere from the first packet to the last flush (timestamps that
+        # go backwards fail the muxer at the end: found by the media fuzzer).
         try:
             for packet in inp.demux(*streams):
                 for frame in packet.decode():
@@ -139,14 +151,14 @@ def encode(
                         _push(video_graph, frame, video, out)
                     elif audio_graph is not None and audio is not None:
                         _push(audio_graph, frame, audio, out)
+            _push(video_graph, None, video, out)
+            if audio_graph is not None and audio is not None:
+                _push(audio_graph, None, audio, out)
+            for stream in (video, audio):
+                if stream is not None:
+                    out.mux(stream.encode(None))
         except av.error.FFmpegError as error:
             raise VideoRejected("the video is truncated or corrupt") from error
-        _push(video_graph, None, video, out)
-        if audio_graph is not None and audio is not None:
-            _push(audio_graph, None, audio, out)
-        for stream in (video, audio):
-            if stream is not None:
-                out.mux(stream.encode(None))
 
 
 def _encoder_options(rung: Rung) -> dict[str, str]:
