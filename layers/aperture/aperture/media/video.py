@@ -86,10 +86,12 @@ def probe(path: Path, mime: str) -> Probe:
 
 
 def _codec(stream: Any) -> str:
-    """The stream's codec; a stream whose codec FFmpeg cannot even name has no decoder to run."""
+    """The stream's codec by its own name ("av1", "mp3"), not its decoder's ("libdav1d",
+    "mp3float": which refused every AV1 upload, found by the media fuzzer). A stream whose codec
+    FFmpeg cannot even name has no decoder to run."""
     if stream.codec_context is None:
         raise VideoRejected("the video is truncated or corrupt")
-    return str(stream.codec_context.name)
+    return str(stream.codec_context.codec.canonical_name)
 
 
 def fit(probe: Probe, longest: int) -> tuple[int, int]:
