@@ -8,6 +8,7 @@ import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -75,17 +76,23 @@ class ApiStack:
         return token
 
 
+@contextmanager
+def serving(stack: LocalStack) -> Iterator[ApiStack]:
+    """A started stack's API over HTTP, with its development issuer."""
+    server = ApiServer(stack.api_function(), port=0).start()
+    issuer = DevIssuer(
+        os.environ["AUTH_DEV_SIGNING_KEY"], os.environ["AUTH_ISSUER"], os.environ["AUTH_AUDIENCE"]
+    )
+    try:
+        yield ApiStack(stack, Client(server.url), issuer)
+    finally:
+        server.stop()
+
+
 @pytest.fixture(scope="module")
 def api() -> Iterator[ApiStack]:
-    with LocalStack() as stack:
-        server = ApiServer(stack.api_function(), port=0).start()
-        issuer = DevIssuer(
-            os.environ["AUTH_DEV_SIGNING_KEY"], os.environ["AUTH_ISSUER"], os.environ["AUTH_AUDIENCE"]
-        )
-        try:
-            yield ApiStack(stack, Client(server.url), issuer)
-        finally:
-            server.stop()
+    with LocalStack() as stack, serving(stack) as served:
+        yield served
 
 
 def post_to_s3(upload: dict[str, Any], data: bytes) -> int:

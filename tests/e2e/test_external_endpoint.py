@@ -7,7 +7,6 @@ event sources, TTL and schedule emulation still run in this process.
 from __future__ import annotations
 
 import http.server
-import os
 import socket
 import subprocess
 import sys
@@ -17,13 +16,11 @@ from collections.abc import Iterator
 import pytest
 
 from aperture.core.aws import client
-from aperture.core.identity import DevIssuer
 from aperture_local.__main__ import main
 from aperture_local.endpoint import EndpointError
-from aperture_local.server import ApiServer
 from aperture_local.stack import LocalStack
 from tests.conftest import eventually
-from tests.e2e.conftest import ApiStack, Client
+from tests.e2e.conftest import ApiStack, serving
 
 # The same end-to-end upload test the embedded stack passes, collected here with this module's `api`
 from tests.e2e.test_image_pipeline import (  # noqa: F401
@@ -64,15 +61,8 @@ def _answers(url: str) -> bool:
 
 @pytest.fixture(scope="module")
 def api(moto_server: str) -> Iterator[ApiStack]:
-    with LocalStack(endpoint=moto_server, stack_name="aperture-external") as stack:
-        server = ApiServer(stack.api_function(), port=0).start()
-        issuer = DevIssuer(
-            os.environ["AUTH_DEV_SIGNING_KEY"], os.environ["AUTH_ISSUER"], os.environ["AUTH_AUDIENCE"]
-        )
-        try:
-            yield ApiStack(stack, Client(server.url), issuer)
-        finally:
-            server.stop()
+    with LocalStack(endpoint=moto_server, stack_name="aperture-external") as stack, serving(stack) as served:
+        yield served
 
 
 def test_the_stack_lives_in_the_external_server_and_leaves_with_stop(moto_server: str) -> None:
