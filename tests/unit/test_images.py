@@ -12,9 +12,10 @@ import pillow_heif
 import pytest
 from PIL import Image
 
+from aperture.core.jobs import time_limit
 from aperture.media import quality
 from aperture.media.filters import LOOKS, apply_look
-from aperture.media.images import SSIM_TARGET, ImageRejected, ProcessedImage, process, sized
+from aperture.media.images import RESERVED_SECONDS, SSIM_TARGET, ImageRejected, ProcessedImage, process, sized
 from tests.conftest import natural_picture
 
 pillow_heif.register_heif_opener()
@@ -219,6 +220,19 @@ def _with_comment(jpeg: bytes, text: bytes) -> bytes:
 def test_what_is_not_a_safe_image_is_refused_with_a_clear_reason(case: str, data: bytes, reason: str) -> None:
     with pytest.raises(ImageRejected, match=reason):
         process(data)
+
+
+def test_a_file_that_would_outlast_the_invocation_fails_at_once_naming_the_limit() -> None:
+    # Given an invocation with less time left than the pipeline keeps for storing its results
+    with time_limit(RESERVED_SECONDS - 1), pytest.raises(ImageRejected) as refused:
+        process(_save(_photo(), "JPEG"))
+    # Then it is refused at once, saying why (a permanent failure: the media ends failed, not stuck)
+    assert (
+        str(refused.value) == "processing would outlast the function's time limit (stopped before decoding)"
+    )
+    # And with time enough the same file is processed
+    with time_limit(600):
+        assert process(_save(_photo(), "JPEG"), formats=("JPEG",)).renditions
 
 
 def test_an_unknown_filter_is_refused() -> None:

@@ -10,7 +10,7 @@ import pytest
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from aperture.core.jobs import PermanentError, consume, parse_job
+from aperture.core.jobs import PermanentError, consume, parse_job, time_left
 from aperture.core.messages import MediaJob
 from tests.conftest import load_event
 
@@ -54,3 +54,19 @@ def test_a_malformed_job_says_which_fields_are_wrong() -> None:
     record = SQSRecord(_event_with_bodies('{"media_id": "../etc", "owner_id": "u1"}')["Records"][0])
     with pytest.raises(PermanentError, match=r"media_id: String should match .*bucket: Field required"):
         parse_job(record, MediaJob)
+
+
+class TimedContext(Context):
+    def get_remaining_time_in_millis(self) -> int:
+        return 42_000
+
+
+def test_each_record_knows_how_long_its_invocation_has_left() -> None:
+    # Given a batch consumed by an invocation with 42 s left
+    seen: list[float] = []
+    event = _event_with_bodies(load_event("image_processor/image_job.json")["Records"][0]["body"])
+
+    # When the record is acted on, then it sees those 42 s; outside an invocation time is unbounded
+    consume(event, TimedContext(), lambda _: seen.append(time_left()), logger=logger, metrics=metrics)  # type: ignore[arg-type]
+    assert 41 < seen[0] <= 42
+    assert time_left() == float("inf")

@@ -10,7 +10,11 @@ queue's DLQ, whose alarm pages). The other records of the batch are unaffected.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import math
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import cache
 from typing import Any, TypeVar
 
@@ -39,6 +43,25 @@ Record = TypeVar("Record", SQSRecord, DynamoDBRecord)
 
 class PermanentError(Exception):
     """Retrying cannot help: the input is malformed, unsupported or refers to nothing."""
+
+
+_deadline: ContextVar[float | None] = ContextVar("deadline", default=None)
+
+
+def time_left() -> float:
+    """Seconds before Lambda stops the invocation handling this record (unbounded outside one)."""
+    deadline = _deadline.get()
+    return math.inf if deadline is None else deadline - time.monotonic()
+
+
+@contextmanager
+def time_limit(seconds: float) -> Iterator[None]:
+    """What ``time_left`` answers within the block: the invocation's remaining time."""
+    token = _deadline.set(time.monotonic() + seconds)
+    try:
+        yield
+    finally:
+        _deadline.reset(token)
 
 
 def parse_job(record: SQSRecord, model: type[Job]) -> Job:
@@ -71,15 +94,18 @@ def consume(
         return {"batchItemFailures": []}
     processor = BatchProcessor(event_type=source)  # one per call: it holds batch state
 
-    def handle(record: Record) -> None:
+    def handle(record: Record, lambda_context: LambdaContext | None = None) -> None:
         record_id = record.get("messageId") or record.get("eventID")
         logger.set_correlation_id(record_id)
+        remaining_ms = getattr(lambda_context, "get_remaining_time_in_millis", None)
+        remaining = remaining_ms() / 1000 if remaining_ms else math.inf
         try:
             if record.get("eventSource") != expected:
                 raise PermanentError(
                     f"a {record.get('eventSource')!r} record where {expected} records are expected"
                 )
-            act(record)
+            with time_limit(remaining):
+                act(record)
         except PermanentError as error:
             logger.error(
                 "permanent failure: message consumed without retry",

@@ -15,6 +15,7 @@ import hashlib
 import io
 import os
 import re
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -22,7 +23,7 @@ import pillow_heif
 import simplejpeg
 from PIL import ExifTags, Image, ImageCms, ImageOps, UnidentifiedImageError
 
-from aperture.core.jobs import PermanentError
+from aperture.core.jobs import PermanentError, time_left
 from aperture.media import quality
 from aperture.media.containers import jpeg_layout, text_regions
 from aperture.media.filters import LOOKS, apply_look
@@ -32,6 +33,7 @@ pillow_heif.register_heif_opener()
 
 MAX_PIXELS = 50_000_000  # 8K x 6K; a 50,000 x 50,000 "bomb" is 2.5 billion
 MAX_SCANS = 100  # encoders write about 10 progressive scans; each is a pass over every coefficient
+RESERVED_SECONDS = 15.0  # of the invocation's time, kept for storing renditions and the record
 ALLOWED_FORMATS = {"JPEG", "PNG", "WEBP", "AVIF", "HEIF", "GIF", "MPO"}
 WIDTHS = {"display": 1080, "large": 640, "medium": 320, "small": 150}
 FORMATS = {"JPEG": "image/jpeg", "WEBP": "image/webp", "AVIF": "image/avif"}
@@ -187,6 +189,13 @@ def sized(data: bytes, look: str | None = None) -> dict[str, Image.Image]:
     return {name: _resize(display, width) for name, width in WIDTHS.items()}
 
 
+def _within(budget_ends: float, stage: str) -> None:
+    """A file that would outlast the invocation fails now, with why, instead of being killed later
+    (a Lambda timeout runs no ``except``: the media would stay processing)."""
+    if time.monotonic() > budget_ends:
+        raise ImageRejected(f"processing would outlast the function's time limit (stopped before {stage})")
+
+
 def process(
     data: bytes, look: str | None = None, formats: tuple[str, ...] = tuple(FORMATS)
 ) -> ProcessedImage:
@@ -195,11 +204,14 @@ def process(
     Each format is searched blind at one cheap size first; the SSIM-by-quality curve it measured
     predicts where the other sizes meet the target: about three encodes each instead of seven.
     """
+    budget_ends = time.monotonic() + time_left() - RESERVED_SECONDS
+    _within(budget_ends, "decoding")
     sizes = sized(data, look)
 
     def render(
         name: str, fmt: str, like: dict[int, float] | None = None
     ) -> tuple[Rendition, dict[int, float]]:
+        _within(budget_ends, f"the {name} {fmt} rendition")
         pixels = sizes[name]
         # A copy per thread: Image.save keeps its options on the image object itself.
         search = quality.QualitySearch((_opaque(pixels) if fmt == "JPEG" else pixels).copy(), fmt)
