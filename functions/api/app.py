@@ -82,7 +82,16 @@ def dev_token(request: Request) -> dict[str, Any]:
 
 
 @api.route(
-    "/users", "POST", "Create the caller's profile", body=users.NewProfile, status=201, headers=IDEMPOTENT
+    "/users",
+    "POST",
+    "Create the caller's profile",
+    body=users.NewProfile,
+    status=201,
+    headers=IDEMPOTENT,
+    links={
+        f"GET {path}": {"user_id": "$response.body#/user_id"}
+        for path in ("/users/{user_id}", "/users/{user_id}/followers", "/users/{user_id}/stories")
+    },
 )
 def create_user(request: Request) -> dict[str, Any]:
     return _create_once(request, "POST /users", lambda: users.create_profile(request.user, request.body))
@@ -121,7 +130,24 @@ def list_following(request: Request, user_id: str) -> dict[str, Any]:
     return graph.following(user_id, page_size(request.query.get("limit")), request.query.get("cursor"))
 
 
-@api.route("/posts", "POST", "Create a post", body=posts.NewPost, status=201, headers=IDEMPOTENT)
+@api.route(
+    "/posts",
+    "POST",
+    "Create a post",
+    body=posts.NewPost,
+    status=201,
+    headers=IDEMPOTENT,
+    links={
+        target: {"post_id": "$response.body#/post_id"}
+        for target in (
+            "GET /posts/{post_id}",
+            "PUT /posts/{post_id}/like",
+            "DELETE /posts/{post_id}/like",
+            "POST /posts/{post_id}/interactions",
+            "DELETE /posts/{post_id}",
+        )
+    },
+)
 def create_post(request: Request) -> dict[str, Any]:
     return _create_once(request, "POST /posts", lambda: posts.create_post(request.user, request.body))
 
@@ -216,6 +242,7 @@ def decide_review(request: Request, media_id: str) -> dict[str, Any]:
     body=records.UploadIntent,
     status=201,
     headers=IDEMPOTENT,
+    links={"GET /media/{media_id}": {"media_id": "$response.body#/media_id"}},
 )
 def create_upload(request: Request) -> dict[str, Any]:
     return _create_once(request, "POST /uploads", lambda: records.create_upload(request.user, request.body))
@@ -250,6 +277,12 @@ def _until_first_expiry(items: list[dict[str, Any]], now: float) -> Reply:
     body=stories.NewStory,
     status=201,
     headers=IDEMPOTENT,
+    links={
+        "PUT /stories/{author_id}/{story_id}/seen": {
+            "author_id": "$response.body#/author_id",
+            "story_id": "$response.body#/story_id",
+        }
+    },
 )
 def post_story(request: Request) -> dict[str, Any]:
     return _create_once(request, "POST /stories", lambda: stories.post_story(request.user, request.body))

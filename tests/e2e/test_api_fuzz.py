@@ -29,9 +29,36 @@ def test_no_generated_request_gets_a_server_error(operation: Any, api: ApiStack)
     token = api.token("u_fuzz")
 
     @given(case=operation.as_strategy())
-    @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+    @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
     def fuzz(case: Any) -> None:
         response = case.call(base_url=api.client.base_url, headers={"Authorization": f"Bearer {token}"})
         assert response.status_code < 500, f"{case.method} {case.formatted_path}: {response.text[:300]}"
 
     fuzz()
+
+
+def test_linked_sequences_of_calls_never_get_a_server_error(api: ApiStack) -> None:
+    # Given a caller with a profile, and the document's links (create, then read, like, delete...)
+    token = api.signup("u_stateful")
+    schema = schemathesis.openapi.from_dict(DOCUMENT)
+    assert {"POST /posts", "POST /users", "POST /uploads", "POST /stories"} <= {
+        f"{op.method.upper()} {op.path}" for op in OPERATIONS if any(r.get("links") for r in _responses(op))
+    }
+
+    class LinkedCalls(schema.as_state_machine()):  # type: ignore[misc]
+        def get_call_kwargs(self, case: Any) -> dict[str, Any]:
+            return {"base_url": api.client.base_url, "headers": {"Authorization": f"Bearer {token}"}}
+
+        def validate_response(self, response: Any, case: Any, *_: Any, **__: Any) -> None:
+            assert response.status_code < 500, f"{case.method} {case.formatted_path}: {response.text[:300]}"
+
+    # When hypothesis runs sequences of linked calls, then none gets a 5xx
+    LinkedCalls.run(
+        settings=settings(
+            max_examples=40, stateful_step_count=6, deadline=None, suppress_health_check=list(HealthCheck)
+        )
+    )
+
+
+def _responses(operation: Any) -> list[dict[str, Any]]:
+    return list(operation.definition.raw.get("responses", {}).values())

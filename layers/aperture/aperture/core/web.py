@@ -69,6 +69,8 @@ class Operation:
     status: int
     query: dict[str, str] = field(default_factory=dict)
     headers: dict[str, str] = field(default_factory=dict)
+    # OpenAPI links: "METHOD /path" of a later call -> its parameters, from this call's response.
+    links: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 def error_body(code: str, message: str) -> dict[str, Any]:
@@ -99,8 +101,11 @@ class Api:
         status: int = 200,
         query: dict[str, str] | None = None,
         headers: dict[str, str] | None = None,
+        links: dict[str, dict[str, str]] | None = None,
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-        operation = Operation(path, method, summary, body, auth, status, query or {}, headers or {})
+        operation = Operation(
+            path, method, summary, body, auth, status, query or {}, headers or {}, links or {}
+        )
         self.operations.append(operation)
 
         def register(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -166,6 +171,14 @@ class Api:
                 for n, d in op.headers.items()
             ]
             responses: dict[str, Any] = {str(op.status): {"description": "success", "content": _JSON_ANY}}
+            if op.links:
+                responses[str(op.status)]["links"] = {
+                    _operation_id(*target.split(" ", 1)): {
+                        "operationId": _operation_id(*target.split(" ", 1)),
+                        "parameters": parameters_from,
+                    }
+                    for target, parameters_from in op.links.items()
+                }
             for status, description in _ERRORS.items():
                 if status == 401 and not op.auth:
                     continue
@@ -173,7 +186,7 @@ class Api:
             responses["503"] = {"description": "a dependency is unavailable; retry", "content": _JSON_ERROR}
             entry: dict[str, Any] = {
                 "summary": op.summary,
-                "operationId": f"{op.method}{op.path}",
+                "operationId": _operation_id(op.method, op.path),
                 "parameters": parameters,
                 "responses": responses,
             }
@@ -233,6 +246,10 @@ def _parse(raw: str | bytes | None, model: type[BaseModel]) -> BaseModel:
             {"field": ".".join(map(str, e["loc"])) or "body", "problem": e["msg"]} for e in error.errors()
         ]
         raise Unprocessable("the body is not valid", problems=problems) from error
+
+
+def _operation_id(method: str, path: str) -> str:
+    return f"{method}{path}"
 
 
 def _uniform_errors(event: Any, get_response: Callable[[Any], Response]) -> Response:
