@@ -116,6 +116,9 @@ def _notifications(api: ApiStack, user_id: str) -> list[dict[str, Any]]:
     return [{key: value.get("S") for key, value in item.items()} for item in items]
 
 
+TRUNCATED = "the image is truncated or corrupt: the JPEG holds less data than its size needs"
+
+
 def test_bad_uploads_end_failed_with_a_reason_and_a_notification(api: ApiStack) -> None:
     token = api.signup("u_unlucky")
     svg = upload_media(api, token, b'<svg xmlns="http://www.w3.org/2000/svg"/>')
@@ -124,11 +127,11 @@ def test_bad_uploads_end_failed_with_a_reason_and_a_notification(api: ApiStack) 
     reasons = {media_id: _wait_settled(api, token, media_id) for media_id in (svg, truncated, empty)}
     assert {m: (r["state"], r["failure"]) for m, r in reasons.items()} == {
         svg: ("failed", "the file is not an image or video we accept"),
-        truncated: ("failed", "the image is truncated or corrupt"),
+        truncated: ("failed", TRUNCATED),
         empty: ("failed", "the file is empty"),
     }
     told = {n["media_id"]: n["message"] for n in _notifications(api, "u_unlucky")}
-    assert told[truncated] == "Your upload could not be processed: the image is truncated or corrupt"
+    assert told[truncated] == f"Your upload could not be processed: {TRUNCATED}"
     assert set(told) == {svg, truncated, empty}
 
 
