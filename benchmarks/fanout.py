@@ -26,7 +26,7 @@ from typing import Any
 
 from aperture.core.aws import client
 from aperture.core.config import settings
-from aperture.core.dynamo import dynamodb, table, to_item
+from aperture.core.tables import write_batch
 from aperture.feed.home import (
     FEED_WINDOW_SECONDS,
     MERGE_GROUP,
@@ -34,9 +34,11 @@ from aperture.feed.home import (
     feed_row,
     followed_authors,
     read_feed,
-    write_rows,
 )
-from aperture.social.posts import BY_AUTHOR, POSTS, posts_by_id
+from aperture.feed.tables import FeedRow
+from aperture.social.posts import posts_by_id
+from aperture.social.tables import Post
+from aperture_local.items import to_item
 from aperture_local.stack import LocalStack
 
 from . import report
@@ -89,7 +91,7 @@ def _put(table: str, items: list[dict[str, Any]]) -> None:
     """Seed a table (not counted)."""
     requests = [{"PutRequest": {"Item": to_item(item)}} for item in items]
     for start in range(0, len(requests), 25):
-        dynamodb().batch_write_item(RequestItems={table: requests[start : start + 25]})
+        client("dynamodb").batch_write_item(RequestItems={table: requests[start : start + 25]})
 
 
 def _sqs_event(messages: list[dict[str, Any]], queue_arn: str) -> dict[str, Any]:
@@ -232,22 +234,15 @@ def _read_world(stack: LocalStack, celebrities: int, viewer_id: str) -> None:
                 }
             )
     _put(env["POSTS_TABLE"], posts)
-    write_rows([{"PutRequest": {"Item": feed_row(viewer_id, p)}} for p in posts if p["delivery"] == "fanout"])
+    write_batch(FeedRow, puts=[feed_row(viewer_id, p) for p in posts if p["delivery"] == "fanout"])
 
 
 def _naive_read(viewer_id: str, limit: int) -> list[str]:
     """Fan-out on read: every followed author's newest posts, one query each, merged in memory."""
     newest: list[tuple[float, str]] = []
     for author in followed_authors(viewer_id):
-        items = dynamodb().query(
-            TableName=table(POSTS),
-            IndexName=BY_AUTHOR,
-            KeyConditionExpression="author_id = :a",
-            ExpressionAttributeValues={":a": {"S": author}},
-            ScanIndexForward=False,
-            Limit=limit,
-        )["Items"]
-        newest += [(float(i["created_at"]["N"]), i["post_id"]["S"]) for i in items]
+        posts = Post.by_author.query(author, scan_index_forward=False, limit=limit)
+        newest += [(float(post.created_at), post.post_id) for post in posts]
     top = [post_id for _, post_id in heapq.nlargest(limit, newest)]
     found = posts_by_id(top)
     return [post_id for post_id in top if post_id in found]

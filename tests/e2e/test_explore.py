@@ -13,10 +13,10 @@ import pytest
 
 from aperture.core.aws import client
 from aperture.core.clock import ManualClock, set_clock
-from aperture.core.dynamo import to_item
 from aperture.core.ids import new_id
 from aperture.explore.offline import append_log
 from aperture.moderation.checks import record_verdict
+from aperture_local.items import to_item
 from simulator.world import World, WorldSpec, generate, log_rows
 from tests.conftest import eventually, load_event
 from tests.e2e.conftest import ApiStack

@@ -9,8 +9,8 @@ import pytest
 
 from aperture.core.aws import client
 from aperture.core.clock import ManualClock
-from aperture.core.dynamo import to_item
 from aperture.feed.home import clear_caches
+from aperture_local.items import to_item
 from aperture_local.runtime import FunctionError
 from tests.conftest import eventually, load_event
 from tests.e2e.conftest import ApiStack

@@ -10,11 +10,11 @@ import pytest
 from PIL import Image
 
 from aperture.core.aws import client
-from aperture.core.dynamo import to_item
 from aperture.core.ids import new_id
 from aperture.media import records
 from aperture.moderation import checks as moderation
 from aperture.social.notifications import notify
+from aperture_local.items import to_item
 from aperture_local.runtime import FunctionError
 from tests.conftest import eventually, load_event
 from tests.e2e.conftest import ApiStack

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from aperture.core.aws import client
-from aperture.core.dynamo import to_item
+from aperture_local.items import to_item
 from tests.conftest import eventually
 from tests.e2e.conftest import ApiStack, upload_media
 from tests.pictures import jpeg, scene

@@ -12,9 +12,9 @@ import pytest
 
 from aperture.core.aws import client
 from aperture.core.clock import ScaledClock, get_clock, set_clock
-from aperture.core.dynamo import to_item
 from aperture.core.identity import DevIssuer
 from aperture.core.ids import new_id
+from aperture_local.items import to_item
 from aperture_local.server import ApiServer
 from aperture_local.stack import LocalStack
 from tests.conftest import eventually

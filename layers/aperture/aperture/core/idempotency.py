@@ -22,7 +22,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 )
 
 from aperture.core.aws import client
-from aperture.core.dynamo import table
+from aperture.core.config import resource_name
 from aperture.core.errors import BadRequest, Conflict, Unprocessable
 
 IDEMPOTENCY = "IDEMPOTENCY_TABLE"
@@ -52,7 +52,7 @@ def once(
     )
     if lambda_context is not None and hasattr(lambda_context, "get_remaining_time_in_millis"):
         config.register_lambda_context(lambda_context)  # a crashed request frees its key at timeout
-    store = DynamoDBPersistenceLayer(table_name=table(IDEMPOTENCY), boto3_client=client("dynamodb"))
+    store = DynamoDBPersistenceLayer(table_name=resource_name(IDEMPOTENCY), boto3_client=client("dynamodb"))
 
     @idempotent_function(data_keyword_argument="request", config=config, persistence_store=store)
     def run(request: dict[str, Any]) -> dict[str, Any]:

@@ -21,9 +21,9 @@ import numpy.typing as npt
 
 from aperture.core.aws import client
 from aperture.core.config import resource_name
-from aperture.core.dynamo import dynamodb, get_items, table
 from aperture.explore.catalogue import KINDS, Action, Catalogue, InteractionLog
-from aperture.social.posts import POSTS
+from aperture.media.tables import Media
+from aperture.social.tables import Post
 
 BUCKET = "FEATURE_STORE_BUCKET"
 LATEST = "explore/models/latest.json"
@@ -71,22 +71,10 @@ def read_log(since: float, until: float) -> InteractionLog:
 
 def read_catalogue(since: float) -> Catalogue:
     """Posts created since ``since`` that are not deleted, with their media's kind and verdict."""
-    pages = (
-        dynamodb()
-        .get_paginator("scan")
-        .paginate(
-            TableName=table(POSTS),
-            FilterExpression="created_at >= :since AND #state <> :deleted",
-            ExpressionAttributeNames={"#state": "state"},
-            ExpressionAttributeValues={":since": {"N": repr(since)}, ":deleted": {"S": "deleted"}},
-        )
-    )
-    posts = [{k: next(iter(v.values())) for k, v in item.items()} for page in pages for item in page["Items"]]
+    found = Post.scan((Post.created_at >= since) & (Post.state != "deleted"))
+    posts = [post.to_dict() for post in found]
     media_ids = sorted({p["media_id"] for p in posts if p.get("media_id")})
-    media = {
-        m["media_id"]: m
-        for m in get_items(table("MEDIA_TABLE"), [{"media_id": {"S": mid}} for mid in media_ids])
-    }
+    media = {m.media_id: m.to_dict() for m in Media.batch_get(media_ids)}
 
     def verdict(post: dict[str, Any]) -> str:
         if not post.get("media_id"):

@@ -7,16 +7,17 @@ from collections import defaultdict
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
+from pynamodb.exceptions import PutError
 
 from aperture.core import clock
-from aperture.core.dynamo import dynamodb, table
 from aperture.core.errors import NotFound
 from aperture.core.identity import Caller
+from aperture.core.tables import condition_failed, ttl
 from aperture.explore.offline import DAY, append_log
 from aperture.explore.store import RecentAction, record_actions
+from aperture.explore.tables import Interaction
 from aperture.social.posts import get_post
 
-INTERACTIONS = "INTERACTIONS_TABLE"
 HISTORY_DAYS = 30
 _EVENT_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 
@@ -51,22 +52,21 @@ def record_interaction(
         "watch_seconds": interaction.watch_seconds,
         "at": now,
     }
+    recorded = Interaction(
+        caller.user_id,
+        event_id,
+        post_id=post_id,
+        action=interaction.action,
+        watch_seconds=interaction.watch_seconds,
+        at=now,
+        expires_at=ttl(now + HISTORY_DAYS * DAY),
+    )
     try:
-        dynamodb().put_item(
-            TableName=table(INTERACTIONS),
-            Item={
-                "user_id": {"S": caller.user_id},
-                "event_id": {"S": event_id},
-                "post_id": {"S": post_id},
-                "action": {"S": interaction.action},
-                "watch_seconds": {"N": repr(interaction.watch_seconds)},
-                "at": {"N": repr(now)},
-                "expires_at": {"N": str(int(now + HISTORY_DAYS * DAY))},
-            },
-            ConditionExpression="attribute_not_exists(event_id)",
-        )
-    except dynamodb().exceptions.ConditionalCheckFailedException:
-        return row, False
+        recorded.save(condition=Interaction.event_id.does_not_exist())
+    except PutError as error:
+        if condition_failed(error):
+            return row, False
+        raise
     return row, True
 
 

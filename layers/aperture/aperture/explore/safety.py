@@ -11,10 +11,9 @@ from collections.abc import Iterable
 
 from cachetools import TTLCache, cached
 
-from aperture.core.dynamo import dynamodb, table
+from aperture.explore.tables import UnsafePosts
 
-FEATURES = "FEATURES_TABLE"
-_KEY = {"entity_id": {"S": "explore"}, "feature_set": {"S": "unsafe"}}
+_KEY = ("explore", "unsafe")
 _FRESH_SECONDS = 5
 
 
@@ -22,16 +21,14 @@ def mark(post_ids: Iterable[str], unsafe: bool) -> None:
     ids = sorted(set(post_ids))
     if not ids:
         return
-    dynamodb().update_item(
-        TableName=table(FEATURES),
-        Key=_KEY,
-        UpdateExpression=f"{'ADD' if unsafe else 'DELETE'} post_ids :ids",
-        ExpressionAttributeValues={":ids": {"SS": ids}},
-    )
+    flagged = UnsafePosts(*_KEY)
+    flagged.update([UnsafePosts.post_ids.add(set(ids)) if unsafe else UnsafePosts.post_ids.delete(set(ids))])
     unsafe_posts.cache_clear()
 
 
 @cached(TTLCache(maxsize=1, ttl=_FRESH_SECONDS))
 def unsafe_posts() -> frozenset[str]:
-    item = dynamodb().get_item(TableName=table(FEATURES), Key=_KEY).get("Item", {})
-    return frozenset(item.get("post_ids", {}).get("SS", []))
+    try:
+        return frozenset(UnsafePosts.get(*_KEY).post_ids or ())
+    except UnsafePosts.DoesNotExist:
+        return frozenset()

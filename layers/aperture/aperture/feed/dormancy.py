@@ -9,14 +9,15 @@ refills the feed from the authors they follow.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+
+from pynamodb.exceptions import UpdateError
+from pynamodb.expressions.condition import Condition
 
 from aperture.core import clock
 from aperture.core.config import settings
-from aperture.core.dynamo import dynamodb, table, to_item
+from aperture.core.tables import condition_failed
 from aperture.feed.home import followed_authors, rebuild
-from aperture.social.graph import GRAPH
-from aperture.social.users import USERS
+from aperture.social.tables import Edge, User
 
 ACTIVITY_RESOLUTION = 3600.0  # seconds: last_active_at is rewritten at most this often
 
@@ -27,31 +28,26 @@ def touch(user_id: str) -> int:
     Every feed read calls this, so it reads first (half a read unit) and writes only when the
     record is an hour old or the user was dormant."""
     now = clock.now()
-    seen = (
-        dynamodb()
-        .get_item(
-            TableName=table(USERS),
-            Key={"user_id": {"S": user_id}},
-            ProjectionExpression="last_active_at, dormant_since",
-        )
-        .get("Item", {})
-    )
-    recent = float(seen.get("last_active_at", {"N": "0"})["N"]) >= now - ACTIVITY_RESOLUTION
-    if recent and "dormant_since" not in seen:
+    seen = _user(user_id, ["last_active_at", "dormant_since"], consistent=False)
+    recent = seen is not None and (seen.last_active_at or 0) >= now - ACTIVITY_RESOLUTION
+    if recent and seen is not None and seen.dormant_since is None:
         return 0
+    stale = now - ACTIVITY_RESOLUTION
     try:
-        previous = dynamodb().update_item(
-            TableName=table(USERS),
-            Key={"user_id": {"S": user_id}},
-            UpdateExpression="SET last_active_at = :now REMOVE dormant_since",
-            ConditionExpression="attribute_exists(follower_count) AND (attribute_not_exists(last_active_at)"
-            " OR last_active_at < :stale OR attribute_exists(dormant_since))",
-            ExpressionAttributeValues=to_item({":now": now, ":stale": now - ACTIVITY_RESOLUTION}),
-            ReturnValues="ALL_OLD",
+        previous = User(user_id).update_returning_old(
+            [User.last_active_at.set(now), User.dormant_since.remove()],
+            condition=User.follower_count.exists()
+            & (
+                User.last_active_at.does_not_exist()
+                | (User.last_active_at < stale)
+                | User.dormant_since.exists()
+            ),
         )
-    except dynamodb().exceptions.ConditionalCheckFailedException:
-        return 0  # active within the hour, or no profile yet
-    if "dormant_since" not in previous.get("Attributes", {}):
+    except UpdateError as error:
+        if condition_failed(error):
+            return 0  # active within the hour, or no profile yet
+        raise
+    if previous is None or previous.dormant_since is None:
         return 0
     authors = followed_authors(user_id)
     _set_audience(user_id, authors, present=True)
@@ -65,15 +61,11 @@ def sweep() -> dict[str, int]:
     marked = edges = 0
     for user_id in _idle_users(cutoff):
         try:
-            dynamodb().update_item(
-                TableName=table(USERS),
-                Key={"user_id": {"S": user_id}},
-                UpdateExpression="SET dormant_since = :now",
-                ConditionExpression="last_active_at < :cutoff AND attribute_not_exists(dormant_since)",
-                ExpressionAttributeValues=to_item({":now": now, ":cutoff": cutoff}),
-            )
-        except dynamodb().exceptions.ConditionalCheckFailedException:
-            continue  # came back meanwhile
+            User(user_id).update([User.dormant_since.set(now)], condition=_idle(cutoff))
+        except UpdateError as error:
+            if condition_failed(error):
+                continue  # came back meanwhile
+            raise
         authors = followed_authors(user_id)
         edges += _set_audience(user_id, authors, present=False)
         marked += 1
@@ -82,45 +74,37 @@ def sweep() -> dict[str, int]:
     return {"dormant": marked, "edges": edges}
 
 
+def _idle(cutoff: float) -> Condition:
+    idle: Condition = (User.last_active_at < cutoff) & User.dormant_since.does_not_exist()
+    return idle
+
+
 def _idle_users(cutoff: float) -> Iterator[str]:
-    pages = (
-        dynamodb()
-        .get_paginator("scan")
-        .paginate(
-            TableName=table(USERS),
-            FilterExpression="last_active_at < :cutoff AND attribute_not_exists(dormant_since)",
-            ExpressionAttributeValues=to_item({":cutoff": cutoff}),
-            ProjectionExpression="user_id",
-        )
-    )
-    for page in pages:
-        for item in page["Items"]:
-            yield item["user_id"]["S"]
+    for user in User.scan(_idle(cutoff), attributes_to_get=["user_id"]):
+        yield user.user_id
+
+
+def _user(user_id: str, attributes: list[str] | None = None, *, consistent: bool = True) -> User | None:
+    try:
+        return User.get(user_id, consistent_read=consistent, attributes_to_get=attributes)
+    except User.DoesNotExist:
+        return None
 
 
 def _still_dormant(user_id: str) -> bool:
-    found = dynamodb().get_item(TableName=table(USERS), Key={"user_id": {"S": user_id}}, ConsistentRead=True)
-    return "dormant_since" in found.get("Item", {})
+    user = _user(user_id)
+    return user is not None and user.dormant_since is not None
 
 
 def _set_audience(user_id: str, authors: set[str], present: bool) -> int:
     """Put the user's live edges into the Audience index, or take them out."""
     changed = 0
     for author_id in authors:
-        update: dict[str, Any] = {
-            "TableName": table(GRAPH),
-            "Key": {"follower_id": {"S": user_id}, "followee_id": {"S": author_id}},
-            "ConditionExpression": "following = :yes",
-            "ExpressionAttributeValues": {":yes": {"BOOL": True}},
-        }
-        if present:
-            update["UpdateExpression"] = "SET audience_of = :author"
-            update["ExpressionAttributeValues"][":author"] = {"S": author_id}
-        else:
-            update["UpdateExpression"] = "REMOVE audience_of"
+        action = Edge.audience_of.set(author_id) if present else Edge.audience_of.remove()
         try:
-            dynamodb().update_item(**update)
+            Edge(user_id, author_id).update([action], condition=Edge.following == True)  # noqa: E712
             changed += 1
-        except dynamodb().exceptions.ConditionalCheckFailedException:
-            continue  # unfollowed meanwhile
+        except UpdateError as error:
+            if not condition_failed(error):
+                raise  # else unfollowed meanwhile
     return changed

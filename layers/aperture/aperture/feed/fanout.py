@@ -12,15 +12,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from pynamodb.exceptions import UpdateError
+
 from aperture.core.aws import client
 from aperture.core.config import resource_name
-from aperture.core.dynamo import dynamodb, from_item, query_items, table
 from aperture.core.jobs import PermanentError
 from aperture.core.messages import FANOUT_SLICE, FanoutJob, TrayJob
-from aperture.feed.home import FEED_WINDOW_SECONDS, feed_row, list_as_merged, write_rows
-from aperture.social.graph import AUDIENCE_INDEX, GRAPH
-from aperture.social.posts import FANOUT_QUEUE, POSTS
-from aperture.social.users import USERS, is_large_account
+from aperture.core.tables import condition_failed, write_batch
+from aperture.feed.home import FEED_WINDOW_SECONDS, feed_row, list_as_merged
+from aperture.feed.tables import FeedRow
+from aperture.social.posts import FANOUT_QUEUE
+from aperture.social.tables import Edge, Post, User
+from aperture.social.users import is_large_account
 from aperture.stories.story import add_to_tray, followers_of
 
 
@@ -45,12 +48,10 @@ def fan_out_story(job: TrayJob) -> dict[str, Any]:
 
 def plan(job: FanoutJob) -> dict[str, Any]:
     """Decide how the post reaches feeds, and start it on its way."""
-    found = dynamodb().get_item(
-        TableName=table(USERS), Key={"user_id": {"S": job.author_id}}, ProjectionExpression="follower_count"
-    )
-    if "Item" not in found:
-        raise PermanentError(f"the author {job.author_id} does not exist")
-    author = from_item(found["Item"])
+    try:
+        author = User.get(job.author_id, attributes_to_get=["follower_count"]).to_dict()
+    except User.DoesNotExist as error:
+        raise PermanentError(f"the author {job.author_id} does not exist") from error
     if is_large_account(author):
         _mark_merged(job)
         return {"post_id": job.post_id, "delivery": "merge", "followers": author.get("follower_count", 0)}
@@ -63,19 +64,11 @@ def plan(job: FanoutJob) -> dict[str, Any]:
 def deliver(job: FanoutJob) -> int:
     """Write one slice of rows; returns the BatchWriteItem requests it took."""
     post = job.model_dump(include={"post_id", "author_id", "created_at"})
-    return write_rows(
-        [{"PutRequest": {"Item": feed_row(follower_id, post)}} for follower_id in job.followers or []]
-    )
+    return write_batch(FeedRow, puts=[feed_row(follower_id, post) for follower_id in job.followers or []])
 
 
 def _audience(author_id: str) -> list[str]:
-    edges = query_items(
-        TableName=table(GRAPH),
-        IndexName=AUDIENCE_INDEX,
-        KeyConditionExpression="audience_of = :a",
-        ExpressionAttributeValues={":a": {"S": author_id}},
-    )
-    return [edge["follower_id"] for edge in edges]
+    return [edge.follower_id for edge in Edge.audience.query(author_id)]
 
 
 def _queue_slices(job: FanoutJob | TrayJob, followers: list[str]) -> int:
@@ -104,12 +97,7 @@ def _mark_merged(job: FanoutJob) -> None:
 
 def _set_delivery(post_id: str, delivery: str) -> None:
     try:
-        dynamodb().update_item(
-            TableName=table(POSTS),
-            Key={"post_id": {"S": post_id}},
-            UpdateExpression="SET delivery = :delivery",
-            ConditionExpression="attribute_exists(post_id)",
-            ExpressionAttributeValues={":delivery": {"S": delivery}},
-        )
-    except dynamodb().exceptions.ConditionalCheckFailedException:
-        pass  # deleted meanwhile: feeds drop its rows when they meet them
+        Post(post_id).update([Post.delivery.set(delivery)], condition=Post.post_id.exists())
+    except UpdateError as error:
+        if not condition_failed(error):
+            raise  # else deleted meanwhile: feeds drop its rows when they meet them

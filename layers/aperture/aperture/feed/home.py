@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 import threading
-import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -18,18 +17,17 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from cachetools import TTLCache
+from pynamodb.exceptions import UpdateError
 
 from aperture.core import clock
-from aperture.core.dynamo import dynamodb, from_item, query_items, table, to_item
 from aperture.core.errors import BadRequest
 from aperture.core.pagination import decode_cursor, encode_cursor
+from aperture.core.tables import condition_failed, ttl, write_batch
+from aperture.feed.tables import FeedRow
 from aperture.social import blocks
-from aperture.social.graph import GRAPH
-from aperture.social.posts import BY_AUTHOR, POSTS, PUBLISHED, posts_by_id
-from aperture.social.users import USERS
+from aperture.social.posts import PUBLISHED, posts_by_id
+from aperture.social.tables import Edge, Post, User
 
-FEEDS = "FEEDS_TABLE"
-MERGED_AUTHORS_INDEX = "MergedAuthors"
 MERGE_GROUP = "merged"
 FEED_WINDOW_SECONDS = 30 * 86_400  # feed rows expire after this; merged authors are read this far back
 MERGED_AUTHORS_TTL = 60.0  # seconds a function instance trusts its list of merged authors
@@ -75,16 +73,14 @@ def by_time(viewer_id: str, posts: list[dict[str, Any]]) -> list[dict[str, Any]]
     return posts
 
 
-def feed_row(user_id: str, post: dict[str, Any]) -> dict[str, Any]:
-    """The item that puts ``post`` in ``user_id``'s feed; it expires when it leaves the window."""
-    return to_item(
-        {
-            "user_id": user_id,
-            "feed_key": feed_key(post["created_at"], post["post_id"]),
-            "post_id": post["post_id"],
-            "author_id": post["author_id"],
-            "expires_at_epoch": int(post["created_at"] + FEED_WINDOW_SECONDS),
-        }
+def feed_row(user_id: str, post: dict[str, Any]) -> FeedRow:
+    """The row that puts ``post`` in ``user_id``'s feed; it expires when it leaves the window."""
+    return FeedRow(
+        user_id,
+        feed_key(post["created_at"], post["post_id"]),
+        post_id=post["post_id"],
+        author_id=post["author_id"],
+        expires_at_epoch=ttl(post["created_at"] + FEED_WINDOW_SECONDS),
     )
 
 
@@ -110,22 +106,15 @@ class _Source:
 
 def _row_source(viewer_id: str, before: str | None) -> _Source:
     def fetch(start: dict[str, Any] | None) -> tuple[list[Entry], dict[str, Any] | None]:
-        query: dict[str, Any] = {
-            "TableName": table(FEEDS),
-            "KeyConditionExpression": "user_id = :v" + (" AND feed_key < :before" if before else ""),
-            "ExpressionAttributeValues": {":v": {"S": viewer_id}}
-            | ({":before": {"S": before}} if before else {}),
-            "ScanIndexForward": False,
-            "Limit": _PAGE,
-        }
-        if start:
-            query["ExclusiveStartKey"] = start
-        page = dynamodb().query(**query)
-        entries = [
-            Entry(item["feed_key"]["S"], item["post_id"]["S"], item["author_id"]["S"], merged=False)
-            for item in page["Items"]
-        ]
-        return entries, page.get("LastEvaluatedKey")
+        page = FeedRow.query(
+            viewer_id,
+            FeedRow.feed_key < before if before else None,
+            scan_index_forward=False,
+            limit=_PAGE,
+            last_evaluated_key=start,
+        )
+        entries = [Entry(row.feed_key, row.post_id, row.author_id, merged=False) for row in page]
+        return entries, page.last_evaluated_key
 
     return _Source(fetch)
 
@@ -135,31 +124,25 @@ def _merged_source(author_id: str, before: str | None, now: float) -> _Source:
 
     def query(start: dict[str, Any] | None) -> tuple[list[Entry], dict[str, Any] | None]:
         until = int(before[:13]) / 1000 + 0.001 if before else now
-        request: dict[str, Any] = {
-            "TableName": table(POSTS),
-            "IndexName": BY_AUTHOR,
-            "KeyConditionExpression": "author_id = :a AND created_at BETWEEN :since AND :until",
-            "FilterExpression": "delivery = :merge",
-            "ExpressionAttributeValues": to_item(
-                {":a": author_id, ":since": now - FEED_WINDOW_SECONDS, ":until": until, ":merge": "merge"}
-            ),
-            "ProjectionExpression": "post_id, author_id, created_at",
-            "ScanIndexForward": False,
-            "Limit": _PAGE,
-        }
-        if start:
-            request["ExclusiveStartKey"] = start
-        page = dynamodb().query(**request)
+        page = Post.by_author.query(
+            author_id,
+            Post.created_at.between(now - FEED_WINDOW_SECONDS, until),
+            filter_condition=Post.delivery == "merge",
+            attributes_to_get=["post_id", "author_id", "created_at"],
+            scan_index_forward=False,
+            limit=_PAGE,
+            last_evaluated_key=start,
+        )
         entries = [
-            Entry(feed_key(post["created_at"], post["post_id"]), post["post_id"], author_id, merged=True)
-            for post in map(from_item, page["Items"])
+            Entry(feed_key(post.created_at, post.post_id), post.post_id, author_id, merged=True)
+            for post in page
         ]
-        return [e for e in entries if before is None or e.key < before], page.get("LastEvaluatedKey")
+        return [e for e in entries if before is None or e.key < before], page.last_evaluated_key
 
     def fetch(start: dict[str, Any] | None) -> tuple[list[Entry], dict[str, Any] | None]:
         if before is not None or start is not None:
             return query(start)
-        cache_key = (table(POSTS), author_id)
+        cache_key = (Post.physical_name(), author_id)
         with _cache_lock:
             head = _merged_heads.get(cache_key)
         if head is None:
@@ -173,18 +156,12 @@ def _merged_source(author_id: str, before: str | None, now: float) -> _Source:
 
 def merged_authors(now: float) -> frozenset[str]:
     """Authors whose posts feeds merge on read (cached briefly: the list changes rarely)."""
-    cache_key = table(USERS)
+    cache_key = User.physical_name()
     with _cache_lock:
         found = _merged_authors.get(cache_key)
     if found is None:
-        items = query_items(
-            TableName=table(USERS),
-            IndexName=MERGED_AUTHORS_INDEX,
-            KeyConditionExpression="merge_group = :g",
-            FilterExpression="merge_until > :now",
-            ExpressionAttributeValues=to_item({":g": MERGE_GROUP, ":now": now}),
-        )
-        found = frozenset(item["user_id"] for item in items)
+        listed = User.merged_authors.query(MERGE_GROUP, filter_condition=User.merge_until > now)
+        found = frozenset(user.user_id for user in listed)
         with _cache_lock:
             _merged_authors[cache_key] = found
     return found
@@ -193,26 +170,18 @@ def merged_authors(now: float) -> frozenset[str]:
 def list_as_merged(author_id: str, until: float) -> None:
     """Have reads merge the author's posts and Stories in, until ``until`` at least."""
     try:
-        dynamodb().update_item(
-            TableName=table(USERS),
-            Key={"user_id": {"S": author_id}},
-            UpdateExpression="SET merge_group = :group, merge_until = :until",
-            ConditionExpression="attribute_not_exists(merge_until) OR merge_until < :until",
-            ExpressionAttributeValues=to_item({":group": MERGE_GROUP, ":until": until}),
+        User(author_id).update(
+            [User.merge_group.set(MERGE_GROUP), User.merge_until.set(until)],
+            condition=User.merge_until.does_not_exist() | (User.merge_until < until),
         )
-    except dynamodb().exceptions.ConditionalCheckFailedException:
-        pass  # listed for longer already
+    except UpdateError as error:
+        if not condition_failed(error):
+            raise  # else listed for longer already
 
 
 def followed_authors(viewer_id: str) -> set[str]:
-    items = query_items(
-        TableName=table(GRAPH),
-        KeyConditionExpression="follower_id = :v",
-        FilterExpression="following = :yes",
-        ExpressionAttributeValues={":v": {"S": viewer_id}, ":yes": {"BOOL": True}},
-        ProjectionExpression="followee_id",
-    )
-    return {item["followee_id"] for item in items}
+    edges = Edge.query(viewer_id, filter_condition=Edge.following == True, attributes_to_get=["followee_id"])  # noqa: E712
+    return {edge.followee_id for edge in edges}
 
 
 def _position(cursor: str | None) -> str | None:
@@ -278,46 +247,22 @@ def _cursor(key: str) -> str | None:
 
 def _forget(viewer_id: str, entries: list[Entry]) -> None:
     """Delete rows that can never show again (their post is gone or its author unfollowed)."""
-    requests = [
-        {"DeleteRequest": {"Key": {"user_id": {"S": viewer_id}, "feed_key": {"S": entry.key}}}}
-        for entry in entries
-    ]
-    write_rows(requests)
-
-
-def write_rows(requests: list[dict[str, Any]], attempts: int = 6) -> int:
-    """BatchWriteItem in chunks of 25, retrying unprocessed items with backoff; the requests made."""
-    calls = 0
-    for start in range(0, len(requests), 25):
-        pending = requests[start : start + 25]
-        for attempt in range(attempts):
-            calls += 1
-            result = dynamodb().batch_write_item(RequestItems={table(FEEDS): pending})
-            pending = result.get("UnprocessedItems", {}).get(table(FEEDS), [])
-            if not pending:
-                break
-            time.sleep(min(0.05 * 2**attempt, 1.0))
-        else:
-            raise RuntimeError(f"{len(pending)} feed rows still unprocessed after {attempts} attempts")
-    return calls
+    write_batch(FeedRow, deletes=[FeedRow(viewer_id, entry.key) for entry in entries])
 
 
 def backfill(viewer_id: str, author_id: str) -> int:
     """Copy an author's recent fanned-out posts into a viewer's feed (on follow, and on return)."""
     now = clock.now()
-    posts = dynamodb().query(
-        TableName=table(POSTS),
-        IndexName=BY_AUTHOR,
-        KeyConditionExpression="author_id = :a AND created_at > :since",
-        FilterExpression="delivery = :fanout",
-        ExpressionAttributeValues=to_item(
-            {":a": author_id, ":since": now - FEED_WINDOW_SECONDS, ":fanout": "fanout"}
-        ),
-        ScanIndexForward=False,
-        Limit=BACKFILL_POSTS,
-    )["Items"]
-    write_rows([{"PutRequest": {"Item": feed_row(viewer_id, from_item(post))}} for post in posts])
-    return len(posts)
+    recent = Post.by_author.query(
+        author_id,
+        Post.created_at > now - FEED_WINDOW_SECONDS,
+        filter_condition=Post.delivery == "fanout",
+        scan_index_forward=False,
+        limit=BACKFILL_POSTS,
+    )
+    rows = [feed_row(viewer_id, post.to_dict()) for post in recent]
+    write_batch(FeedRow, puts=rows)
+    return len(rows)
 
 
 def rebuild(viewer_id: str, authors: Iterable[str]) -> int:

@@ -13,19 +13,20 @@ from typing import Any, Literal
 
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from pydantic import BaseModel, ConfigDict, Field
+from pynamodb.exceptions import UpdateError
 
 from aperture.core import clock
 from aperture.core.aws import client
 from aperture.core.config import resource_name
-from aperture.core.dynamo import dynamodb, from_item, table, to_item, to_value
 from aperture.core.errors import NotFound
 from aperture.core.identity import Caller
 from aperture.core.ids import new_id
 from aperture.core.jobs import MAX_ATTEMPTS, PermanentError, attempt
+from aperture.core.tables import condition_failed
 from aperture.media.filters import LOOKS
+from aperture.media.tables import Media
 from aperture.social.notifications import notify
 
-MEDIA = "MEDIA_TABLE"
 UPLOADS_BUCKET = "UPLOADS_BUCKET"
 MEDIA_BUCKET = "MEDIA_BUCKET"
 MAX_UPLOAD_BYTES = 100 * 1024 * 1024
@@ -60,19 +61,17 @@ def create_upload(caller: Caller, intent: UploadIntent) -> dict[str, Any]:
     """A pending media record and a presigned POST for its bytes, straight to S3."""
     media_id = new_id("m")
     key = upload_key(caller.user_id, media_id)
-    record = {
-        "media_id": media_id,
-        "owner_id": caller.user_id,
-        "state": "pending",
-        "created_at": clock.now(),
-        "declared_type": intent.content_type,
-        "declared_size": intent.size,
-        "filter": intent.filter,
-        "upload_key": key,
-    }
-    dynamodb().put_item(
-        TableName=table(MEDIA), Item=to_item(record), ConditionExpression="attribute_not_exists(media_id)"
+    record = Media(
+        media_id,
+        owner_id=caller.user_id,
+        state="pending",
+        created_at=clock.now(),
+        declared_type=intent.content_type,
+        declared_size=intent.size,
+        filter=intent.filter,
+        upload_key=key,
     )
+    record.save(condition=Media.media_id.does_not_exist())
     post = client("s3").generate_presigned_post(
         Bucket=resource_name(UPLOADS_BUCKET),
         Key=key,
@@ -88,10 +87,10 @@ def create_upload(caller: Caller, intent: UploadIntent) -> dict[str, Any]:
 
 
 def find_media(media_id: str) -> dict[str, Any] | None:
-    found = dynamodb().get_item(
-        TableName=table(MEDIA), Key={"media_id": {"S": media_id}}, ConsistentRead=True
-    )
-    return from_item(found["Item"]) if "Item" in found else None
+    try:
+        return Media.get(media_id, consistent_read=True).to_dict()
+    except Media.DoesNotExist:
+        return None
 
 
 def get_media(media_id: str) -> dict[str, Any]:
@@ -145,35 +144,20 @@ def is_shown(media: dict[str, Any]) -> bool:
 
 def attach(media_id: str, field: Literal["post_ids", "story_ids"], item_id: str) -> dict[str, Any]:
     """Record a post or a Story on its media; returns the media as it is after that."""
-    updated = dynamodb().update_item(
-        TableName=table(MEDIA),
-        Key={"media_id": {"S": media_id}},
-        UpdateExpression=f"ADD {field} :id",
-        ExpressionAttributeValues={":id": {"SS": [item_id]}},
-        ReturnValues="ALL_NEW",
-    )
-    return from_item(updated["Attributes"])
+    media = Media(media_id)
+    media.update([getattr(Media, field).add({item_id})])
+    return media.to_dict()
 
 
 def _transition(media_id: str, allowed_from: tuple[str, ...], values: dict[str, Any]) -> bool:
     """Set ``values`` if the record is in one of ``allowed_from``; False when it was not."""
-    names = {f"#{key}": key for key in values} | {"#state": "state"}
+    actions = [getattr(Media, name).set(value) for name, value in values.items()]
     try:
-        dynamodb().update_item(
-            TableName=table(MEDIA),
-            Key={"media_id": {"S": media_id}},
-            UpdateExpression="SET " + ", ".join(f"#{key} = :{key}" for key in values),
-            ConditionExpression="#state IN ("
-            + ", ".join(f":from{i}" for i in range(len(allowed_from)))
-            + ")",
-            ExpressionAttributeNames=names,
-            ExpressionAttributeValues={
-                **{f":{key}": to_value(value) for key, value in values.items()},
-                **{f":from{i}": {"S": state} for i, state in enumerate(allowed_from)},
-            },
-        )
-    except dynamodb().exceptions.ConditionalCheckFailedException:
-        return False
+        Media(media_id).update(actions, condition=Media.state.is_in(*allowed_from))
+    except UpdateError as error:
+        if condition_failed(error):
+            return False
+        raise
     return True
 
 

@@ -25,19 +25,18 @@ from aperture.core import clock
 from aperture.core.aws import client
 from aperture.core.cdn import MAX_PATHS_PER_MESSAGE, request_invalidation
 from aperture.core.config import resource_name
-from aperture.core.dynamo import dynamodb, from_item, table, to_item, to_value
 from aperture.core.errors import Conflict, Forbidden, NotFound, Unprocessable
 from aperture.core.identity import Caller
 from aperture.core.jobs import PermanentError
 from aperture.core.pagination import decode_cursor, encode_cursor
 from aperture.explore import safety
 from aperture.media.records import MEDIA_BUCKET, find_media
+from aperture.media.tables import Media
+from aperture.moderation.tables import BlocklistItem
 from aperture.social.notifications import notify
-from aperture.social.posts import MEDIA, publish_posts_of
+from aperture.social.posts import publish_posts_of
 
 APPROVED, BLOCKED, REVIEW = "approved", "blocked", "review"
-BLOCKLIST = "MODERATION_BLOCKLIST_TABLE"
-REVIEW_INDEX = "ReviewQueue"
 MATCH_DISTANCE = 31  # bits of 256: PDQ's recommended threshold for "the same picture"
 BLOCK_CONFIDENCE, REVIEW_CONFIDENCE = 90.0, 60.0  # percent, on the classifier's top-level labels
 BLOCK_LABELS = frozenset({"Explicit Nudity", "Explicit", "Violence", "Visually Disturbing", "Hate Symbols"})
@@ -129,12 +128,11 @@ _blocklist: TTLCache[str, tuple[list[dict[str, Any]], np.ndarray, np.ndarray]] =
 
 def _entries() -> tuple[list[dict[str, Any]], np.ndarray, np.ndarray]:
     """Blocklist entries, every hash of theirs as a row of bits, and each row's entry (cached)."""
-    name = table(BLOCKLIST)
+    name = BlocklistItem.physical_name()
     with _blocklist_lock:
         found = _blocklist.get(name)
     if found is None:
-        pages = dynamodb().get_paginator("scan").paginate(TableName=name)
-        entries = [from_item(item) for page in pages for item in page["Items"]]
+        entries = [entry.to_dict() for entry in BlocklistItem.scan()]
         hashes = [(index, pdq) for index, e in enumerate(entries) for pdq in e.get("variants") or [e["pdq"]]]
         rows = np.array([np.frombuffer(bytes.fromhex(pdq), np.uint8) for _, pdq in hashes], np.uint8)
         bits = np.unpackbits(rows.reshape(-1, 32), axis=1)
@@ -177,19 +175,22 @@ def add_to_blocklist(caller: Caller, entry: BlocklistEntry) -> dict[str, Any]:
             raise Unprocessable(str(error)) from error
     else:
         variants = [str(entry.pdq)]
-    item = {
-        "entry_id": variants[0],
-        "pdq": variants[0],
-        "variants": variants,
-        "reason": entry.reason,
-        "added_by": caller.user_id,
-        "added_at": clock.now(),
-    }
-    dynamodb().put_item(TableName=table(BLOCKLIST), Item=to_item(item))
+    added = BlocklistItem(
+        variants[0],
+        pdq=variants[0],
+        variants=variants,
+        reason=entry.reason,
+        added_by=caller.user_id,
+        added_at=clock.now(),
+    )
+    added.save()
     forget_blocklist()
-    return {key: item[key] for key in ("entry_id", "reason", "added_by", "added_at")} | {
-        "hashes": len(variants)
+    shown = {
+        key: value
+        for key, value in added.to_dict().items()
+        if key in ("entry_id", "reason", "added_by", "added_at")
     }
+    return shown | {"hashes": len(variants)}
 
 
 class BlocklistEntry(BaseModel):
@@ -265,23 +266,10 @@ def moderate(media_id: str) -> dict[str, Any]:
 def record_verdict(media: dict[str, Any], verdict: str, reason: str, **details: Any) -> dict[str, Any]:
     """Store the verdict; publish the media's posts when approved, tell the owner when blocked."""
     moderation = {"verdict": verdict, "reason": reason, "decided_at": clock.now(), **details}
-    values = {":moderation": to_value(moderation), ":ready": {"S": "ready"}}
-    update = "SET moderation = :moderation"
-    if verdict == REVIEW:
-        update += ", review_queue = :queue"
-        values[":queue"] = {"S": "pending"}
-    else:
-        update += " REMOVE review_queue"
-    updated = dynamodb().update_item(
-        TableName=table(MEDIA),
-        Key={"media_id": {"S": media["media_id"]}},
-        UpdateExpression=update,
-        ConditionExpression="#state = :ready",
-        ExpressionAttributeNames={"#state": "state"},
-        ExpressionAttributeValues=values,
-        ReturnValues="ALL_NEW",
-    )
-    media = from_item(updated["Attributes"])
+    queue = Media.review_queue.set("pending") if verdict == REVIEW else Media.review_queue.remove()
+    record = Media(media["media_id"])
+    record.update([Media.moderation.set(moderation), queue], condition=Media.state == "ready")
+    media = record.to_dict()
     published = publish_posts_of(media) if verdict == APPROVED else 0
     safety.mark(media.get("post_ids", []), unsafe=verdict != APPROVED)  # Explore drops them at once
     if verdict == BLOCKED:
@@ -316,26 +304,17 @@ def require_moderator(caller: Caller) -> None:
 def review_queue(caller: Caller, limit: int, cursor: str | None) -> dict[str, Any]:
     """Media held for review, oldest first, a page at a time."""
     require_moderator(caller)
-    query: dict[str, Any] = {
-        "TableName": table(MEDIA),
-        "IndexName": REVIEW_INDEX,
-        "KeyConditionExpression": "review_queue = :pending",
-        "ExpressionAttributeValues": {":pending": {"S": "pending"}},
-        "Limit": limit,
-    }
     start = decode_cursor(
         cursor,
         {"review_queue", "created_at", "media_id"},
         frozenset({"created_at"}),
         partition={"review_queue": "pending"},
     )
-    if start:
-        query["ExclusiveStartKey"] = start
-    page = dynamodb().query(**query)
+    page = Media.review.query("pending", limit=limit, last_evaluated_key=start)
     fields = ("media_id", "owner_id", "moderation", "renditions")
     return {
-        "items": [{k: item.get(k) for k in fields} for item in map(from_item, page["Items"])],
-        "next_cursor": encode_cursor(page.get("LastEvaluatedKey")),
+        "items": [{k: item.get(k) for k in fields} for item in (media.to_dict() for media in page)],
+        "next_cursor": encode_cursor(page.last_evaluated_key),
     }
 
 

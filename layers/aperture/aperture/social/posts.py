@@ -13,21 +13,20 @@ from collections.abc import Iterable
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+from pynamodb.exceptions import DeleteError, UpdateError
 
 from aperture.core import clock
 from aperture.core.aws import client
 from aperture.core.config import resource_name
-from aperture.core.dynamo import dynamodb, from_item, get_items, table, to_item
 from aperture.core.errors import Forbidden, NotFound
 from aperture.core.identity import Caller
 from aperture.core.ids import new_id
 from aperture.core.messages import FanoutJob
-from aperture.media.records import attach, is_cleared
+from aperture.core.tables import condition_failed
+from aperture.media.records import attach, find_media, is_cleared
+from aperture.social.tables import Post
 
-POSTS = "POSTS_TABLE"
-MEDIA = "MEDIA_TABLE"
 FANOUT_QUEUE = "FANOUT_QUEUE_URL"
-BY_AUTHOR = "ByAuthor"
 PENDING, PUBLISHED = "pending", "published"
 ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 
@@ -41,27 +40,26 @@ class NewPost(BaseModel):
 
 def create_post(caller: Caller, post: NewPost) -> dict[str, Any]:
     if post.media_id is not None:
-        found = dynamodb().get_item(TableName=table(MEDIA), Key={"media_id": {"S": post.media_id}})
-        if "Item" not in found:
+        media = find_media(post.media_id)
+        if media is None:
             raise NotFound(f"there is no media {post.media_id}")
-        if found["Item"]["owner_id"]["S"] != caller.user_id:
+        if media["owner_id"] != caller.user_id:
             raise Forbidden("you can only post your own media")
     post_id = new_id("p")
-    item = {
-        "post_id": post_id,
-        "author_id": caller.user_id,
-        "caption": post.caption,
-        "media_id": post.media_id,
-        "created_at": clock.now(),
-        "like_count": 0,
-        "state": PENDING,
-    }
-    dynamodb().put_item(
-        TableName=table(POSTS), Item=to_item(item), ConditionExpression="attribute_not_exists(post_id)"
+    created = Post(
+        post_id,
+        author_id=caller.user_id,
+        caption=post.caption,
+        media_id=post.media_id,
+        created_at=clock.now(),
+        like_count=0,
+        state=PENDING,
     )
+    created.save(condition=Post.post_id.does_not_exist())
+    item = created.to_dict()
     if post.media_id is None or is_cleared(attach(post.media_id, "post_ids", post_id)):
         item["state"] = publish(item)
-    return {key: value for key, value in item.items() if value is not None}
+    return item
 
 
 def publish(post: dict[str, Any]) -> str:
@@ -69,18 +67,13 @@ def publish(post: dict[str, Any]) -> str:
     job = FanoutJob(post_id=post["post_id"], author_id=post["author_id"], created_at=post["created_at"])
     client("sqs").send_message(QueueUrl=resource_name(FANOUT_QUEUE), MessageBody=job.model_dump_json())
     try:
-        dynamodb().update_item(
-            TableName=table(POSTS),
-            Key={"post_id": {"S": post["post_id"]}},
-            UpdateExpression="SET #state = :published, published_at = :now",
-            ConditionExpression="#state = :pending",
-            ExpressionAttributeNames={"#state": "state"},
-            ExpressionAttributeValues=to_item(
-                {":published": PUBLISHED, ":pending": PENDING, ":now": clock.now()}
-            ),
+        Post(post["post_id"]).update(
+            [Post.state.set(PUBLISHED), Post.published_at.set(clock.now())],
+            condition=Post.state == PENDING,
         )
-    except dynamodb().exceptions.ConditionalCheckFailedException:
-        pass  # published already, by whichever step came first; or deleted
+    except UpdateError as error:
+        if not condition_failed(error):
+            raise  # else published already, by whichever step came first; or deleted
     return PUBLISHED
 
 
@@ -95,10 +88,10 @@ def publish_posts_of(media: dict[str, Any]) -> int:
 
 
 def get_post(post_id: str) -> dict[str, Any]:
-    found = dynamodb().get_item(TableName=table(POSTS), Key={"post_id": {"S": post_id}}, ConsistentRead=True)
-    if "Item" not in found:
-        raise NotFound(f"there is no post {post_id}")
-    return from_item(found["Item"])
+    try:
+        return Post.get(post_id, consistent_read=True).to_dict()
+    except Post.DoesNotExist as error:
+        raise NotFound(f"there is no post {post_id}") from error
 
 
 def view_post(caller: Caller, post_id: str) -> dict[str, Any]:
@@ -112,13 +105,10 @@ def view_post(caller: Caller, post_id: str) -> dict[str, Any]:
 def delete_post(caller: Caller, post_id: str) -> dict[str, Any]:
     """Delete a post; feeds drop their rows for it lazily, the next time they meet them."""
     try:
-        dynamodb().delete_item(
-            TableName=table(POSTS),
-            Key={"post_id": {"S": post_id}},
-            ConditionExpression="author_id = :caller",
-            ExpressionAttributeValues={":caller": {"S": caller.user_id}},
-        )
-    except dynamodb().exceptions.ConditionalCheckFailedException as error:
+        Post(post_id).delete(condition=Post.author_id == caller.user_id)
+    except DeleteError as error:
+        if not condition_failed(error):
+            raise
         get_post(post_id)  # a 404 when there is no such post
         raise Forbidden("you can only delete your own posts") from error
     return {"post_id": post_id, "deleted": True}
@@ -126,5 +116,4 @@ def delete_post(caller: Caller, post_id: str) -> dict[str, Any]:
 
 def posts_by_id(post_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
     """The posts that exist among ``post_ids``."""
-    keys = [{"post_id": {"S": post_id}} for post_id in sorted(set(post_ids))]
-    return {post["post_id"]: post for post in get_items(table(POSTS), keys)}
+    return {post.post_id: post.to_dict() for post in Post.batch_get(sorted(set(post_ids)))}

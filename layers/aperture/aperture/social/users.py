@@ -5,19 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pynamodb.exceptions import TransactWriteError
 
 from aperture.core import clock
 from aperture.core.config import settings
-from aperture.core.dynamo import cancellation_reasons, dynamodb, from_item, table, to_item, to_value
 from aperture.core.errors import Conflict, Forbidden, NotFound
 from aperture.core.identity import Caller
+from aperture.core.tables import CONDITION_FAILED, reasons, transaction
+from aperture.social.tables import User, UsernameClaim
 
-USERS = "USERS_TABLE"
 USERNAME = r"^[a-z0-9._]{3,30}$"  # letters, digits, periods and underscores, as Instagram allows
-
-
-def _claim_key(username: str) -> dict[str, Any]:
-    return {"user_id": {"S": f"username#{username}"}}
 
 
 class _Body(BaseModel):
@@ -51,41 +48,27 @@ class ProfileChanges(_Body):
 
 def create_profile(caller: Caller, profile: NewProfile) -> dict[str, Any]:
     now = clock.now()
-    item = {
-        "user_id": caller.user_id,
+    user = User(
+        caller.user_id,
         **profile.model_dump(),
-        "created_at": now,
-        "updated_at": now,
-        "follower_count": 0,
-        "following_count": 0,
-    }
+        created_at=now,
+        updated_at=now,
+        follower_count=0,
+        following_count=0,
+    )
+    claim = UsernameClaim(UsernameClaim.key(profile.username), owner_id=caller.user_id)
     try:
-        dynamodb().transact_write_items(
-            TransactItems=[
-                {
-                    "Put": {
-                        "TableName": table(USERS),
-                        "Item": to_item(item),
-                        "ConditionExpression": "attribute_not_exists(user_id)",
-                    }
-                },
-                {
-                    "Put": {
-                        "TableName": table(USERS),
-                        "Item": {**_claim_key(profile.username), "owner_id": {"S": caller.user_id}},
-                        "ConditionExpression": "attribute_not_exists(user_id)",
-                    }
-                },
-            ]
-        )
-    except dynamodb().exceptions.TransactionCanceledException as error:
-        reasons = cancellation_reasons(error)
-        if reasons[0] == "ConditionalCheckFailed":
+        with transaction() as write:
+            write.save(user, condition=User.user_id.does_not_exist())
+            write.save(claim, condition=UsernameClaim.user_id.does_not_exist())
+    except TransactWriteError as error:
+        codes = reasons(error)
+        if codes[0] == CONDITION_FAILED:
             raise Conflict("you already have a profile") from error
-        if reasons[1] == "ConditionalCheckFailed":
+        if codes[1] == CONDITION_FAILED:
             raise Conflict(f"the username {profile.username} is taken") from error
         raise
-    return item
+    return user.to_dict()
 
 
 def is_large_account(user: dict[str, Any]) -> bool:
@@ -94,55 +77,40 @@ def is_large_account(user: dict[str, Any]) -> bool:
 
 
 def get_profile(user_id: str) -> dict[str, Any]:
-    found = dynamodb().get_item(TableName=table(USERS), Key={"user_id": {"S": user_id}}, ConsistentRead=True)
-    if "Item" not in found or user_id.startswith("username#"):
-        raise NotFound(f"there is no user {user_id}")
-    return from_item(found["Item"])
+    return _user(user_id).to_dict()
+
+
+def _user(user_id: str) -> User:
+    try:
+        if not user_id.startswith("username#"):
+            return User.get(user_id, consistent_read=True)
+    except User.DoesNotExist:
+        pass
+    raise NotFound(f"there is no user {user_id}")
 
 
 def update_profile(caller: Caller, user_id: str, changes: ProfileChanges) -> dict[str, Any]:
     if caller.user_id != user_id:
         raise Forbidden("you can only change your own profile")
-    current = get_profile(user_id)
+    current = _user(user_id)
     values = changes.model_dump(exclude_unset=True)
     values["updated_at"] = clock.now()
-    names = {f"#{key}": key for key in values}
-    update: dict[str, Any] = {
-        "TableName": table(USERS),
-        "Key": {"user_id": {"S": user_id}},
-        "UpdateExpression": "SET " + ", ".join(f"#{key} = :{key}" for key in values),
-        "ConditionExpression": "attribute_exists(user_id) AND #username = :old_username",
-        "ExpressionAttributeNames": {**names, "#username": "username"},
-        "ExpressionAttributeValues": {
-            **{f":{key}": to_value(value) for key, value in values.items()},
-            ":old_username": {"S": current["username"]},
-        },
-    }
-    renamed = values.get("username", current["username"]) != current["username"]
-    items: list[dict[str, Any]] = [{"Update": update}]
-    if renamed:
-        items += [
-            {
-                "Delete": {
-                    "TableName": table(USERS),
-                    "Key": _claim_key(current["username"]),
-                    "ConditionExpression": "owner_id = :me",
-                    "ExpressionAttributeValues": {":me": {"S": user_id}},
-                }
-            },
-            {
-                "Put": {
-                    "TableName": table(USERS),
-                    "Item": {**_claim_key(values["username"]), "owner_id": {"S": user_id}},
-                    "ConditionExpression": "attribute_not_exists(user_id)",
-                }
-            },
-        ]
+    actions = [getattr(User, name).set(value) for name, value in values.items()]
+    renamed = values.get("username", current.username) != current.username
     try:
-        dynamodb().transact_write_items(TransactItems=items)
-    except dynamodb().exceptions.TransactionCanceledException as error:
-        reasons = cancellation_reasons(error)
-        if renamed and reasons[2] == "ConditionalCheckFailed":
+        with transaction() as write:  # DynamoDB sees: the old claim's delete, the new claim, the profile
+            write.update(
+                current,
+                actions,
+                condition=User.user_id.exists() & (User.username == current.username),
+            )
+            if renamed:
+                old = UsernameClaim(UsernameClaim.key(current.username or ""))
+                write.delete(old, condition=UsernameClaim.owner_id == user_id)
+                new = UsernameClaim(UsernameClaim.key(values["username"]), owner_id=user_id)
+                write.save(new, condition=UsernameClaim.user_id.does_not_exist())
+    except TransactWriteError as error:
+        if renamed and reasons(error)[1] == CONDITION_FAILED:
             raise Conflict(f"the username {values['username']} is taken") from error
         raise Conflict("the profile changed meanwhile: read it again and retry") from error
     return get_profile(user_id)

@@ -10,9 +10,11 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
+from pynamodb.exceptions import UpdateError
+
 from aperture.core import clock
-from aperture.core.dynamo import dynamodb, get_items, table, to_item
-from aperture.social.graph import GRAPH
+from aperture.core.tables import condition_failed
+from aperture.social.tables import Edge
 
 HALF_LIFE_SECONDS = 14 * 86_400
 SATURATION = 5.0  # interactions at which closeness reaches 1 - 1/e
@@ -28,23 +30,22 @@ def record(viewer_id: str, author_id: str) -> bool:
     if viewer_id == author_id:
         return False
     try:
-        dynamodb().update_item(
-            TableName=table(GRAPH),
-            Key={"follower_id": {"S": viewer_id}, "followee_id": {"S": author_id}},
-            UpdateExpression="SET last_interaction_at = :now ADD interactions :one",
-            ConditionExpression="following = :yes",
-            ExpressionAttributeValues=to_item({":now": clock.now(), ":one": 1, ":yes": True}),
+        Edge(viewer_id, author_id).update(
+            [Edge.last_interaction_at.set(clock.now()), Edge.interactions.add(1)],
+            condition=Edge.following == True,  # noqa: E712
         )
-    except dynamodb().exceptions.ConditionalCheckFailedException:
-        return False
+    except UpdateError as error:
+        if condition_failed(error):
+            return False
+        raise
     return True
 
 
 def closeness_to(viewer_id: str, author_ids: Iterable[str], now: float) -> dict[str, float]:
     """The viewer's closeness to each author, read from their follow edges."""
-    keys = [{"follower_id": {"S": viewer_id}, "followee_id": {"S": a}} for a in sorted(set(author_ids))]
-    edges = get_items(table(GRAPH), keys, "followee_id, interactions, last_interaction_at")
+    keys = [(viewer_id, author_id) for author_id in sorted(set(author_ids))]
+    edges = Edge.batch_get(keys, attributes_to_get=["followee_id", "interactions", "last_interaction_at"])
     return {
-        edge["followee_id"]: closeness(edge.get("interactions", 0), edge.get("last_interaction_at", now), now)
+        edge.followee_id: closeness(int(edge.interactions or 0), edge.last_interaction_at or now, now)
         for edge in edges
     }

@@ -4,39 +4,44 @@ Reads filter on ``expires_at`` against the server clock, so a Story is shown whi
 ``now < expires_at`` and never after, whatever DynamoDB's TTL (which deletes late) has done.
 Expiry runs from two triggers, a one-time schedule at the exact time and the TTL stream as
 defence in depth; a claim item per Story makes the second one a no-op.
-
-One table holds four kinds of item per author, told apart by the sort key's prefix:
-``s_...`` the Stories, ``expired#s_...`` the expiry claims, ``archive#s_...`` the archive and
-``highlight#NAME`` the highlights pinned from it.
 """
 
 from __future__ import annotations
 
-import math
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+from pynamodb.exceptions import DeleteError, PutError, UpdateError
+from pynamodb.expressions.update import Action
 
 from aperture.core import clock
 from aperture.core.aws import client
 from aperture.core.cdn import media_paths, request_invalidation
 from aperture.core.config import resource_name, settings
-from aperture.core.dynamo import dynamodb, from_item, query_items, table, to_item
 from aperture.core.errors import Conflict, Forbidden, NotFound
 from aperture.core.identity import Caller
 from aperture.core.ids import new_id
 from aperture.core.messages import TrayJob
+from aperture.core.tables import condition_failed, ttl
 from aperture.feed.home import followed_authors, list_as_merged, merged_authors
 from aperture.media.records import MEDIA_BUCKET, attach, find_media, get_media, is_cleared
-from aperture.social.graph import FOLLOWERS_INDEX, GRAPH
 from aperture.social.posts import FANOUT_QUEUE
+from aperture.social.tables import Edge
 from aperture.social.users import get_profile, is_large_account
 from aperture.stories.closeness import closeness_to
 from aperture.stories.closeness import record as record_interaction
+from aperture.stories.tables import (
+    ARCHIVE_PREFIX,
+    CLAIM_PREFIX,
+    HIGHLIGHT_PREFIX,
+    ArchivedStory,
+    ExpiryClaim,
+    PinnedHighlight,
+    Story,
+    TrayRing,
+)
 
-STORIES = "STORIES_TABLE"
-TRAYS = "TRAYS_TABLE"
 CLAIM_DAYS = 7  # claims outlive any late TTL delete of their Story
 EXPIRED_STORY_TAG = "aperture-expired-story"  # the media bucket's lifecycle rule deletes these
 
@@ -63,76 +68,59 @@ def post_story(caller: Caller, story: NewStory) -> dict[str, Any]:
     now = clock.now()
     expires_at = now + settings().story_lifetime_seconds
     story_id = new_id("s")
-    item = {
-        "author_id": caller.user_id,
-        "story_id": story_id,
-        "media_id": story.media_id,
-        "created_at": now,
-        "expires_at": expires_at,
-        "expires_at_epoch": math.ceil(expires_at),  # DynamoDB TTL: whole seconds, deleted late
-        "expiry_minute": int(expires_at // 60),  # what the expiration service asks for
-    }
     celebrity = is_large_account(get_profile(caller.user_id))
-    item["tray_delivery"] = "merge" if celebrity else "fanout"
-    dynamodb().put_item(TableName=table(STORIES), Item=to_item(item))
+    Story(
+        caller.user_id,
+        story_id,
+        media_id=story.media_id,
+        created_at=now,
+        expires_at=expires_at,
+        expires_at_epoch=ttl(expires_at),
+        expiry_minute=int(expires_at // 60),
+        tray_delivery="merge" if celebrity else "fanout",
+    ).save()
     attach(story.media_id, "story_ids", story_id)  # now shown: viewers may read it (view_media)
     if celebrity:  # a million tray rows per Story would be absurd: trays merge it in on read
         list_as_merged(caller.user_id, expires_at)
     else:
         job = TrayJob(story_id=story_id, author_id=caller.user_id, latest_story_at=now, expires_at=expires_at)
         client("sqs").send_message(QueueUrl=resource_name(FANOUT_QUEUE), MessageBody=job.model_dump_json())
-    return _public(item)
+    return {
+        "author_id": caller.user_id,
+        "story_id": story_id,
+        "media_id": story.media_id,
+        "created_at": now,
+        "expires_at": expires_at,
+    }
 
 
 def followers_of(author_id: str) -> list[str]:
-    found = query_items(
-        TableName=table(GRAPH),
-        IndexName=FOLLOWERS_INDEX,
-        KeyConditionExpression="active_followee_id = :a",
-        ExpressionAttributeValues={":a": {"S": author_id}},
-        ProjectionExpression="follower_id",
-    )
-    return [item["follower_id"] for item in found]
+    return [edge.follower_id for edge in Edge.followers.query(author_id, attributes_to_get=["follower_id"])]
 
 
 def add_to_tray(viewer_id: str, author_id: str, latest_story_at: float, expires_at: float) -> None:
-    dynamodb().update_item(
-        TableName=table(TRAYS),
-        Key={"viewer_id": {"S": viewer_id}, "author_id": {"S": author_id}},
-        UpdateExpression="SET latest_story_at = :latest, expires_at = :expires",
-        ExpressionAttributeValues={
-            ":latest": {"N": repr(latest_story_at)},
-            ":expires": {"N": repr(expires_at)},
-        },
+    TrayRing(viewer_id, author_id).update(
+        [TrayRing.latest_story_at.set(latest_story_at), TrayRing.expires_at.set(expires_at)]
     )
 
 
 def live_stories(author_id: str, now: float | None = None) -> list[dict[str, Any]]:
     """The author's Stories with ``now < expires_at``, oldest first."""
     now = clock.now() if now is None else now
-    found = query_items(
-        TableName=table(STORIES),
-        KeyConditionExpression="author_id = :a AND begins_with(story_id, :s)",
-        FilterExpression="expires_at > :now",
-        ExpressionAttributeValues={":a": {"S": author_id}, ":s": {"S": "s_"}, ":now": {"N": repr(now)}},
-        ConsistentRead=True,
+    found = Story.query(
+        author_id,
+        Story.story_id.startswith("s_"),
+        filter_condition=Story.expires_at > now,
+        consistent_read=True,
     )
-    return sorted((_public(item) for item in found), key=lambda story: story["created_at"])
+    return sorted((_public(story.to_dict()) for story in found), key=lambda story: story["created_at"])
 
 
 def tray(viewer_id: str, now: float | None = None) -> list[dict[str, Any]]:
     """Followed authors with a live Story, best first: rows fanned out to the viewer's tray, and
     the live Stories of followed celebrities, merged on read."""
     now = clock.now() if now is None else now
-    rows = {
-        row["author_id"]: row
-        for row in query_items(
-            TableName=table(TRAYS),
-            KeyConditionExpression="viewer_id = :v",
-            ExpressionAttributeValues={":v": {"S": viewer_id}},
-            ConsistentRead=True,
-        )
-    }
+    rows = {ring.author_id: ring.to_dict() for ring in TrayRing.query(viewer_id, consistent_read=True)}
     rings = {author: row for author, row in rows.items() if row.get("expires_at", 0) > now}
     celebrities = merged_authors(now)
     for author_id in followed_authors(viewer_id) & celebrities if celebrities else ():
@@ -169,16 +157,15 @@ def mark_seen(caller: Caller, author_id: str, story_id: str) -> dict[str, Any]:
     story = next((s for s in live_stories(author_id) if s["story_id"] == story_id), None)
     if story is None:
         raise NotFound(f"there is no live Story {story_id} by {author_id}")
+    seen = story["created_at"]
     try:
-        dynamodb().update_item(
-            TableName=table(TRAYS),
-            Key={"viewer_id": {"S": caller.user_id}, "author_id": {"S": author_id}},
-            UpdateExpression="SET seen_through = :seen",  # creates the row for a merged author's ring
-            ConditionExpression="attribute_not_exists(seen_through) OR seen_through < :seen",
-            ExpressionAttributeValues={":seen": {"N": repr(story["created_at"])}},
+        TrayRing(caller.user_id, author_id).update(  # creates the row for a merged author's ring
+            [TrayRing.seen_through.set(seen)],
+            condition=TrayRing.seen_through.does_not_exist() | (TrayRing.seen_through < seen),
         )
-    except dynamodb().exceptions.ConditionalCheckFailedException:
-        pass  # already seen through a later Story
+    except UpdateError as error:
+        if not condition_failed(error):
+            raise  # else already seen through a later Story
     else:
         record_interaction(caller.user_id, author_id)
     return {"author_id": author_id, "story_id": story_id, "seen": True}
@@ -186,21 +173,16 @@ def mark_seen(caller: Caller, author_id: str, story_id: str) -> dict[str, Any]:
 
 def claim_expiry(author_id: str, story_id: str) -> bool:
     """True exactly once per Story, whichever trigger asks first."""
+    now = clock.now()
+    claim = ExpiryClaim(
+        author_id, CLAIM_PREFIX + story_id, claimed_at=now, expires_at_epoch=ttl(now + CLAIM_DAYS * 86_400)
+    )
     try:
-        dynamodb().put_item(
-            TableName=table(STORIES),
-            Item=to_item(
-                {
-                    "author_id": author_id,
-                    "story_id": f"expired#{story_id}",
-                    "claimed_at": clock.now(),
-                    "expires_at_epoch": math.ceil(clock.now()) + CLAIM_DAYS * 86_400,
-                }
-            ),
-            ConditionExpression="attribute_not_exists(story_id)",
-        )
-    except dynamodb().exceptions.ConditionalCheckFailedException:
-        return False
+        claim.save(condition=ExpiryClaim.story_id.does_not_exist())
+    except PutError as error:
+        if condition_failed(error):
+            return False
+        raise
     return True
 
 
@@ -208,49 +190,45 @@ def refresh_trays(author_id: str, expired_at: float) -> int:
     """Drop the author from each follower's tray, or keep them for their remaining Stories."""
     remaining = [s for s in live_stories(author_id, now=expired_at) if s["expires_at"] > expired_at]
     changed = 0
+    guard = TrayRing.expires_at <= expired_at  # a newer Story posted meanwhile wins
     for viewer_id in followers_of(author_id):
-        key = {"viewer_id": {"S": viewer_id}, "author_id": {"S": author_id}}
-        guard = {":expired": {"N": repr(expired_at)}}  # a newer Story posted meanwhile wins
+        ring = TrayRing(viewer_id, author_id)
         try:
             if remaining:
                 latest = max(remaining, key=lambda s: s["expires_at"])
-                dynamodb().update_item(
-                    TableName=table(TRAYS),
-                    Key=key,
-                    UpdateExpression="SET expires_at = :expires, latest_story_at = :latest",
-                    ConditionExpression="expires_at <= :expired",
-                    ExpressionAttributeValues={
-                        **guard,
-                        ":expires": {"N": repr(latest["expires_at"])},
-                        ":latest": {"N": repr(latest["created_at"])},
-                    },
-                )
+                actions: list[Action] = [
+                    TrayRing.expires_at.set(latest["expires_at"]),
+                    TrayRing.latest_story_at.set(latest["created_at"]),
+                ]
+                ring.update(actions, condition=guard)
             else:
-                dynamodb().delete_item(
-                    TableName=table(TRAYS),
-                    Key=key,
-                    ConditionExpression="expires_at <= :expired",
-                    ExpressionAttributeValues=guard,
-                )
+                ring.delete(condition=guard)
             changed += 1
-        except dynamodb().exceptions.ConditionalCheckFailedException:
-            pass
+        except (UpdateError, DeleteError) as error:
+            if not condition_failed(error):
+                raise
     return changed
 
 
 def archive(story: dict[str, Any]) -> None:
     """Keep an expired Story for its author's highlights."""
-    item = {**_public(story), "story_id": f"archive#{story['story_id']}", "archived_at": clock.now()}
-    dynamodb().put_item(TableName=table(STORIES), Item=to_item(item))
+    kept = {**_public(story), "story_id": ARCHIVE_PREFIX + story["story_id"], "archived_at": clock.now()}
+    ArchivedStory(**kept).save()
 
 
 def find_story(author_id: str, story_id: str) -> dict[str, Any] | None:
-    found = dynamodb().get_item(
-        TableName=table(STORIES),
-        Key={"author_id": {"S": author_id}, "story_id": {"S": story_id}},
-        ConsistentRead=True,
-    )
-    return from_item(found["Item"]) if "Item" in found else None
+    try:
+        return Story.get(author_id, story_id, consistent_read=True).to_dict()
+    except Story.DoesNotExist:
+        return None
+
+
+def _claimed(author_id: str, story_id: str) -> bool:
+    try:
+        ExpiryClaim.get(author_id, CLAIM_PREFIX + story_id, consistent_read=True)
+    except ExpiryClaim.DoesNotExist:
+        return False
+    return True
 
 
 def expire(author_id: str, story_id: str, image: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -266,7 +244,7 @@ def expire(author_id: str, story_id: str, image: dict[str, Any] | None = None) -
         return {"story_id": story_id, "outcome": "unknown"}
     if story["expires_at"] > clock.now():
         raise EarlyExpiry(f"{story_id} expires at {story['expires_at']}, not yet")
-    if find_story(author_id, f"expired#{story_id}"):
+    if _claimed(author_id, story_id):
         return {"story_id": story_id, "outcome": "already expired"}
     done = _expire_now(story)
     if not claim_expiry(author_id, story_id):
@@ -333,14 +311,9 @@ def withdraw(author_id: str, story_id: str, image: dict[str, Any]) -> dict[str, 
 def due_within(now: float, seconds: float) -> list[dict[str, Any]]:
     """Stories expiring by ``now + seconds``, including any a missed tick left overdue."""
     return [
-        story
+        story.to_dict()
         for minute in range(int(now // 60) - 1, int((now + seconds) // 60) + 1)
-        for story in query_items(
-            TableName=table(STORIES),
-            IndexName="ByExpiryMinute",
-            KeyConditionExpression="expiry_minute = :m AND expires_at <= :until",
-            ExpressionAttributeValues={":m": {"N": str(minute)}, ":until": {"N": repr(now + seconds)}},
-        )
+        for story in Story.by_expiry_minute.query(minute, Story.expires_at <= now + seconds)
     ]
 
 
@@ -351,13 +324,8 @@ class Highlight(BaseModel):
 
 def archived(author_id: str) -> dict[str, dict[str, Any]]:
     items: dict[str, dict[str, Any]] = {}
-    found = query_items(
-        TableName=table(STORIES),
-        KeyConditionExpression="author_id = :a AND begins_with(story_id, :archive)",
-        ExpressionAttributeValues={":a": {"S": author_id}, ":archive": {"S": "archive#"}},
-    )
-    for item in found:
-        story = {**item, "story_id": item["story_id"].removeprefix("archive#")}
+    for kept in ArchivedStory.query(author_id, ArchivedStory.story_id.startswith(ARCHIVE_PREFIX)):
+        story = {**kept.to_dict(), "story_id": kept.story_id.removeprefix(ARCHIVE_PREFIX)}
         items[story["story_id"]] = _public(story)
     return items
 
@@ -370,28 +338,21 @@ def pin_highlight(caller: Caller, author_id: str, name: str, highlight: Highligh
     missing = [story_id for story_id in highlight.story_ids if story_id not in kept]
     if missing:
         raise NotFound(f"not in your archive: {', '.join(missing)}")
-    item = {
-        "author_id": author_id,
-        "story_id": f"highlight#{name}",
-        "story_ids": highlight.story_ids,
-        "updated_at": clock.now(),
-    }
-    dynamodb().put_item(TableName=table(STORIES), Item=to_item(item))
+    pinned = PinnedHighlight(
+        author_id, HIGHLIGHT_PREFIX + name, story_ids=highlight.story_ids, updated_at=clock.now()
+    )
+    pinned.save()
     return {"name": name, "stories": [kept[story_id] for story_id in highlight.story_ids]}
 
 
 def highlights(author_id: str) -> list[dict[str, Any]]:
     """The author's highlights: archived Stories, which no expiry applies to."""
     kept = archived(author_id)
-    found = dynamodb().query(
-        TableName=table(STORIES),
-        KeyConditionExpression="author_id = :a AND begins_with(story_id, :h)",
-        ExpressionAttributeValues={":a": {"S": author_id}, ":h": {"S": "highlight#"}},
-    )["Items"]
+    found = PinnedHighlight.query(author_id, PinnedHighlight.story_id.startswith(HIGHLIGHT_PREFIX))
     return [
         {
-            "name": item["story_id"].removeprefix("highlight#"),
-            "stories": [kept[story_id] for story_id in item["story_ids"] if story_id in kept],
+            "name": pinned.story_id.removeprefix(HIGHLIGHT_PREFIX),
+            "stories": [kept[story_id] for story_id in pinned.story_ids if story_id in kept],
         }
-        for item in map(from_item, found)
+        for pinned in found
     ]

@@ -1,0 +1,68 @@
+"""The Explore tables' shapes: the interactions log (its stream feeds real-time features) and the
+online feature store, whose items are told apart by their keys:
+
+- ``user#<id>`` / ``profile``: the batch's embedding (float32 bytes), community and kind taste;
+- ``user#<id>`` / ``recent``: the last 100 actions, newest first, kept by the stream consumer;
+- ``explore`` / ``unsafe``: posts moderation flagged after the daily model was built.
+"""
+
+from __future__ import annotations
+
+from pynamodb.attributes import (
+    BinaryAttribute,
+    ListAttribute,
+    MapAttribute,
+    NumberAttribute,
+    TTLAttribute,
+    UnicodeAttribute,
+    UnicodeSetAttribute,
+)
+
+from aperture.core.tables import TableModel
+
+
+class Interaction(TableModel):
+    class Meta:
+        table_env = "INTERACTIONS_TABLE"
+
+    user_id = UnicodeAttribute(hash_key=True)
+    event_id = UnicodeAttribute(range_key=True)  # the client's, so a retried request counts once
+    post_id = UnicodeAttribute()
+    action = UnicodeAttribute()
+    watch_seconds = NumberAttribute()
+    at = NumberAttribute()
+    expires_at = TTLAttribute()
+
+
+class RecentAction(MapAttribute[str, object]):
+    p = UnicodeAttribute()  # post id
+    a = UnicodeAttribute()  # action
+    t = NumberAttribute()  # when
+
+
+class UserFeatureSet(TableModel):
+    """A user's ``profile`` or ``recent`` features: one model, so serving reads both in one
+    BatchGetItem."""
+
+    class Meta:
+        table_env = "FEATURES_TABLE"
+
+    entity_id = UnicodeAttribute(hash_key=True)  # user#<id>
+    feature_set = UnicodeAttribute(range_key=True)  # profile | recent
+    # profile, written by the daily batch
+    vector = BinaryAttribute(legacy_encoding=False, null=True)  # float32 embedding
+    community = NumberAttribute(null=True)
+    kinds = ListAttribute[float](null=True)
+    batch_version = UnicodeAttribute(null=True)
+    # recent, kept by the stream consumer
+    version = NumberAttribute(null=True)  # optimistic concurrency between stream batches
+    actions = ListAttribute(of=RecentAction, null=True)
+
+
+class UnsafePosts(TableModel):
+    class Meta:
+        table_env = "FEATURES_TABLE"
+
+    entity_id = UnicodeAttribute(hash_key=True)  # explore
+    feature_set = UnicodeAttribute(range_key=True)  # unsafe
+    post_ids = UnicodeSetAttribute(null=True)

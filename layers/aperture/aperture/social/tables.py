@@ -1,0 +1,153 @@
+"""The social tables' shapes: users with their username claims, the follow graph, posts, likes,
+blocks and notifications. Keys, indexes and attribute types match ``template.yaml``."""
+
+from __future__ import annotations
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection, KeysOnlyProjection
+
+from aperture.core.tables import TableModel
+
+
+class MergedAuthors(GlobalSecondaryIndex["User"]):
+    """Sparse: only authors whose posts feeds merge on read carry ``merge_group``."""
+
+    class Meta:
+        index_name = "MergedAuthors"
+        projection = IncludeProjection(["merge_until"])
+
+    merge_group = UnicodeAttribute(hash_key=True)
+    user_id = UnicodeAttribute(range_key=True)
+
+
+class User(TableModel):
+    class Meta:
+        table_env = "USERS_TABLE"
+
+    user_id = UnicodeAttribute(hash_key=True)
+    username = UnicodeAttribute(null=True)
+    display_name = UnicodeAttribute(null=True)
+    bio = UnicodeAttribute(null=True)
+    archive_stories = BooleanAttribute(null=True)
+    created_at = NumberAttribute(null=True)
+    updated_at = NumberAttribute(null=True)
+    follower_count = NumberAttribute(null=True)
+    following_count = NumberAttribute(null=True)
+    merge_group = UnicodeAttribute(null=True)
+    merge_until = NumberAttribute(null=True)
+    last_active_at = NumberAttribute(null=True)
+    dormant_since = NumberAttribute(null=True)
+    merged_authors = MergedAuthors()
+
+
+class UsernameClaim(TableModel):
+    """One per username, in the users table, so a username is unique (``username#NAME``)."""
+
+    class Meta:
+        table_env = "USERS_TABLE"
+
+    user_id = UnicodeAttribute(hash_key=True)
+    owner_id = UnicodeAttribute()
+
+    @staticmethod
+    def key(username: str) -> str:
+        return f"username#{username}"
+
+
+class Followers(GlobalSecondaryIndex["Edge"]):
+    """Sparse: an edge carries ``active_followee_id`` only while the follow is on."""
+
+    class Meta:
+        index_name = "Followers"
+        projection = AllProjection()
+
+    active_followee_id = UnicodeAttribute(hash_key=True)
+    follower_id = UnicodeAttribute(range_key=True)
+
+
+class Audience(GlobalSecondaryIndex["Edge"]):
+    """Sparse: live edges of followers who are not dormant, the ones fan-out writes to."""
+
+    class Meta:
+        index_name = "Audience"
+        projection = KeysOnlyProjection()
+
+    audience_of = UnicodeAttribute(hash_key=True)
+    follower_id = UnicodeAttribute(range_key=True)
+
+
+class Edge(TableModel):
+    """A follow edge; it stays as a tombstone after an unfollow, for last-write-wins."""
+
+    class Meta:
+        table_env = "GRAPH_TABLE"
+
+    follower_id = UnicodeAttribute(hash_key=True)
+    followee_id = UnicodeAttribute(range_key=True)
+    following = BooleanAttribute()
+    updated_at = NumberAttribute()  # the client's timestamp of the change that set it
+    active_followee_id = UnicodeAttribute(null=True)
+    audience_of = UnicodeAttribute(null=True)
+    interactions = NumberAttribute(null=True)
+    last_interaction_at = NumberAttribute(null=True)
+    followers = Followers()
+    audience = Audience()
+
+
+class ByAuthor(GlobalSecondaryIndex["Post"]):
+    class Meta:
+        index_name = "ByAuthor"
+        projection = AllProjection()
+
+    author_id = UnicodeAttribute(hash_key=True)
+    created_at = NumberAttribute(range_key=True)
+
+
+class Post(TableModel):
+    class Meta:
+        table_env = "POSTS_TABLE"
+
+    post_id = UnicodeAttribute(hash_key=True)
+    author_id = UnicodeAttribute()
+    caption = UnicodeAttribute(null=True)
+    media_id = UnicodeAttribute(null=True)
+    created_at = NumberAttribute()
+    like_count = NumberAttribute(null=True)
+    state = UnicodeAttribute()
+    published_at = NumberAttribute(null=True)
+    delivery = UnicodeAttribute(null=True)  # "fanout" or "merge"
+    by_author = ByAuthor()
+
+
+class Like(TableModel):
+    class Meta:
+        table_env = "LIKES_TABLE"
+
+    post_id = UnicodeAttribute(hash_key=True)
+    user_id = UnicodeAttribute(range_key=True)
+    liked_at = NumberAttribute()
+
+
+class Block(TableModel):
+    class Meta:
+        table_env = "BLOCKS_TABLE"
+
+    blocker_id = UnicodeAttribute(hash_key=True)
+    blocked_id = UnicodeAttribute(range_key=True)
+    created_at = NumberAttribute()
+
+
+class Notification(TableModel):
+    class Meta:
+        table_env = "NOTIFICATIONS_TABLE"
+
+    user_id = UnicodeAttribute(hash_key=True)
+    notification_id = UnicodeAttribute(range_key=True)  # time-ordered: newest sorts last
+    kind = UnicodeAttribute()
+    message = UnicodeAttribute()
+    created_at = NumberAttribute()
+    media_id = UnicodeAttribute(null=True)  # what it is about
