@@ -13,9 +13,10 @@ from typing import Any
 
 from moto.server import ThreadedMotoServer
 
-from aperture.core.aws import client, reset_clients
+from aperture.core.aws import client
 from aperture.core.config import settings
 from aperture.core.identity import DEV_SIGNING_KEY, generate_dev_signing_key
+from aperture.core.tables import rebind
 
 from .endpoint import check as check_endpoint
 from .faithful import serialize_dynamodb_writes
@@ -69,7 +70,7 @@ def use_endpoint(endpoint: str, environment: dict[str, str] | None = None) -> No
     os.environ.update(LOCAL_ENVIRONMENT)
     os.environ["AWS_ENDPOINT_URL"] = endpoint
     os.environ.update(environment or {})
-    reset_clients()
+    rebind()
     settings.cache_clear()
 
 

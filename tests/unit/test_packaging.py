@@ -72,8 +72,9 @@ def _with_dependencies(names: set[str]) -> set[str]:
 
 # The Lambda runtime provides these; importing them costs nothing from the bundle.
 RUNTIME = {"boto3", "botocore", "s3transfer", "jmespath", "urllib3", "python-dateutil", "six", "setuptools"}
-# Imported only when present, with a fallback: botocore's certifi, numpy.f2py's charset_normalizer.
-OPTIONAL = {"certifi", "charset-normalizer"}
+# Imported only when present, with a fallback: botocore's certifi, numpy.f2py's charset_normalizer,
+# pynamodb's blinker (its signals, which the service does not use).
+OPTIONAL = {"certifi", "charset-normalizer", "blinker"}
 
 
 @pytest.mark.parametrize(
