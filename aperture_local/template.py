@@ -21,6 +21,7 @@ PROVISIONED_BY_MOTO = frozenset(
         "AWS::SQS::Queue",
         "AWS::SNS::Topic",
         "AWS::IAM::Role",
+        "AWS::KMS::Key",
     }
 )
 

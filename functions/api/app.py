@@ -245,7 +245,8 @@ def decide_review(request: Request, media_id: str) -> dict[str, Any]:
     links={"GET /media/{media_id}": {"media_id": "$response.body#/media_id"}},
 )
 def create_upload(request: Request) -> dict[str, Any]:
-    return _create_once(request, "POST /uploads", lambda: records.create_upload(request.user, request.body))
+    intent = _create_once(request, "POST /uploads", lambda: records.create_upload(request.user, request.body))
+    return records.still_open(intent)
 
 
 @api.route("/media/{media_id}", "GET", "A media item's state, renditions and ThumbHash")

@@ -9,10 +9,10 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from aperture.core.jobs import consume, parse_job
+from aperture.core.jobs import MAX_ATTEMPTS, PermanentError, attempt, consume, parse_job
 from aperture.core.messages import ModerationJob
 from aperture.core.observability import powertools
-from aperture.moderation.checks import ClassifierUnavailable, moderate
+from aperture.moderation.checks import ClassifierUnavailable, hold_for_review, moderate
 
 logger, tracer, metrics = powertools("moderation")
 
@@ -24,7 +24,13 @@ def check(record: SQSRecord) -> None:
         outcome = moderate(job.media_id)
     except ClassifierUnavailable:
         metrics.add_metric(name="ClassifierUnavailable", unit=MetricUnit.Count, value=1)
-        raise  # held for review meanwhile; the queue retries after 1 s, 5 s, 30 s
+        raise  # held for review meanwhile; the queue retries after 1 s, 5 s, 30 s, 30 s
+    except PermanentError:
+        raise
+    except Exception:
+        if attempt(record) >= MAX_ATTEMPTS:  # its last try: a moderator decides instead
+            hold_for_review(job.media_id, f"the automatic checks failed {MAX_ATTEMPTS} times")
+        raise
     metrics.add_metric(name=f"Verdict_{outcome['verdict']}", unit=MetricUnit.Count, value=1)
     logger.info("moderation verdict", extra=outcome)
 

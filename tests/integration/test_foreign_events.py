@@ -43,7 +43,9 @@ def _logged_errors(caplog: pytest.LogCaptureFixture) -> list[dict[str, Any]]:
     return [error for error in errors if error["message"].startswith("permanent failure")]
 
 
-@pytest.mark.parametrize("function", ["feed_dormancy", "story_scheduler", "feature_batch", "counters"])
+@pytest.mark.parametrize(
+    "function", ["feed_dormancy", "media_sweeper", "story_scheduler", "feature_batch", "counters"]
+)
 def test_a_scheduled_function_ignores_an_event_that_is_not_its_tick(
     stack: LocalStack, function: str, caplog: pytest.LogCaptureFixture
 ) -> None:

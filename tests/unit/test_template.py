@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from cfnlint.api import lint_file
 
+from aperture.core.jobs import MAX_ATTEMPTS
 from aperture_local.template import Template
 from tests.conftest import EVENTS, ROOT
 
@@ -50,7 +51,7 @@ def test_every_queue_a_function_reads_redrives_to_an_alarmed_dlq() -> None:
     assert consumed
     for queue in consumed:
         redrive = QUEUES[queue]["RedrivePolicy"]
-        assert redrive["maxReceiveCount"] == 4, queue  # the first try and three retries
+        assert redrive["maxReceiveCount"] == MAX_ATTEMPTS == 5, queue  # see core.jobs: what an attempt is
         assert _ref(redrive["deadLetterTargetArn"]) in alarmed, queue
 
 

@@ -3,8 +3,14 @@
 A message is parsed into its job, then acted on. A failure is either *permanent* (the message
 itself is wrong: it is recorded and consumed, never retried) or *transient* (anything else: the
 record is reported as a batch item failure and its visibility set so it returns after 1 s, 5 s,
-then 30 s, as the spec's retry policy says; after ``maxReceiveCount`` receives SQS moves it to the
-queue's DLQ, whose alarm pages). The other records of the batch are unaffected.
+then 30 s, as the spec's retry policy says, and once more after 30 s; after ``maxReceiveCount``
+receives SQS moves it to the queue's DLQ, whose alarm pages). The other records of the batch are
+unaffected.
+
+An attempt is a receive: SQS counts every one, including a receive the poller could not hand to a
+function whose concurrency is capped, and a job Lambda killed (a timeout, out of memory), which
+returns only after the queue's visibility timeout, since no Python ran to set a shorter one. Hence
+one receive beyond the spec's three retries, as AWS advises (maxReceiveCount at least 5).
 """
 
 from __future__ import annotations
@@ -34,7 +40,7 @@ from pydantic import BaseModel, ValidationError
 from aperture.core.aws import client
 
 _EVENT_SOURCES = {EventType.SQS: "aws:sqs", EventType.DynamoDBStreams: "aws:dynamodb"}
-RETRY_DELAYS = (1, 5, 30)  # seconds before the 2nd, 3rd and 4th attempts
+RETRY_DELAYS = (1, 5, 30, 30)  # seconds before the 2nd, 3rd, 4th and 5th attempts
 MAX_ATTEMPTS = len(RETRY_DELAYS) + 1  # the queues' maxReceiveCount
 
 Job = TypeVar("Job", bound=BaseModel)

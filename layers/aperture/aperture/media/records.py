@@ -2,7 +2,8 @@
 
 A transition is a conditional write on the state it leaves, so duplicate deliveries and racing
 workers cannot move a record backwards or finish it twice. A failure records its reason on the
-record and a notification for the owner.
+record and a notification for the owner. An intent whose file never came ends ``expired``. While a
+record is unfinished it carries ``unfinished`` (its state), which the sweeper's index lists.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pynamodb.exceptions import UpdateError
 from aperture.core import clock
 from aperture.core.aws import client
 from aperture.core.config import resource_name
-from aperture.core.errors import NotFound
+from aperture.core.errors import Conflict, NotFound
 from aperture.core.identity import Caller
 from aperture.core.ids import new_id
 from aperture.core.jobs import MAX_ATTEMPTS, PermanentError, attempt
@@ -31,6 +32,8 @@ UPLOADS_BUCKET = "UPLOADS_BUCKET"
 MEDIA_BUCKET = "MEDIA_BUCKET"
 MAX_UPLOAD_BYTES = 100 * 1024 * 1024
 UPLOAD_URL_SECONDS = 600
+OPEN_STATES = ("pending", "processing")
+FINISHED_STATES = ("ready", "failed", "expired")
 ContentType = Literal[
     "image/jpeg",
     "image/png",
@@ -61,11 +64,14 @@ def create_upload(caller: Caller, intent: UploadIntent) -> dict[str, Any]:
     """A pending media record and a presigned POST for its bytes, straight to S3."""
     media_id = new_id("m")
     key = upload_key(caller.user_id, media_id)
+    now = clock.now()
     record = Media(
         media_id,
         owner_id=caller.user_id,
         state="pending",
-        created_at=clock.now(),
+        unfinished="pending",
+        created_at=now,
+        updated_at=now,
         declared_type=intent.content_type,
         declared_size=intent.size,
         filter=intent.filter,
@@ -83,7 +89,23 @@ def create_upload(caller: Caller, intent: UploadIntent) -> dict[str, Any]:
         ],
         ExpiresIn=UPLOAD_URL_SECONDS,
     )
-    return {"media_id": media_id, "state": "pending", "upload": post, "expires_in": UPLOAD_URL_SECONDS}
+    return {
+        "media_id": media_id,
+        "state": "pending",
+        "upload": post,
+        "expires_in": UPLOAD_URL_SECONDS,
+        "expires_at": now + UPLOAD_URL_SECONDS,
+    }
+
+
+def still_open(intent: dict[str, Any]) -> dict[str, Any]:
+    """An upload intent, replayed or not, whose form can still be used; a replay of one whose form
+    expired is a 409, never a dead form."""
+    if clock.now() >= intent["expires_at"]:
+        raise Conflict(
+            f"the upload form for {intent['media_id']} expired; start a new upload with a new Idempotency-Key"
+        )
+    return intent
 
 
 def find_media(media_id: str) -> dict[str, Any] | None:
@@ -150,8 +172,12 @@ def attach(media_id: str, field: Literal["post_ids", "story_ids"], item_id: str)
 
 
 def _transition(media_id: str, allowed_from: tuple[str, ...], values: dict[str, Any]) -> bool:
-    """Set ``values`` if the record is in one of ``allowed_from``; False when it was not."""
+    """Set ``values`` if the record is in one of ``allowed_from``; False when it was not. A new
+    state keeps ``unfinished`` in step: set while open, removed once finished."""
     actions = [getattr(Media, name).set(value) for name, value in values.items()]
+    if "state" in values:
+        state = values["state"]
+        actions.append(Media.unfinished.set(state) if state in OPEN_STATES else Media.unfinished.remove())
     try:
         Media(media_id).update(actions, condition=Media.state.is_in(*allowed_from))
     except UpdateError as error:
@@ -188,11 +214,11 @@ def attach_ladder(media_id: str, ladder: dict[str, Any], playback: dict[str, Any
 
 
 def unfinished(media_id: str) -> dict[str, Any] | None:
-    """The record a processing job works on; None once it is ready or failed (a repeated job)."""
+    """The record a processing job works on; None once it is finished (a repeated job)."""
     record = find_media(media_id)
     if record is None:
         raise PermanentError(f"there is no media {media_id}")
-    return None if record["state"] in ("ready", "failed") else record
+    return None if record["state"] in FINISHED_STATES else record
 
 
 @contextmanager
@@ -209,8 +235,32 @@ def failing_on_last_attempt(record: SQSRecord, media_id: str, owner_id: str) -> 
 def mark_failed(media_id: str, owner_id: str, reason: str) -> bool:
     """Fail the media (unless it already finished) and tell its owner why."""
     failed = _transition(
-        media_id, ("pending", "processing"), {"state": "failed", "failure": reason, "updated_at": clock.now()}
+        media_id, OPEN_STATES, {"state": "failed", "failure": reason, "updated_at": clock.now()}
     )
     if failed:
         notify(owner_id, "upload_failed", f"Your upload could not be processed: {reason}", media_id=media_id)
     return failed
+
+
+def mark_expired(media_id: str) -> bool:
+    """An intent whose file never came: it ends here, without a notification, since its owner
+    walked away from it."""
+    reason = "no file arrived before the upload form expired"
+    return _transition(
+        media_id, ("pending",), {"state": "expired", "failure": reason, "updated_at": clock.now()}
+    )
+
+
+def requeue_stuck(media_id: str) -> bool:
+    """Mark a stuck processing record as sent again, once: False if it was already, or finished."""
+    now = clock.now()
+    try:
+        Media(media_id).update(
+            [Media.requeued_at.set(now), Media.updated_at.set(now)],
+            condition=(Media.state == "processing") & Media.requeued_at.does_not_exist(),
+        )
+    except UpdateError as error:
+        if condition_failed(error):
+            return False
+        raise
+    return True

@@ -51,7 +51,9 @@ def route(upload: UploadedObject) -> dict[str, Any]:
         raise PermanentError(f"{upload.key} has no media record: it was not uploaded through an intent")
     if record["owner_id"] != owner_id:
         raise PermanentError(f"{upload.key} does not belong to the owner of {media_id}")
-    if record["state"] in ("ready", "failed"):
+    if record["state"] in records.FINISHED_STATES:
+        if record["state"] == "expired":  # the file came after its form expired: keep nothing
+            client("s3").delete_object(Bucket=upload.bucket, Key=upload.key)
         return {"media_id": media_id, "outcome": f"already {record['state']}"}
     if upload.size == 0:
         records.mark_failed(media_id, owner_id, "the file is empty")
@@ -66,11 +68,17 @@ def route(upload: UploadedObject) -> dict[str, Any]:
         return {"media_id": media_id, "outcome": "failed"}
     kind, content_type = found
     priority = _is_large_account(owner_id)
-    job = MediaJob(media_id=media_id, owner_id=owner_id, bucket=upload.bucket, key=upload.key)
+    # Marked before it is queued, so no worker meets the record still pending. If the send fails,
+    # this delivery is retried and sends again; if nothing ever does, the sweeper ends the record.
+    if not records.mark_processing(media_id, kind.value, content_type, upload.size, priority):
+        return {"media_id": media_id, "outcome": "already finished"}
+    send_job(
+        MediaJob(media_id=media_id, owner_id=owner_id, bucket=upload.bucket, key=upload.key), kind, priority
+    )
+    return {"media_id": media_id, "outcome": "routed", "kind": kind.value, "priority": priority}
+
+
+def send_job(job: MediaJob, kind: Kind, priority: bool) -> None:
     client("sqs").send_message(
         QueueUrl=resource_name(QUEUES[kind, priority]), MessageBody=job.model_dump_json()
     )
-    records.mark_processing(
-        media_id, kind.value, content_type, upload.size, priority
-    )  # after the send: none lost
-    return {"media_id": media_id, "outcome": "routed", "kind": kind.value, "priority": priority}

@@ -26,6 +26,17 @@ class ReviewQueue(GlobalSecondaryIndex["Media"]):
     created_at = NumberAttribute(range_key=True)
 
 
+class Unfinished(GlobalSecondaryIndex["Media"]):
+    """Sparse: media still ``pending`` or ``processing``, oldest change first, for the sweeper."""
+
+    class Meta:
+        index_name = "Unfinished"
+        projection = AllProjection()
+
+    unfinished = UnicodeAttribute(hash_key=True)
+    updated_at = NumberAttribute(range_key=True)
+
+
 class ByOwner(GlobalSecondaryIndex["Media"]):
     class Meta:
         index_name = "ByOwner"
@@ -36,7 +47,8 @@ class ByOwner(GlobalSecondaryIndex["Media"]):
 
 
 class Media(TableModel):
-    """pending -> processing -> ready | failed (see ``records``); the maps are free-form."""
+    """pending -> processing -> ready | failed, or pending -> expired (see ``records``); the maps
+    are free-form."""
 
     class Meta:
         table_env = "MEDIA_TABLE"
@@ -65,10 +77,13 @@ class Media(TableModel):
     playback = MapAttribute(null=True)  # type: ignore[var-annotated]
     ladder = MapAttribute(null=True)  # type: ignore[var-annotated]
     failure = UnicodeAttribute(null=True)
+    unfinished = UnicodeAttribute(null=True)  # the state, while pending or processing
+    requeued_at = NumberAttribute(null=True)  # when the sweeper sent a stuck job again (once)
     # moderation, and where the media is shown
     moderation = MapAttribute(null=True)  # type: ignore[var-annotated]
     review_queue = UnicodeAttribute(null=True)
     post_ids = UnicodeSetAttribute(null=True)
     story_ids = UnicodeSetAttribute(null=True)
     review = ReviewQueue()
+    unfinished_index = Unfinished()
     by_owner = ByOwner()

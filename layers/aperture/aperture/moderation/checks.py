@@ -263,6 +263,14 @@ def moderate(media_id: str) -> dict[str, Any]:
     return record_verdict(media, verdict, reason, pdq=pdq, pdq_quality=quality)
 
 
+def hold_for_review(media_id: str, reason: str) -> None:
+    """Put ready media without a final verdict in front of a moderator."""
+    media = find_media(media_id)
+    current = (media or {}).get("moderation", {})
+    if media and media.get("state") == "ready" and current.get("verdict") not in (APPROVED, BLOCKED):
+        record_verdict(media, REVIEW, reason)
+
+
 def record_verdict(media: dict[str, Any], verdict: str, reason: str, **details: Any) -> dict[str, Any]:
     """Store the verdict; publish the media's posts when approved, tell the owner when blocked."""
     moderation = {"verdict": verdict, "reason": reason, "decided_at": clock.now(), **details}
