@@ -12,6 +12,7 @@ from pathlib import Path
 from aperture.core.clock import ScaledClock, set_clock
 
 from .endpoint import EndpointError
+from .faults import FaultPlan
 from .provision import ProvisionError
 from .server import ApiServer
 from .stack import ROOT, LocalStack
@@ -39,6 +40,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         metavar="NAME=VALUE",
         help="override a template parameter, e.g. StoryLifetimeSeconds=120",
     )
+    parser.add_argument(
+        "--faults",
+        type=Path,
+        metavar="FILE",
+        help="inject faults as the JSON plan in FILE says (see aperture_local/faults.py); none by default",
+    )
     parser.add_argument("--template", type=Path, default=ROOT / "template.yaml")
     parser.add_argument("--state-file", type=Path, default=STATE_FILE, help=argparse.SUPPRESS)
     return parser.parse_args(argv)
@@ -58,6 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         stack_name=args.stack_name,
         moto_port=args.moto_port,
         endpoint=args.endpoint,
+        faults=FaultPlan.load(args.faults) if args.faults else None,
     )
     try:
         stack.start()

@@ -8,16 +8,22 @@ import threading
 import time
 import uuid
 from collections import deque
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from .faults import FaultInjector, Killed
 from .template import FunctionSpec
 
 
 class FunctionError(RuntimeError):
     """The handler raised: Lambda reports this as a function error to whatever invoked it."""
+
+
+class FunctionKilled(FunctionError):
+    """The invocation never returned (an injected kill: a timeout or out of memory in Lambda)."""
 
 
 @dataclass
@@ -72,6 +78,7 @@ class LocalFunction:
         self._log = log
         self._lock = threading.Lock()
         self._module: ModuleType | None = None
+        self.faults: FaultInjector | None = None  # set by the stack when faults are injected
 
     def load(self) -> Any:
         """Import the handler's module (once) and return the handler."""
@@ -99,7 +106,13 @@ class LocalFunction:
             )
             started = time.perf_counter()
             try:
-                response = self.handler(event, context)
+                with self.faults.invocation(self.spec.short_name) if self.faults else nullcontext():
+                    response = self.handler(event, context)
+            except Killed as killed:
+                self._log.record(
+                    Invocation(self.spec.short_name, source, event, None, f"killed: {killed}", _ms(started))
+                )
+                raise FunctionKilled(f"{self.spec.short_name} was killed: {killed}") from None
             except Exception as error:
                 self._log.record(
                     Invocation(self.spec.short_name, source, event, None, repr(error), _ms(started))

@@ -7,6 +7,7 @@ an idle stack costs little CPU. Times come from the domain's one clock.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import re
@@ -26,7 +27,7 @@ from moto.events.models import EventPattern
 from aperture.core import clock
 from aperture.core.aws import client
 
-from .runtime import FunctionError, LocalFunction
+from .runtime import FunctionError, FunctionKilled, LocalFunction
 
 log = logging.getLogger("aperture_local")
 
@@ -146,8 +147,12 @@ class SqsMapping(Worker):
         ids = {record["messageId"] for record in batch}
         try:
             response = self.function.invoke({"Records": batch}, source=self.name)
+        except FunctionKilled:
+            self._return_after_timeout(batch)
+            return set()
         except FunctionError:
             return set()
+        self._deliver_again(batch)
         if not self.partial:
             return ids
         try:
@@ -155,6 +160,29 @@ class SqsMapping(Worker):
         except (AttributeError, KeyError, TypeError):
             return set()  # an unreadable response fails the whole batch, as in Lambda
         return set() if failed - ids else ids - failed
+
+    def _return_after_timeout(self, batch: list[dict[str, Any]]) -> None:
+        """A killed invocation's messages return after the queue's visibility timeout (scaled by the
+        fault plan), since nothing ran to ask for less."""
+        faults = self.function.faults
+        scale = faults.plan.visibility_scale if faults else 1.0
+        attributes = client("sqs").get_queue_attributes(
+            QueueUrl=self.queue_url, AttributeNames=["VisibilityTimeout"]
+        )
+        seconds = max(1, round(int(attributes["Attributes"]["VisibilityTimeout"]) * scale))
+        for record in batch:
+            client("sqs").change_message_visibility(
+                QueueUrl=self.queue_url, ReceiptHandle=record["receiptHandle"], VisibilityTimeout=seconds
+            )
+
+    def _deliver_again(self, batch: list[dict[str, Any]]) -> None:
+        """SQS delivers at least once: an injected duplicate is the same record, invoked again."""
+        faults = self.function.faults
+        for record in batch:
+            if faults and faults.duplicate(self.function.spec.short_name):
+                # The original delivery stands; a duplicate's failure is its own.
+                with contextlib.suppress(FunctionError):
+                    self.function.invoke({"Records": [record]}, source=f"{self.name} (duplicate)")
 
     def _record(self, message: dict[str, Any]) -> dict[str, Any]:
         return {

@@ -20,6 +20,7 @@ from aperture.core.tables import rebind
 
 from .endpoint import check as check_endpoint
 from .faithful import serialize_dynamodb_writes
+from .faults import FaultInjector, FaultPlan
 from .provision import ACCOUNT_ID, Stack
 from .runtime import InvocationLog, LocalFunction
 from .sources import (
@@ -84,9 +85,11 @@ class LocalStack:
         moto_port: int = 0,
         endpoint: str | None = None,
         event_sources: bool = True,
+        faults: FaultPlan | None = None,
     ) -> None:
         """``endpoint``: provision into an AWS-compatible endpoint already running instead of
-        starting moto here; the functions, event sources, TTL and schedules still run here."""
+        starting moto here; the functions, event sources, TTL and schedules still run here.
+        ``faults``: inject them (see ``faults``); none by default."""
         self.template = Template(template_path, parameters, local_defaults=LOCAL_PARAMETERS)
         self.stack_name = stack_name
         self.moto_port = moto_port
@@ -98,6 +101,7 @@ class LocalStack:
         self.ttl: TtlEmulator | None = None
         self.environment: dict[str, str] = {}
         self._moto: ThreadedMotoServer | None = None
+        self.faults = FaultInjector(faults) if faults else None
 
     # ---------------------------------------------------------------- lifecycle
     def start(self) -> LocalStack:
@@ -124,7 +128,10 @@ class LocalStack:
                 self.log,
             )
             function.load()  # a broken handler fails the start, not the first event
+            function.faults = self.faults
             self.functions[spec.short_name] = function
+        if self.faults:
+            self.faults.install()
         if self.event_sources:
             self._wire()
             for worker in self.workers:
@@ -144,6 +151,8 @@ class LocalStack:
             worker.stop()
         for worker in self.workers:
             worker.join(timeout=5)
+        if self.faults:
+            self.faults.uninstall()
         if self.external_endpoint and hasattr(self, "stack"):
             self.stack.delete()  # the endpoint is someone else's: leave it as it was
         if self._moto is not None:

@@ -7,7 +7,7 @@ import sys
 
 import aperture_local  # noqa: F401  (puts the domain layer on the path, as Lambda does)
 
-from . import data_access, explore, explore_quality, fanout, images, local_stack, pdq, polyglot, video
+from . import data_access, explore, explore_quality, fanout, images, local_stack, pdq, polyglot, soak, video
 
 BENCHMARKS = {
     "data_access": data_access,
@@ -18,6 +18,7 @@ BENCHMARKS = {
     "local_stack": local_stack,
     "pdq": pdq,
     "polyglot": polyglot,
+    "soak": soak,
     "video": video,
 }
 

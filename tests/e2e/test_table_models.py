@@ -18,7 +18,10 @@ def _read(user_id: str) -> dict[str, object] | None:
 def test_two_stacks_in_one_process_each_keep_their_own_rows() -> None:
     with (
         LocalStack(stack_name="aperture-first", event_sources=False) as first,
-        LocalStack(stack_name="aperture-second", event_sources=False) as second,
+        # A stage of its own: bucket names are per stage, and one account holds both stacks.
+        LocalStack(
+            stack_name="aperture-second", parameters={"Stage": "second"}, event_sources=False
+        ) as second,
     ):
         assert first.environment["USERS_TABLE"] != second.environment["USERS_TABLE"]
         # Given a user written through the model while the process points at the second stack

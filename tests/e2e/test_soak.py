@@ -1,0 +1,23 @@
+"""The soak benchmark's short version: 100 uploads through the API with faults injected."""
+
+from __future__ import annotations
+
+from benchmarks.soak import soak
+
+
+def test_a_hundred_uploads_under_faults_all_end_and_no_count_drifts() -> None:
+    # Given transient errors, kills, duplicate deliveries and a classifier outage on every
+    # asynchronous function; When 100 uploads, their posts, follows, likes and Stories go through
+    result = soak(uploads=100, users=10, outage_seconds=15, drain_timeout=600)
+
+    # Then every accepted upload ended, nothing was posted twice and no count drifted
+    assert result["uploads_accepted"] == 100
+    assert result["uploads_terminal"] == 100
+    assert result["uploads_stuck"] == 0
+    assert result["duplicate_posts"] == 0
+    assert result["like_count_drift"] == 0
+    assert result["follow_count_drift"] == 0
+    # with the faults really injected
+    assert result["errors_injected"] > 0
+    assert result["duplicates_injected"] > 0
+    assert result["classifier_outage_calls"] > 0
