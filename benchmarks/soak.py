@@ -54,7 +54,7 @@ def _file(rng: random.Random, n: int) -> tuple[str, bytes, str]:
     roll = rng.random()
     if roll < 0.05:
         return "video", clip(width=160, height=120, seconds=1.0, fps=10), "video/mp4"
-    picture = jpeg(scene(n, size=(480, 360)), quality=85)
+    picture = jpeg(scene(n, size=(320, 240)), quality=85)
     if roll < 0.15:
         return "broken", picture[: len(picture) // 3], "image/jpeg"  # truncated mid-scan
     return "image", picture, "image/jpeg"

@@ -1,11 +1,10 @@
 """The base of every table model: pynamodb, bound to its table at run time, not at import.
 
-pynamodb fixes a model's table name and connection when the class is defined. Here a model names
-the environment variable the template passes its table in (its own ``Meta.table_env``: each model
-needs its own ``Meta``, since the table name is written there), and each use reads
-it and sends through the process's one DynamoDB client (``core.aws``): the function's endpoint,
-retries and request counting apply, and a process that starts one local stack after another
-follows each (``rebind``).
+pynamodb fixes a model's table name and connection when the class is defined. Here each model
+names, in a ``Meta`` of its own, the environment variable the template passes its table in
+(``table_env``); each use reads it and sends through the process's one DynamoDB client
+(``core.aws``), so the function's endpoint, retries and request counting apply, and a process that
+starts one local stack after another follows each (``rebind``).
 """
 
 from __future__ import annotations

@@ -65,7 +65,9 @@ def _end_pending(media: Media) -> str | None:
 
 
 def _unstick(media: Media, kind: Kind) -> str | None:
-    if media.requeued_at is None and records.requeue_stuck(media.media_id):
+    if media.requeued_at is None:
+        if not records.requeue_stuck(media.media_id):
+            return None  # it finished meanwhile
         job = MediaJob(
             media_id=media.media_id,
             owner_id=media.owner_id,
