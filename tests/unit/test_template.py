@@ -82,3 +82,19 @@ def test_every_chalice_route_is_declared_in_the_template_and_back() -> None:
     chalice_app = _import(api.code_uri / "app.py", "RouteCheck").app
     routed = {(path, method) for path, entry in chalice_app.routes.items() for method in entry}
     assert routed == declared
+
+
+def test_the_sweepers_processing_windows_follow_the_pipeline_queues() -> None:
+    from aperture.media.sniff import Kind
+    from aperture.media.sweeper import PROCESSING_WINDOWS, VISIBILITY_TIMEOUTS
+
+    for kind, queues in (
+        (Kind.IMAGE, ("ImageQueue", "ImagePriorityQueue")),
+        (Kind.VIDEO, ("VideoQueue", "VideoPriorityQueue")),
+    ):
+        for queue in queues:
+            assert QUEUES[queue]["VisibilityTimeout"] == VISIBILITY_TIMEOUTS[kind], queue
+            assert (
+                QUEUES[queue]["RedrivePolicy"]["maxReceiveCount"] * VISIBILITY_TIMEOUTS[kind]
+                == PROCESSING_WINDOWS[kind]
+            )
