@@ -1,4 +1,7 @@
-"""200 Stories by 50 authors expire on a sped-up clock: trays drop authors within 60 s, once each."""
+"""80 Stories by 20 authors expire together on a sped-up clock: trays drop authors within 60 s, once each.
+
+The local stack runs one consumer per queue; expiry throughput at scale is benchmarked (bench stories).
+"""
 
 from __future__ import annotations
 
@@ -22,8 +25,8 @@ from tests.e2e.conftest import Client
 
 LIFETIME = 120  # seconds of clock time
 APPROVED = {"verdict": "approved"}  # as the moderation function leaves media it passed
-SPEED = 3  # the clock runs 3x the wall: 200 expiries at ~50 ms each on one local consumer keep up
-AUTHORS, STORIES_EACH = 50, 4
+SPEED = 2  # the clock runs 2x the wall: a burst of 80 expiries on one local consumer keeps within 60 s
+AUTHORS, STORIES_EACH = 20, 4
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +53,7 @@ def test_every_tray_drops_each_author_within_a_minute_of_their_last_story_and_ex
     stack, api, issuer = fast_stack
     env, dynamodb = stack.environment, client("dynamodb")
     authors = [f"u_scale_a{i:02d}" for i in range(AUTHORS)]
-    # Given 50 authors, each followed by the next two, each posting 4 Stories
+    # Given 20 authors, each followed by the next two, each posting 4 Stories
     for user in authors:
         assert (
             api.call("POST", "/users", {"username": user.replace("u_", "")}, token=issuer.issue(user)).status
@@ -87,7 +90,8 @@ def test_every_tray_drops_each_author_within_a_minute_of_their_last_story_and_ex
         author: max(s["expires_at"] for s in stories if s["author_id"] == author) for author in authors
     }
 
-    # When the clock runs past every expiry, watching when each tray entry goes
+    # When the clock runs past every expiry, watching when each tray entry, once seen, goes
+    seen: set[tuple[str, str]] = set()
     dropped: dict[tuple[str, str], float] = {}
     pairs = {(authors[(i + k) % AUTHORS], author) for i, author in enumerate(authors) for k in (1, 2)}
     deadline = max(last_expiry.values()) + LIFETIME
@@ -100,7 +104,8 @@ def test_every_tray_drops_each_author_within_a_minute_of_their_last_story_and_ex
                 for page in dynamodb.get_paginator("scan").paginate(TableName=env["TRAYS_TABLE"])
                 for item in page["Items"]
             }
-            for pair in pairs - present - set(dropped):
+            seen.update(present)
+            for pair in (seen & pairs) - present - set(dropped):
                 dropped[pair] = now
             time.sleep(0.2)
 
@@ -108,10 +113,12 @@ def test_every_tray_drops_each_author_within_a_minute_of_their_last_story_and_ex
     watcher.start()
     watcher.join(timeout=LIFETIME * 3 / SPEED + 60)
 
-    # Then every viewer's tray dropped every author within 60 s (clock time) of their last Story
+    # Then every viewer's tray dropped every author within 60 s (clock time) of their last Story,
+    # and not before it (a scan in flight may read the table a moment after it took the time)
     assert set(dropped) == pairs
     lateness = {pair: dropped[pair] - last_expiry[pair[1]] for pair in pairs}
     assert max(lateness.values()) <= 60, sorted(lateness.items(), key=lambda kv: -kv[1])[:5]
+    assert min(lateness.values()) > -2 * SPEED, sorted(lateness.items(), key=lambda kv: kv[1])[:5]
 
     # And each Story's expiry ran exactly once, though the schedules and the TTL stream both fired
     def claims() -> int:
