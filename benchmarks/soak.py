@@ -198,16 +198,19 @@ def _drain(api: ApiStack, accepted: dict[str, str], timeout: float) -> dict[str,
         if _queues_empty(api):
             break
         time.sleep(5)
-    # An operator's hours pass: the sweeper re-sends what was killed for good, then fails it.
+    # An operator's hours pass: the sweeper re-sends what was killed for good, then fails it. The
+    # other schedules and TTL are held back meanwhile: the jump would fire every hourly job at once
+    # (the Explore trainer, the like recount) and leave the API too busy to answer in time.
     now = time.time()
-    previous = set_clock(ManualClock(start=now))
-    try:
-        for windows in (1, 2):
-            set_clock(ManualClock(start=now + windows * (max(PROCESSING_WINDOWS.values()) + 60)))
-            print(f"  sweeping: {api.stack.function('media_sweeper').invoke(_tick())}", flush=True)
-            time.sleep(20)
-    finally:
-        set_clock(previous)
+    with api.stack.paused("schedule:", "scheduler", "ttl-emulator"):
+        previous = set_clock(ManualClock(start=now))
+        try:
+            for windows in (1, 2):
+                set_clock(ManualClock(start=now + windows * (max(PROCESSING_WINDOWS.values()) + 60)))
+                print(f"  sweeping: {api.stack.function('media_sweeper').invoke(_tick())}", flush=True)
+                time.sleep(20)
+        finally:
+            set_clock(previous)
     return _states(api, media_ids)
 
 
