@@ -208,10 +208,17 @@ def _drain(api: ApiStack, accepted: dict[str, str], timeout: float) -> dict[str,
             for windows in (1, 2):
                 set_clock(ManualClock(start=now + windows * (max(PROCESSING_WINDOWS.values()) + 60)))
                 print(f"  sweeping: {api.stack.function('media_sweeper').invoke(_tick())}", flush=True)
-                time.sleep(20)
+                _wait_for_empty_queues(api, timeout=300)
         finally:
             set_clock(previous)
     return _states(api, media_ids)
+
+
+def _wait_for_empty_queues(api: ApiStack, timeout: float) -> None:
+    """The jobs the sweeper re-sent have run (or died again)."""
+    deadline = time.monotonic() + timeout
+    while not _queues_empty(api) and time.monotonic() < deadline:
+        time.sleep(1)
 
 
 def _tick() -> dict[str, Any]:

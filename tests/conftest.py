@@ -67,3 +67,8 @@ def manual_clock() -> Iterator[ManualClock]:
     previous = set_clock(clock)
     yield clock
     set_clock(previous)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Slow modules first: the parallel workers then end together instead of waiting on one."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)

@@ -43,8 +43,11 @@ def observe(event: Any, get_response: Any) -> Any:
     return response
 
 
-def _create_once(request: Request, scope: str, create: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-    """A create honouring the Idempotency-Key header, scoped to the route and the caller."""
+def _create_once(
+    request: Request, scope: str, create: Callable[[str | None], dict[str, Any]]
+) -> dict[str, Any]:
+    """A create honouring the Idempotency-Key header, scoped to the route and the caller;
+    ``create`` takes the request key its ids derive from (None without a header)."""
     return once(
         scope,
         request.user.user_id,
@@ -90,11 +93,16 @@ def dev_token(request: Request) -> dict[str, Any]:
     headers=IDEMPOTENT,
     links={
         f"GET {path}": {"user_id": "$response.body#/user_id"}
-        for path in ("/users/{user_id}", "/users/{user_id}/followers", "/users/{user_id}/stories")
+        for path in (
+            "/users/{user_id}",
+            "/users/{user_id}/followers",
+            "/users/{user_id}/posts",
+            "/users/{user_id}/stories",
+        )
     },
 )
 def create_user(request: Request) -> dict[str, Any]:
-    return _create_once(request, "POST /users", lambda: users.create_profile(request.user, request.body))
+    return _create_once(request, "POST /users", lambda _: users.create_profile(request.user, request.body))
 
 
 @api.route("/users/{user_id}", "GET", "A user's profile and counts")
@@ -130,6 +138,12 @@ def list_following(request: Request, user_id: str) -> dict[str, Any]:
     return graph.following(user_id, page_size(request.query.get("limit")), request.query.get("cursor"))
 
 
+@api.route("/users/{user_id}/posts", "GET", "A user's posts, newest first: the profile grid", query=PAGE)
+def list_posts(request: Request, user_id: str) -> dict[str, Any]:
+    limit, cursor = page_size(request.query.get("limit")), request.query.get("cursor")
+    return posts.profile_grid(request.user, user_id, limit, cursor)
+
+
 @api.route(
     "/posts",
     "POST",
@@ -149,7 +163,9 @@ def list_following(request: Request, user_id: str) -> dict[str, Any]:
     },
 )
 def create_post(request: Request) -> dict[str, Any]:
-    return _create_once(request, "POST /posts", lambda: posts.create_post(request.user, request.body))
+    return _create_once(
+        request, "POST /posts", lambda key: posts.create_post(request.user, request.body, key)
+    )
 
 
 @api.route("/posts/{post_id}", "GET", "A post and its like count")
@@ -245,7 +261,9 @@ def decide_review(request: Request, media_id: str) -> dict[str, Any]:
     links={"GET /media/{media_id}": {"media_id": "$response.body#/media_id"}},
 )
 def create_upload(request: Request) -> dict[str, Any]:
-    intent = _create_once(request, "POST /uploads", lambda: records.create_upload(request.user, request.body))
+    intent = _create_once(
+        request, "POST /uploads", lambda _: records.create_upload(request.user, request.body)
+    )
     return records.still_open(intent)
 
 
@@ -286,7 +304,9 @@ def _until_first_expiry(items: list[dict[str, Any]], now: float) -> Reply:
     },
 )
 def post_story(request: Request) -> dict[str, Any]:
-    return _create_once(request, "POST /stories", lambda: stories.post_story(request.user, request.body))
+    return _create_once(
+        request, "POST /stories", lambda key: stories.post_story(request.user, request.body, key)
+    )
 
 
 @api.route("/users/{user_id}/stories", "GET", "A user's live Stories")
@@ -299,6 +319,11 @@ def list_stories(request: Request, user_id: str) -> Reply:
 def stories_tray(request: Request) -> Reply:
     now = clock.now()
     return _until_first_expiry(stories.tray(request.user.user_id, now), now)
+
+
+@api.route("/stories/{author_id}/{story_id}", "DELETE", "Take the caller's live Story down before it expires")
+def delete_story(request: Request, author_id: str, story_id: str) -> dict[str, Any]:
+    return stories.delete_story(request.user, author_id, story_id)
 
 
 @api.route("/stories/{author_id}/{story_id}/seen", "PUT", "Mark a Story seen by the caller")

@@ -11,6 +11,8 @@ import pytest
 from aperture.core.aws import client
 from aperture_local.stack import LocalStack
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[LocalStack]:

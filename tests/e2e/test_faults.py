@@ -7,12 +7,16 @@ from contextlib import contextmanager
 from functools import partial
 from typing import Any
 
+import pytest
+
 from aperture.core.aws import client
 from aperture_local.faults import FaultPlan, FunctionFaults, Outage
 from aperture_local.stack import LocalStack
 from tests.conftest import eventually
 from tests.e2e.conftest import ApiStack, serving, upload_media
 from tests.pictures import jpeg, scene
+
+pytestmark = pytest.mark.slow
 
 
 @contextmanager

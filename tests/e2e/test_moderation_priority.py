@@ -5,18 +5,22 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
 from aperture.core.aws import client
 from aperture_local.items import to_item
 from tests.conftest import eventually
 from tests.e2e.conftest import ApiStack, upload_media
 from tests.pictures import jpeg, scene
 
-BACKLOG = 500
+pytestmark = pytest.mark.slow
+
+BACKLOG = 250
 THRESHOLD = 100_000  # the stack's CelebrityFollowerThreshold
 
 
 def _backlog(api: ApiStack) -> list[str]:
-    """Given 500 ready pictures by ordinary users, queued for moderation on the normal queue."""
+    """Given 250 ready pictures by ordinary users, queued for moderation on the normal queue."""
     env = api.stack.environment
     picture = jpeg(scene(42, size=(640, 480)))
     media_ids = [f"m_backlog_{index:04d}" for index in range(BACKLOG)]
@@ -54,8 +58,8 @@ def _moderated(api: ApiStack) -> list[tuple[float, str]]:
     return sorted(done)
 
 
-def test_a_celebrity_upload_is_moderated_before_a_backlog_of_500_drains(api: ApiStack) -> None:
-    # Given a celebrity, and 500 ordinary checks waiting on the normal moderation queue
+def test_a_celebrity_upload_is_moderated_before_a_backlog_of_250_drains(api: ApiStack) -> None:
+    # Given a celebrity, and 250 ordinary checks waiting on the normal moderation queue
     token = api.signup("u_celebrity")
     client("dynamodb").update_item(
         TableName=api.stack.environment["USERS_TABLE"],

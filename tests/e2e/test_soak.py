@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from benchmarks.soak import soak
+
+pytestmark = pytest.mark.slow
 
 
 def test_a_hundred_uploads_under_faults_all_end_and_no_count_drifts() -> None:

@@ -18,6 +18,8 @@ from aperture_local.runtime import FunctionError
 from tests.conftest import eventually, load_event
 from tests.e2e.conftest import ApiStack
 
+pytestmark = pytest.mark.slow
+
 DAY = 86_400
 APPROVED = {"verdict": "approved"}  # as the moderation function leaves media it passed
 
@@ -375,3 +377,66 @@ def test_an_expiry_that_fails_half_way_is_redone_in_full_on_retry(
     assert _deliver_expiry(api, "u_retry_author", story["story_id"]) == {"batchItemFailures": []}
     assert _story_items(api, "u_retry_author") == ["archive", "expired", "story"]
     assert _visible(api, "u_retry_author", "u_retry_fan")["tray"] == []
+
+
+@pytest.mark.usefixtures("expiry_by_hand")
+def test_an_author_deletes_a_story_at_once_and_trays_keep_only_what_is_still_live(
+    api: ApiStack, manual_clock: ManualClock
+) -> None:
+    # Given an author's two Stories in a follower's tray, a minute apart, the later one with a rendition
+    env, s3 = api.stack.environment, client("s3")
+    author_token, viewer_token = _author_with_follower(api, "u_del_author", "u_del_fan")
+    earlier = _post_story(api, "u_del_author", author_token)
+    manual_clock.advance(60)
+    media_id, key = new_id("m"), "media/del/d/display.jpg"
+    s3.put_object(Bucket=env["MEDIA_BUCKET"], Key=key, Body=b"jpeg")
+    item = {"media_id": media_id, "owner_id": "u_del_author", "state": "ready", "moderation": APPROVED}
+    client("dynamodb").put_item(
+        TableName=env["MEDIA_TABLE"], Item=to_item(item | {"renditions": [{"key": key}]})
+    )
+    later = _post_story(api, "u_del_author", api.token("u_del_author"), media_id)
+
+    # When the follower tries to delete it, or the author names a Story that is not there
+    path = f"/stories/u_del_author/{later['story_id']}"
+    refused = api.client.call("DELETE", path, token=viewer_token)
+    assert (refused.status, refused.body["error"]["message"]) == (403, "you can only delete your own Stories")
+    assert api.client.call("DELETE", "/stories/u_del_author/s_nothing", token=author_token).status == 404
+    # When the author deletes the later one
+    reply = api.client.call("DELETE", path, token=api.token("u_del_author"))
+
+    # Then it is gone at once: not listed, the ring kept only for the earlier Story, never archived,
+    # its rendition tagged for the bucket's lifecycle rule, and a second delete finds nothing
+    assert (reply.status, reply.body) == (
+        200,
+        {"author_id": "u_del_author", "story_id": later["story_id"], "deleted": True},
+    )
+    assert _visible(api, "u_del_author", "u_del_fan")["stories"] == [earlier["story_id"]]
+    assert float(_ring(api, "u_del_fan", "u_del_author")["expires_at"]["N"]) == pytest.approx(
+        earlier["expires_at"]
+    )
+    assert "Item" not in client("dynamodb").get_item(
+        TableName=env["STORIES_TABLE"],
+        Key={"author_id": {"S": "u_del_author"}, "story_id": {"S": f"archive#{later['story_id']}"}},
+    )
+    tags = s3.get_object_tagging(Bucket=env["MEDIA_BUCKET"], Key=key)["TagSet"]
+    assert tags == [{"Key": "aperture-expired-story", "Value": "true"}]
+    assert api.client.call("DELETE", path, token=api.token("u_del_author")).status == 404
+    # And deleting the last live Story takes the author out of the tray
+    last = api.client.call(
+        "DELETE", f"/stories/u_del_author/{earlier['story_id']}", token=api.token("u_del_author")
+    )
+    assert last.status == 200
+    assert _ring(api, "u_del_fan", "u_del_author") == {}
+
+
+def _ring(api: ApiStack, viewer: str, author: str) -> dict[str, Any]:
+    item: dict[str, Any] = (
+        client("dynamodb")
+        .get_item(
+            TableName=api.stack.environment["TRAYS_TABLE"],
+            Key={"viewer_id": {"S": viewer}, "author_id": {"S": author}},
+            ConsistentRead=True,
+        )
+        .get("Item", {})
+    )
+    return item

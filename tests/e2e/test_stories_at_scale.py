@@ -23,6 +23,8 @@ from aperture_local.stack import LocalStack
 from tests.conftest import eventually
 from tests.e2e.conftest import Client
 
+pytestmark = pytest.mark.slow
+
 LIFETIME = 120  # seconds of clock time
 APPROVED = {"verdict": "approved"}  # as the moderation function leaves media it passed
 SPEED = 2  # the clock runs 2x the wall: a burst of 80 expiries on one local consumer keeps within 60 s

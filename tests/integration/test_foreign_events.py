@@ -107,6 +107,17 @@ def test_a_removed_item_that_is_not_a_story_is_a_logged_permanent_failure(
     assert error["reason"] == "the removed item is not a Story: Field required"
 
 
+def test_a_removed_item_that_is_not_a_post_is_a_logged_permanent_failure(
+    stack: LocalStack, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Given a REMOVE on the posts stream whose old image is a Story's
+    event = load_event("story_ttl_stream/user_delete.json")
+    # When the purger gets it, then it is not retried and says why
+    assert stack.function("post_purger").invoke(event) == {"batchItemFailures": []}
+    [error] = _logged_errors(caplog)
+    assert error["reason"] == "the removed item is not a post: Field required"
+
+
 def test_the_stories_stream_delivers_only_removed_stories() -> None:
     # Given the template's filter on the Stories stream
     spec = next(s for s in Template(ROOT / "template.yaml").functions() if s.short_name == "story_ttl_stream")

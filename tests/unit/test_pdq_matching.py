@@ -31,11 +31,11 @@ def test_plain_pdq_alone_misses_cropped_copies_which_is_why_variants_exist() -> 
     assert hamming(copy, pdq_hash(original)[0]) > MATCH_DISTANCE
 
 
-def test_three_hundred_unrelated_pictures_match_nothing_on_a_blocklist_of_thirty() -> None:
+def test_a_hundred_unrelated_pictures_match_nothing_on_a_blocklist_of_thirty() -> None:
     # Given a blocklist of 30 pictures (11 hashes each)
     blocklist = [pdq for seed in range(1, 31) for pdq in crop_variants(scene(seed))]
-    # When 300 unrelated pictures are checked
-    distances = np.array([_closest(pdq_hash(scene(seed))[0], blocklist) for seed in range(1000, 1300)])
-    # Then none matches: the false-match rate is 0 of 300, with a wide margin
+    # When 100 unrelated pictures are checked (bench pdq checks 300)
+    distances = np.array([_closest(pdq_hash(scene(seed))[0], blocklist) for seed in range(1000, 1100)])
+    # Then none matches: the false-match rate is 0 of 100, with a wide margin
     assert int((distances <= MATCH_DISTANCE).sum()) == 0
     assert distances.min() > 2 * MATCH_DISTANCE

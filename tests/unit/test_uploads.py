@@ -1,4 +1,5 @@
-"""The router reads S3 notifications as AWS sends them and as moto sends them, and refuses the rest."""
+"""The router reads S3 notifications as AWS sends them and as moto sends them, and refuses the rest;
+a replayed upload intent never hands out a dead form."""
 
 from __future__ import annotations
 
@@ -7,7 +8,10 @@ from typing import Any
 
 import pytest
 
+from aperture.core.clock import ManualClock
+from aperture.core.errors import Conflict
 from aperture.core.jobs import PermanentError
+from aperture.media.records import still_open
 from aperture.media.uploads import UploadedObject, is_test_event, uploaded_objects
 from tests.conftest import load_event
 
@@ -62,3 +66,19 @@ def test_a_delete_notification_is_not_an_upload() -> None:
     notification["Records"][0]["eventName"] = "ObjectRemoved:Delete"
     with pytest.raises(PermanentError, match="ObjectRemoved:Delete is not an upload"):
         uploaded_objects(notification)
+
+
+def test_a_replayed_intent_is_served_until_its_form_expires_then_is_a_409(manual_clock: ManualClock) -> None:
+    # Given an intent whose form expires in ten minutes
+    intent = {"media_id": "m_1", "upload": {"url": "u", "fields": {}}, "expires_at": manual_clock.now() + 600}
+    # Then a replay a second before gets the same form, and one at the expiry a 409
+    manual_clock.advance(599)
+    assert still_open(intent) is intent
+    manual_clock.advance(1)
+    with pytest.raises(Conflict, match="start a new upload"):
+        still_open(intent)
+
+
+def test_an_intent_stored_before_forms_had_an_expiry_is_a_409_not_a_server_error() -> None:
+    with pytest.raises(Conflict, match="start a new upload"):
+        still_open({"media_id": "m_1", "upload": {"url": "u", "fields": {}}})

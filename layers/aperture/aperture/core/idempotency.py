@@ -35,13 +35,17 @@ def once(
     user_id: str,
     key: str | None,
     body: dict[str, Any],
-    create: Callable[[], dict[str, Any]],
+    create: Callable[[str | None], dict[str, Any]],
     *,
     lambda_context: Any = None,
 ) -> dict[str, Any]:
-    """``create()``'s result, computed at most once per (scope, user, key)."""
+    """``create(request_key)``'s result, computed at most once per (scope, user, key).
+
+    Powertools forgets a key whose request raised, so a retry runs ``create`` again: it names what
+    it writes from ``request_key`` (``ids.item_id``) and so finds, and finishes, the first try's
+    item instead of making a second one."""
     if key is None:
-        return create()
+        return create(None)
     if not KEY.fullmatch(key):
         raise BadRequest("Idempotency-Key must be 8 to 128 letters, digits or . _ : -")
     config = IdempotencyConfig(
@@ -56,7 +60,7 @@ def once(
 
     @idempotent_function(data_keyword_argument="request", config=config, persistence_store=store)
     def run(request: dict[str, Any]) -> dict[str, Any]:
-        return create()
+        return create(f"{scope}\x1f{user_id}\x1f{key}")
 
     try:
         response: dict[str, Any] = run(request={"scope": scope, "user": user_id, "key": key, "body": body})

@@ -8,7 +8,7 @@ record is unfinished it carries ``unfinished`` (its state), which the sweeper's 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any, Literal
 
@@ -100,8 +100,9 @@ def create_upload(caller: Caller, intent: UploadIntent) -> dict[str, Any]:
 
 def still_open(intent: dict[str, Any]) -> dict[str, Any]:
     """An upload intent, replayed or not, whose form can still be used; a replay of one whose form
-    expired is a 409, never a dead form."""
-    if clock.now() >= intent["expires_at"]:
+    expired is a 409, never a dead form. An intent stored before responses carried ``expires_at``
+    cannot show its form is alive, so it counts as expired."""
+    if clock.now() >= intent.get("expires_at", 0):
         raise Conflict(
             f"the upload form for {intent['media_id']} expired; start a new upload with a new Idempotency-Key"
         )
@@ -151,8 +152,18 @@ def view_media(caller: Caller, media_id: str) -> dict[str, Any]:
         own = {key: value for key, value in record.items() if key != "moderation"}
         return own | ({"moderation": verdict} if verdict else {})
     if is_shown(record):
-        return {key: record[key] for key in _PUBLIC if key in record}
+        return _public(record)
     raise NotFound(f"there is no media {media_id}")
+
+
+def shown_media(media_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """What anyone may see of each media item among ``media_ids`` that is shown, by id."""
+    found = (media.to_dict() for media in Media.batch_get(sorted(set(media_ids))))
+    return {m["media_id"]: _public(m) for m in found if is_shown(m)}
+
+
+def _public(record: dict[str, Any]) -> dict[str, Any]:
+    return {key: record[key] for key in _PUBLIC if key in record}
 
 
 def is_cleared(media: dict[str, Any]) -> bool:

@@ -23,7 +23,6 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from aperture.core import clock
 from aperture.core.aws import client
-from aperture.core.cdn import MAX_PATHS_PER_MESSAGE, request_invalidation
 from aperture.core.config import resource_name
 from aperture.core.errors import Conflict, Forbidden, NotFound, Unprocessable
 from aperture.core.identity import Caller
@@ -31,6 +30,7 @@ from aperture.core.jobs import PermanentError
 from aperture.core.pagination import decode_cursor, encode_cursor
 from aperture.explore import safety
 from aperture.media.records import MEDIA_BUCKET, find_media
+from aperture.media.removal import remove_renditions
 from aperture.media.tables import Media
 from aperture.moderation.tables import BlocklistItem
 from aperture.social.notifications import notify
@@ -281,21 +281,9 @@ def record_verdict(media: dict[str, Any], verdict: str, reason: str, **details: 
     published = publish_posts_of(media) if verdict == APPROVED else 0
     safety.mark(media.get("post_ids", []), unsafe=verdict != APPROVED)  # Explore drops them at once
     if verdict == BLOCKED:
-        _withdraw(media["media_id"])
+        remove_renditions(media["media_id"])  # out of the bucket, then the CDN's caches
         _notify_blocked(media, reason)
     return {"media_id": media["media_id"], "verdict": verdict, "reason": reason, "published": published}
-
-
-def _withdraw(media_id: str) -> None:
-    """Blocked media leaves the CDN-served bucket, then the CDN's caches (explicit paths)."""
-    s3, bucket = client("s3"), resource_name(MEDIA_BUCKET)
-    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=f"media/{media_id}/")
-    keys = sorted(item["Key"] for page in pages for item in page.get("Contents", []))
-    for start in range(0, len(keys), 1000):
-        objects = [{"Key": key} for key in keys[start : start + 1000]]
-        s3.delete_objects(Bucket=bucket, Delete={"Objects": objects, "Quiet": True})
-    for start in range(0, len(keys), MAX_PATHS_PER_MESSAGE):
-        request_invalidation([f"/{key}" for key in keys[start : start + MAX_PATHS_PER_MESSAGE]])
 
 
 def _notify_blocked(media: dict[str, Any], reason: str) -> None:

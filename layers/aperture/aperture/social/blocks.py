@@ -33,3 +33,8 @@ def unblock(caller: Caller, blocker_id: str, blocked_id: str) -> dict[str, Any]:
 
 def blocked_by(blocker_id: str) -> set[str]:
     return {block.blocked_id for block in Block.query(blocker_id, attributes_to_get=["blocked_id"])}
+
+
+def between(user_id: str, other_id: str) -> bool:
+    """Whether either of the two blocks the other."""
+    return any(True for _ in Block.batch_get([(user_id, other_id), (other_id, user_id)]))

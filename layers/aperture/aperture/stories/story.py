@@ -19,9 +19,9 @@ from aperture.core import clock
 from aperture.core.aws import client
 from aperture.core.cdn import media_paths, request_invalidation
 from aperture.core.config import resource_name, settings
-from aperture.core.errors import Conflict, Forbidden, NotFound
+from aperture.core.errors import Conflict, Forbidden, NotFound, Unprocessable
 from aperture.core.identity import Caller
-from aperture.core.ids import new_id
+from aperture.core.ids import item_id
 from aperture.core.messages import TrayJob
 from aperture.core.tables import condition_failed, ttl
 from aperture.feed.home import followed_authors, list_as_merged, merged_authors
@@ -56,8 +56,9 @@ def _public(item: dict[str, Any]) -> dict[str, Any]:
     return {key: item[key] for key in keys if key in item}
 
 
-def post_story(caller: Caller, story: NewStory) -> dict[str, Any]:
-    """A Story of the caller's ready media; its times come from the server's clock only."""
+def post_story(caller: Caller, story: NewStory, request_key: str | None = None) -> dict[str, Any]:
+    """A Story of the caller's ready media; its times come from the server's clock only. Each step
+    may repeat: a retry with the same ``request_key`` finds the Story its first try saved."""
     media = get_media(story.media_id)
     if media["owner_id"] != caller.user_id:
         raise Forbidden("you can only post your own media")
@@ -67,31 +68,38 @@ def post_story(caller: Caller, story: NewStory) -> dict[str, Any]:
         raise Conflict("the media has not passed moderation")
     now = clock.now()
     expires_at = now + settings().story_lifetime_seconds
-    story_id = new_id("s")
     celebrity = is_large_account(get_profile(caller.user_id))
-    Story(
+    saved = Story(
         caller.user_id,
-        story_id,
+        item_id("s", request_key),
         media_id=story.media_id,
         created_at=now,
         expires_at=expires_at,
         expires_at_epoch=ttl(expires_at),
         expiry_minute=int(expires_at // 60),
         tray_delivery="merge" if celebrity else "fanout",
-    ).save()
-    attach(story.media_id, "story_ids", story_id)  # now shown: viewers may read it (view_media)
-    if celebrity:  # a million tray rows per Story would be absurd: trays merge it in on read
-        list_as_merged(caller.user_id, expires_at)
+    )
+    try:
+        saved.save(condition=Story.story_id.does_not_exist())
+    except PutError as error:
+        if request_key is None or not condition_failed(error):
+            raise
+        saved = Story.get(caller.user_id, saved.story_id, consistent_read=True)
+        if saved.media_id != story.media_id:
+            raise Unprocessable("this Idempotency-Key was used with a different request body") from error
+    created = _public(saved.to_dict())
+    attach(story.media_id, "story_ids", created["story_id"])  # now shown: viewers may read it (view_media)
+    if saved.tray_delivery == "merge":  # a million tray rows per Story would be absurd: merged on read
+        list_as_merged(caller.user_id, created["expires_at"])
     else:
-        job = TrayJob(story_id=story_id, author_id=caller.user_id, latest_story_at=now, expires_at=expires_at)
+        job = TrayJob(
+            story_id=created["story_id"],
+            author_id=caller.user_id,
+            latest_story_at=created["created_at"],
+            expires_at=created["expires_at"],
+        )
         client("sqs").send_message(QueueUrl=resource_name(FANOUT_QUEUE), MessageBody=job.model_dump_json())
-    return {
-        "author_id": caller.user_id,
-        "story_id": story_id,
-        "media_id": story.media_id,
-        "created_at": now,
-        "expires_at": expires_at,
-    }
+    return created
 
 
 def followers_of(author_id: str) -> list[str]:
@@ -171,6 +179,19 @@ def mark_seen(caller: Caller, author_id: str, story_id: str) -> dict[str, Any]:
     return {"author_id": author_id, "story_id": story_id, "seen": True}
 
 
+def delete_story(caller: Caller, author_id: str, story_id: str) -> dict[str, Any]:
+    """The author takes a live Story down before its time: gone from the table, then out of trays
+    and off the CDN at once (the TTL stream sees the delete too; the claim makes it count once)."""
+    if caller.user_id != author_id:
+        raise Forbidden("you can only delete your own Stories")
+    story = find_story(author_id, story_id) if story_id.startswith("s_") else None
+    if story is None or story["expires_at"] <= clock.now():
+        raise NotFound(f"there is no live Story {story_id} by {author_id}")
+    Story(author_id, story_id).delete()
+    withdraw(author_id, story_id, story)
+    return {"author_id": author_id, "story_id": story_id, "deleted": True}
+
+
 def claim_expiry(author_id: str, story_id: str) -> bool:
     """True exactly once per Story, whichever trigger asks first."""
     now = clock.now()
@@ -186,11 +207,12 @@ def claim_expiry(author_id: str, story_id: str) -> bool:
     return True
 
 
-def refresh_trays(author_id: str, expired_at: float) -> int:
-    """Drop the author from each follower's tray, or keep them for their remaining Stories."""
-    remaining = [s for s in live_stories(author_id, now=expired_at) if s["expires_at"] > expired_at]
+def refresh_trays(author_id: str, removed_until: float) -> int:
+    """A Story that would have lasted until ``removed_until`` is gone (expired or deleted): drop
+    the author from each follower's tray, or keep them for their Stories still live."""
+    remaining = live_stories(author_id)
     changed = 0
-    guard = TrayRing.expires_at <= expired_at  # a newer Story posted meanwhile wins
+    guard = TrayRing.expires_at <= removed_until  # a ring kept by a later Story stays as it is
     for viewer_id in followers_of(author_id):
         ring = TrayRing(viewer_id, author_id)
         try:
@@ -244,20 +266,31 @@ def expire(author_id: str, story_id: str, image: dict[str, Any] | None = None) -
         return {"story_id": story_id, "outcome": "unknown"}
     if story["expires_at"] > clock.now():
         raise EarlyExpiry(f"{story_id} expires at {story['expires_at']}, not yet")
+    return _end(story, "expired", kept=_keeps_archive(author_id))
+
+
+def withdraw(author_id: str, story_id: str, image: dict[str, Any]) -> dict[str, Any]:
+    """The author deleted a Story: the expiry's steps at once, except that it is never archived."""
+    return _end(image | {"author_id": author_id, "story_id": story_id}, "deleted", kept=False)
+
+
+def _end(story: dict[str, Any], outcome: str, kept: bool) -> dict[str, Any]:
+    """Run the steps, then claim: only the trigger that wins the claim reports the outcome."""
+    author_id, story_id = story["author_id"], story["story_id"]
     if _claimed(author_id, story_id):
         return {"story_id": story_id, "outcome": "already expired"}
-    done = _expire_now(story)
+    done = _expire_now(story, kept)
     if not claim_expiry(author_id, story_id):
         return {"story_id": story_id, "outcome": "already expired"}
-    return {"story_id": story_id, "author_id": author_id, "outcome": "expired", **done}
+    return {"story_id": story_id, "author_id": author_id, "outcome": outcome, **done}
 
 
-def _expire_now(story: dict[str, Any]) -> dict[str, Any]:
-    """The seed's expiry steps, run in parallel."""
+def _expire_now(story: dict[str, Any], kept: bool) -> dict[str, Any]:
+    """The seed's expiry steps, run in parallel; ``kept``: archived for highlights, else the
+    media's renditions are deleted."""
     author_id = story["author_id"]
     media = find_media(story["media_id"]) if story.get("media_id") else None
     paths = media_paths(media)
-    kept = _keeps_archive(author_id)
     with ThreadPoolExecutor(max_workers=3) as pool:
         # A merged author's Story has no tray rows to drop: trays merged it in on read.
         merged = story.get("tray_delivery") == "merge"
@@ -295,17 +328,6 @@ def schedule_media_deletion(media: dict[str, Any]) -> None:
 
 class EarlyExpiry(Exception):
     """A trigger fired before the Story's time (schedules have whole-second resolution): retry."""
-
-
-def withdraw(author_id: str, story_id: str, image: dict[str, Any]) -> dict[str, Any]:
-    """The author deleted a Story: out of the trays now, and not archived."""
-    if not claim_expiry(author_id, story_id):
-        return {"story_id": story_id, "outcome": "already expired"}
-    return {
-        "story_id": story_id,
-        "outcome": "deleted",
-        "trays_changed": refresh_trays(author_id, image["expires_at"]),
-    }
 
 
 def due_within(now: float, seconds: float) -> list[dict[str, Any]]:
