@@ -15,6 +15,8 @@ from aperture_local.template import FunctionSpec, Template
 from tests.conftest import ROOT
 from tools.build import artifacts, runtime_python
 
+pytestmark = pytest.mark.slow  # each function's bundle is imported on the runtime: about a minute
+
 BUILD = ROOT / ".aws-sam/build"
 LAYER = BUILD / "DomainLayer"
 LAMBDA_RUNTIME = ROOT / ".aws-sam/lambda-runtime"
