@@ -66,11 +66,11 @@ def test_deleting_a_post_removes_its_likes_original_renditions_and_media_record(
         # When its author deletes it
         assert api.client.call("DELETE", f"/posts/{post_id}", token=token).status == 200
 
-        # Then the likes, every rendition, the original and the media record go
-        eventually(lambda: _keys(env["MEDIA_BUCKET"], f"media/{media_id}/") == [], timeout=30)
+        # Then the likes, every rendition, the original and (last) the media record go
+        eventually(lambda: api.client.call("GET", f"/media/{media_id}", token=token).status == 404, 30)
         assert _likes(api, post_id) == 0
+        assert _keys(env["MEDIA_BUCKET"], f"media/{media_id}/") == []
         assert _keys(env["UPLOADS_BUCKET"], original) == []
-        assert api.client.call("GET", f"/media/{media_id}", token=token).status == 404
         # And the CDN is asked to forget every rendition, by its path
         assert _invalidation_requests(api) == [f"/{key}" for key in renditions]
 
