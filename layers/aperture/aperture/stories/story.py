@@ -266,20 +266,20 @@ def expire(author_id: str, story_id: str, image: dict[str, Any] | None = None) -
         return {"story_id": story_id, "outcome": "unknown"}
     if story["expires_at"] > clock.now():
         raise EarlyExpiry(f"{story_id} expires at {story['expires_at']}, not yet")
-    return _end(story, "expired", kept=_keeps_archive(author_id))
+    return _end(story, "expired", archivable=True)
 
 
 def withdraw(author_id: str, story_id: str, image: dict[str, Any]) -> dict[str, Any]:
     """The author deleted a Story: the expiry's steps at once, except that it is never archived."""
-    return _end(image | {"author_id": author_id, "story_id": story_id}, "deleted", kept=False)
+    return _end(image | {"author_id": author_id, "story_id": story_id}, "deleted", archivable=False)
 
 
-def _end(story: dict[str, Any], outcome: str, kept: bool) -> dict[str, Any]:
+def _end(story: dict[str, Any], outcome: str, archivable: bool) -> dict[str, Any]:
     """Run the steps, then claim: only the trigger that wins the claim reports the outcome."""
     author_id, story_id = story["author_id"], story["story_id"]
     if _claimed(author_id, story_id):
         return {"story_id": story_id, "outcome": "already expired"}
-    done = _expire_now(story, kept)
+    done = _expire_now(story, kept=archivable and _keeps_archive(author_id))
     if not claim_expiry(author_id, story_id):
         return {"story_id": story_id, "outcome": "already expired"}
     return {"story_id": story_id, "author_id": author_id, "outcome": outcome, **done}
