@@ -36,17 +36,14 @@ class _Scene:
             amplitude = amplitude * np.exp(-2 * (np.pi * blur * self.radius) ** 2)
         spectrum = amplitude * np.exp(2j * np.pi * self.rng.random(amplitude.shape, dtype=np.float32))
         plane = np.fft.irfft2(spectrum, s=(HEIGHT, WIDTH)).astype(np.float32)
-        return (plane - plane.mean()) / plane.std()
+        return np.asarray((plane - plane.mean()) / plane.std(), np.float32)
 
     def layer(self, colour: tuple[float, float, float], contrast: float, **field: float) -> Array:
         """A coloured layer: a luma field around ``colour`` with a little chroma of its own."""
         luma, chroma = self.field(**field), self.field(**field)
         tint = np.array([0.6, -0.2, -0.4], np.float32)
-        return (
-            np.asarray(colour, np.float32)
-            + contrast * luma[..., None]
-            + 0.3 * contrast * chroma[..., None] * tint
-        )
+        shade = contrast * luma[..., None] + 0.3 * contrast * chroma[..., None] * tint
+        return np.asarray(np.asarray(colour, np.float32) + shade, np.float32)
 
     def ellipse(self, cy: float, cx: float, ry: float, rx: float) -> NDArray[np.bool_]:
         return np.asarray(((self.y - cy) / ry) ** 2 + ((self.x - cx) / rx) ** 2 < 1)

@@ -74,6 +74,7 @@ def test_an_uploaded_photo_becomes_ready_with_every_rendition_on_the_cdn_bucket(
         head = s3.head_object(Bucket=api.stack.environment["MEDIA_BUCKET"], Key=rendition["key"])
         assert head["CacheControl"] == "public, max-age=31536000, immutable"
         assert head["ContentLength"] == rendition["bytes"]
+        assert rendition["ssimulacra2"] >= rendition["target"], rendition  # looks at least as good as q85
     # And it went on to moderation
     eventually(lambda: any(media_id in json.dumps(i.event) for i in api.stack.log.of("moderation")))
 

@@ -1,91 +1,103 @@
-"""Perceptual compression: the SSIM it measures, and the search for the smallest passing encode."""
+"""Perceptual compression: the target each rendition must meet, and the searches that meet it."""
 
 from __future__ import annotations
 
 import io
-import re
-import subprocess
-from pathlib import Path
 
-import imageio_ffmpeg
-import numpy as np
 import pytest
 from PIL import Image
 
-from aperture.media import quality
+from aperture.media import quality, ssimulacra2
 from tests.conftest import natural_picture
 
 
-def _decoded(image: Image.Image, fmt: str, level: int) -> Image.Image:
-    return Image.open(io.BytesIO(quality.encode(image, fmt, level)))
+def test_small_renditions_are_judged_enlarged_until_all_six_scales_exist() -> None:
+    # Given renditions of a 3:2 photo at the four sizes
+    sizes = {width: natural_picture(width, width * 2 // 3) for width in (1080, 640, 320, 150)}
+    # When each is prepared for the metric
+    judged = {width: quality.judged(image).size for width, image in sizes.items()}
+    # Then those with a side under 256 px are enlarged by the smallest whole factor reaching it
+    assert judged == {1080: (1080, 720), 640: (640, 426), 320: (640, 426), 150: (450, 300)}
 
 
-def _ffmpeg_ssim(tmp_path: Path, reference: Image.Image, candidate: Image.Image) -> float:
-    reference.convert("L").save(tmp_path / "reference.png")
-    candidate.convert("L").save(tmp_path / "candidate.png")
-    command = [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-i", str(tmp_path / "reference.png")]
-    command += ["-i", str(tmp_path / "candidate.png"), "-lavfi", "ssim", "-f", "null", "-"]
-    report = subprocess.run(command, capture_output=True, text=True, check=True).stderr
-    found = re.search(r"SSIM Y:([0-9.]+)", report)
-    assert found, report
-    return float(found.group(1))
+def test_the_target_is_what_jpeg_q85_scores_on_the_same_pixels() -> None:
+    pixels = natural_picture(320, 240)
+    judge = quality.Judge(pixels)
+    reference = Image.open(io.BytesIO(judge.reference_bytes))
+    assert reference.format == "JPEG"
+    assert judge.target == pytest.approx(
+        ssimulacra2.score(quality.judged(pixels), quality.judged(reference.convert("RGB"))), abs=1e-9
+    )
+    assert 40 < judge.target < 100
 
 
-@pytest.mark.parametrize(
-    ("width", "height", "fmt", "level"),
-    [(317, 243, "JPEG", 40), (640, 480, "WEBP", 75), (150, 113, "JPEG", 90), (33, 17, "WEBP", 30)],
-)
-def test_ssim_is_ffmpegs(tmp_path: Path, width: int, height: int, fmt: str, level: int) -> None:
-    # Given a picture and a lossy copy of it, of sizes that are not multiples of the window
-    reference = natural_picture(width, height)
-    candidate = _decoded(reference, fmt, level)
-    # When both measure SSIM on luma
-    ours = quality.ssim(quality.luma(reference), quality.luma(candidate))
-    # Then ours is FFmpeg's ssim filter's Y score (it prints six decimals)
-    assert ours == pytest.approx(_ffmpeg_ssim(tmp_path, reference, candidate), abs=1e-6)
+def _tables(data: bytes) -> dict[int, list[int]]:
+    tables: dict[int, list[int]] = getattr(Image.open(io.BytesIO(data)), "quantization", {})
+    return tables
 
 
-def test_a_picture_against_itself_scores_one_and_a_tiny_one_is_still_scored() -> None:
-    picture = quality.luma(natural_picture(64, 48))
-    assert quality.ssim(picture, picture) == pytest.approx(1.0)
-    tiny = np.full((4, 4), 100.0)
-    assert quality.ssim(tiny, tiny + 51) == pytest.approx(0.8)  # one minus the mean error / 255
+def test_jpeg_spends_more_on_colour_than_libjpeg_tables_do() -> None:
+    # When a JPEG rendition is encoded at quality 80
+    picture = natural_picture(64, 64)
+    ours = _tables(quality.encode(picture, "JPEG", 80))
+
+    # Then its luma table is what libjpeg writes at quality 80, its chroma table what it writes at 88
+    def libjpeg(level: int) -> dict[int, list[int]]:
+        buffer = io.BytesIO()
+        picture.save(buffer, "JPEG", quality=level)
+        return _tables(buffer.getvalue())
+
+    assert ours[0] == libjpeg(80)[0]
+    assert ours[1] == libjpeg(88)[1]
+    assert ours[1] != libjpeg(80)[1]
 
 
-@pytest.mark.parametrize("fmt", ["JPEG", "WEBP"])
-def test_the_search_returns_the_lowest_quality_that_meets_the_target(fmt: str) -> None:
-    # Given a picture and a target between what the lowest and highest qualities reach
-    picture = natural_picture(400, 300)
-    # When the lowest passing quality is searched
-    found = quality.smallest_above(picture, fmt, 0.97)
-    # Then it passes, and one step lower does not, measured independently
-    reference = quality.luma(picture)
-    assert found.ssim >= 0.97
-    assert found.ssim == quality.ssim(reference, quality.luma(_decoded(picture, fmt, found.quality)))
-    assert quality.ssim(reference, quality.luma(_decoded(picture, fmt, found.quality - 1))) < 0.97
+@pytest.mark.parametrize("fmt", ["JPEG", "WEBP", "AVIF"])
+def test_the_exact_search_finds_the_lowest_quality_that_meets_the_target(fmt: str) -> None:
+    # Given a picture and its judge
+    picture = natural_picture(200, 150)
+    judge = quality.Judge(picture)
+    # When the lowest passing quality is searched exactly
+    found = quality.QualitySearch(picture, fmt, judge).bisect()
+    # Then it meets the target, one quality lower (encoded afresh) does not, and the bytes are its own
+    assert found.score >= judge.target
+    assert judge.score(quality.encode(picture, fmt, found.quality - 1)) < judge.target
     assert found.data == quality.encode(picture, fmt, found.quality)
 
 
-@pytest.mark.parametrize("fmt", ["JPEG", "WEBP"])
-def test_a_similar_pictures_curve_finds_the_same_quality_with_fewer_encodes(fmt: str) -> None:
-    # Given the same scene at two sizes (like a display rendition and a thumbnail), the small one
-    # searched blind
-    large = natural_picture(960, 720)
-    small = large.resize((320, 240), Image.Resampling.LANCZOS)
-    like = quality.QualitySearch(small, fmt)
-    like.smallest_above(0.97)
-    # When the large one is searched with the small one's curve, and again blind
-    guided, blind = quality.QualitySearch(large, fmt), quality.QualitySearch(large, fmt)
-    found = guided.smallest_above(0.97, like.scores)
-    # Then both find the same quality, the guided search with two or three encodes, fewer than blind
-    assert found.quality == blind.smallest_above(0.97).quality
-    assert len(guided.tried) <= 3
-    assert len(guided.tried) < len(blind.tried)
-
-
-def test_targets_out_of_reach_give_the_ends_of_the_range() -> None:
+def test_a_guess_that_passes_costs_one_encode_and_a_miss_steps_up_until_one_passes() -> None:
     picture = natural_picture(200, 150)
-    assert quality.smallest_above(picture, "JPEG", 0.0).quality == quality.LOWEST
-    assert quality.smallest_above(picture, "JPEG", 1.0).quality == quality.HIGHEST
-    search = quality.QualitySearch(picture, "JPEG")
-    assert search.smallest_above(1.0, {80: 0.99, 85: 0.995}).quality == quality.HIGHEST
+    judge = quality.Judge(picture)
+    answer = quality.QualitySearch(picture, "WEBP", judge).bisect().quality
+    # A guess at or above the answer, with no steps to spare, is verified by one encode and kept
+    high = quality.QualitySearch(picture, "WEBP", judge)
+    assert high.from_guess(answer + 3, points_per_step=100.0).quality == answer + 3
+    assert len(high.tried) == 1
+    # A guess below it is corrected upward to a passing quality
+    low = quality.QualitySearch(picture, "WEBP", judge)
+    found = low.from_guess(answer - 10, 1.0)
+    assert found.score >= judge.target
+    assert answer <= found.quality
+    assert 2 <= len(low.tried) <= 4
+
+
+def test_a_guess_far_above_the_answer_tries_once_where_its_spare_steps_lead() -> None:
+    picture = natural_picture(200, 150)
+    judge = quality.Judge(picture)
+    answer = quality.QualitySearch(picture, "AVIF", judge).bisect().quality
+    # When the guess is 25 steps too high and a step is worth what it is near the answer (2 points)
+    search = quality.QualitySearch(picture, "AVIF", judge)
+    found = search.from_guess(answer + 25, points_per_step=2.0)
+    # Then a second encode lands lower, still passing, and no third is made
+    assert len(search.tried) == 2
+    assert found.score >= judge.target
+    assert answer <= found.quality < answer + 25
+
+
+def test_out_of_reach_the_search_gives_the_best_it_can() -> None:
+    picture = natural_picture(120, 90)
+    judge = quality.Judge(picture)
+    judge.target = 101.0  # no encoding scores above 100
+    search = quality.QualitySearch(picture, "JPEG", judge)
+    assert search.bisect().quality == quality.HIGHEST
+    assert search.from_guess(quality.HIGHEST - 1, 5.0).quality == quality.HIGHEST

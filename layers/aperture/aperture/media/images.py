@@ -17,7 +17,7 @@ import os
 import re
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pillow_heif
 import simplejpeg
@@ -27,6 +27,7 @@ from aperture.core.jobs import PermanentError, time_left
 from aperture.media import quality
 from aperture.media.containers import jpeg_layout, text_regions
 from aperture.media.filters import LOOKS, apply_look
+from aperture.media.predictor import Features, shipped_model
 from aperture.media.thumbhash import thumbhash_of
 
 pillow_heif.register_heif_opener()
@@ -37,8 +38,6 @@ RESERVED_SECONDS = 15.0  # of the invocation's time, kept for storing renditions
 ALLOWED_FORMATS = {"JPEG", "PNG", "WEBP", "AVIF", "HEIF", "GIF", "MPO"}
 WIDTHS = {"display": 1080, "large": 640, "medium": 320, "small": 150}
 FORMATS = {"JPEG": "image/jpeg", "WEBP": "image/webp", "AVIF": "image/avif"}
-SSIM_TARGET = 0.98  # FFmpeg's SSIM; what quality 85 gives on average (benchmarks/images.py)
-_SEED_SIZE = "medium"  # searched first, blind: cheap, and close to the other sizes' quality
 _MARKUP = re.compile(rb"<(?:script|html|svg|\?php|!doctype|iframe|object|embed)\b", re.IGNORECASE)
 _ZIP_END = b"PK\x05\x06"
 _SRGB = ImageCms.createProfile("sRGB")
@@ -61,7 +60,9 @@ class Rendition:
     height: int
     data: bytes
     quality: int
-    ssim: float
+    score: float  # SSIMULACRA2, judged as quality.py says
+    target: float  # what JPEG q85 scores on the same pixels
+    encodes: int
 
     @property
     def content_type(self) -> str:
@@ -80,6 +81,7 @@ class ProcessedImage:
     has_alpha: bool
     thumbhash: bytes
     renditions: list[Rendition] = field(default_factory=list)
+    predicted: bool = True  # whether the quality model guided the searches (False: exact search)
 
 
 def _refuse_polyglots(data: bytes) -> None:
@@ -171,14 +173,6 @@ def _shrink_for_display(image: Image.Image) -> Image.Image:
     return image.resize(size, Image.Resampling.LANCZOS, reducing_gap=2.0)
 
 
-def _opaque(image: Image.Image) -> Image.Image:
-    if image.mode != "RGBA":
-        return image
-    background = Image.new("RGB", image.size, (255, 255, 255))
-    background.paste(image, mask=image.getchannel("A"))
-    return background
-
-
 def sized(data: bytes, look: str | None = None) -> dict[str, Image.Image]:
     """The clean, filtered pixels of every rendition size, before any encoding."""
     if look is not None and look not in LOOKS:
@@ -197,46 +191,68 @@ def _within(budget_ends: float, stage: str) -> None:
 
 
 def process(
-    data: bytes, look: str | None = None, formats: tuple[str, ...] = tuple(FORMATS)
+    data: bytes, look: str | None = None, formats: tuple[str, ...] = tuple(FORMATS), exact: bool = False
 ) -> ProcessedImage:
-    """Every rendition of an upload, each at the lowest quality that keeps SSIM >= the target.
-
-    Each format is searched blind at one cheap size first; the SSIM-by-quality curve it measured
-    predicts where the other sizes meet the target: about three encodes each instead of seven.
+    """Every rendition of an upload, each at the lowest quality whose SSIMULACRA2 meets what JPEG
+    q85 scores on the same pixels (``quality.py``). The quality model guesses each quality from
+    features the size's q85 reference gives, one encode verifies it and a miss steps up; with
+    ``exact``, or when the shipped model is unreadable, each rendition is searched exactly.
     """
+    model = None if exact else shipped_model()
     budget_ends = time.monotonic() + time_left() - RESERVED_SECONDS
     _within(budget_ends, "decoding")
     sizes = sized(data, look)
 
-    def render(
-        name: str, fmt: str, like: dict[int, float] | None = None
-    ) -> tuple[Rendition, dict[int, float]]:
+    def judge(name: str) -> quality.Judge:
+        _within(budget_ends, f"the {name} reference")
+        return quality.Judge(sizes[name])
+
+    def render(name: str, fmt: str, judge: quality.Judge) -> Rendition:
         _within(budget_ends, f"the {name} {fmt} rendition")
         pixels = sizes[name]
         # A copy per thread: Image.save keeps its options on the image object itself.
-        search = quality.QualitySearch((_opaque(pixels) if fmt == "JPEG" else pixels).copy(), fmt)
-        encoded = search.smallest_above(SSIM_TARGET, like)
-        rendition = Rendition(
-            name, fmt, pixels.width, pixels.height, encoded.data, encoded.quality, encoded.ssim
+        search = quality.QualitySearch((judge.pixels if fmt == "JPEG" else pixels).copy(), fmt, judge)
+        guess = model.guess(fmt, Features.of(judge, sizes["small"])) if model else None
+        found = search.from_guess(*guess) if guess else search.bisect()
+        if fmt == "JPEG" and len(judge.reference_bytes) <= len(found.data):  # q85 itself meets the target
+            found = quality.Encoded(judge.reference_bytes, quality.REFERENCE_QUALITY, judge.target)
+        return Rendition(
+            name,
+            fmt,
+            pixels.width,
+            pixels.height,
+            found.data,
+            found.quality,
+            found.score,
+            judge.target,
+            len(search.tried),
         )
-        return rendition, search.scores
 
-    # Pillow's codecs and numpy release the GIL, so the searches run in parallel threads.
+    # A picture narrower than a size is not upscaled: sizes with the same pixels share one search.
+    made_as = {name: next(other for other in WIDTHS if sizes[other] is sizes[name]) for name in WIDTHS}
+    # Pillow's codecs and numpy release the GIL, so references and searches run in parallel threads.
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        seeds = {fmt: pool.submit(render, _SEED_SIZE, fmt) for fmt in formats}
-        rest = {
-            (name, fmt): pool.submit(render, name, fmt, seeds[fmt].result()[1])
-            for name in WIDTHS
-            if name != _SEED_SIZE
+        judges = {name: pool.submit(judge, name) for name in dict.fromkeys(made_as.values())}
+        rendered = {
+            (name, fmt): pool.submit(lambda n, f: render(n, f, judges[n].result()), name, fmt)
+            for name in judges
             for fmt in formats
         }
         renditions = [
-            (seeds[fmt] if name == _SEED_SIZE else rest[name, fmt]).result()[0]
+            replace(rendered[made_as[name], fmt].result(), name=name, encodes=0)
+            if made_as[name] != name
+            else rendered[name, fmt].result()
             for name in WIDTHS
             for fmt in formats
         ]
     display = sizes["display"]
     digest = hashlib.sha256(data + (look or "").encode()).hexdigest()[:16]
     return ProcessedImage(
-        digest, display.width, display.height, display.mode == "RGBA", thumbhash_of(display), renditions
+        digest,
+        display.width,
+        display.height,
+        display.mode == "RGBA",
+        thumbhash_of(display),
+        renditions,
+        predicted=model is not None,
     )

@@ -46,7 +46,8 @@ def _store(media_id: str, processed: ProcessedImage) -> list[dict[str, Any]]:
                 "key": key,
                 "bytes": len(rendition.data),
                 "quality": rendition.quality,
-                "ssim": round(rendition.ssim, 4),
+                "ssimulacra2": round(rendition.score, 2),
+                "target": round(rendition.target, 2),
             }
         )
     return stored
@@ -79,5 +80,11 @@ def process_image_job(job: MediaJob) -> dict[str, Any]:
             QueueUrl=resource_name(MODERATION_QUEUES[bool(record.get("priority"))]),
             MessageBody=ModerationJob(media_id=job.media_id).model_dump_json(),
         )
-        return {"media_id": job.media_id, "outcome": "ready", "renditions": len(stored)}
+        return {
+            "media_id": job.media_id,
+            "outcome": "ready",
+            "renditions": len(stored),
+            "encodes": sum(rendition.encodes for rendition in processed.renditions),
+            "quality_model": "used" if processed.predicted else "unavailable",
+        }
     return {"media_id": job.media_id, "outcome": "already finished"}

@@ -1,0 +1,1 @@
+"""``pipenv run train NAME``: train one of the project's shipped models."""
