@@ -101,3 +101,18 @@ def test_out_of_reach_the_search_gives_the_best_it_can() -> None:
     search = quality.QualitySearch(picture, "JPEG", judge)
     assert search.bisect().quality == quality.HIGHEST
     assert search.from_guess(quality.HIGHEST - 1, 5.0).quality == quality.HIGHEST
+
+
+def test_when_the_spare_steps_overshoot_the_two_scores_bracket_one_last_probe() -> None:
+    picture = natural_picture(200, 150)
+    judge = quality.Judge(picture)
+    answer = quality.QualitySearch(picture, "AVIF", judge).bisect().quality
+    # When the guess is 25 steps too high and the expected points per step are far too few
+    search = quality.QualitySearch(picture, "AVIF", judge)
+    found = search.from_guess(answer + 25, points_per_step=0.5)
+    # Then the probe its spare steps lead to fails, and the line between the two scores places a
+    # third that passes, well below the guess
+    assert len(search.tried) == 3
+    assert min(search.tried) < answer
+    assert found.score >= judge.target
+    assert answer <= found.quality <= answer + 15  # the curve bends: a chord aims a little high

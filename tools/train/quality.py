@@ -61,6 +61,7 @@ def label(data: bytes) -> list[predictor.Sample]:
     for pixels in sizes.values():
         judge = quality.Judge(pixels)
         features = predictor.Features.of(judge, small)
+
         def exact(
             fmt: str,
             judge: quality.Judge = judge,

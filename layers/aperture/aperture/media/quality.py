@@ -133,18 +133,26 @@ class QualitySearch:
 
     def from_guess(self, guess: int, points_per_step: float) -> Encoded:
         """Verify a predicted quality. A miss steps up by what the shortfall and the expected points
-        per quality step say, until one passes (usually one more encode); a pass with two or more
-        steps to spare tries once where those steps lead, keeping whichever passes lower."""
+        per quality step say, until one passes (usually one more encode). A pass with two or more
+        steps to spare tries where those steps lead; if that fails, the two measured scores
+        bracket the answer and one probe where the line between them meets the target settles it."""
         quality = min(max(guess, LOWEST), HIGHEST)
         step = max(points_per_step, 0.1)
         if self.passes(quality):
             spare = math.floor((self.at(quality).score - self.judge.target) / step) - 1
-            lower = max(LOWEST, quality - spare)
-            return self.at(lower) if spare >= 2 and self.passes(lower) else self.at(quality)
+            return self._lower(max(LOWEST, quality - spare), quality) if spare >= 2 else self.at(quality)
         while not self.passes(quality) and quality < HIGHEST:
             shortfall = self.judge.target - self.at(quality).score
             quality = min(HIGHEST, quality + max(1, math.ceil(shortfall / step)))
         return self.at(quality)
+
+    def _lower(self, probe: int, passing: int) -> Encoded:
+        """The lowest of ``probe`` and one interpolated probe that passes, else ``passing``."""
+        if self.passes(probe):
+            return self.at(probe)
+        low, high = self.at(probe).score, self.at(passing).score
+        aim = probe + math.ceil((self.judge.target - low) / (high - low) * (passing - probe))
+        return self.at(aim) if probe < aim < passing and self.passes(aim) else self.at(passing)
 
     def bisect(self) -> Encoded:
         """The exact lowest passing quality, with no prediction: about seven encodes."""
