@@ -103,6 +103,7 @@ def test_the_image_processor_counts_jobs_done_without_the_model(monkeypatch: pyt
         "quality_model": "unavailable",
     }
     monkeypatch.setattr(app, "process_image_job", lambda job: outcome)
+    app.metrics.clear_metrics()  # type: ignore[attr-defined]  # Powertools shares one metric set per process
     record = SQSRecord(load_event("image_processor/image_job.json")["Records"][0])
     # When it handles the record
     app.process_image(record)  # type: ignore[attr-defined]

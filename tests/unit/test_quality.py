@@ -18,6 +18,9 @@ def test_small_renditions_are_judged_enlarged_until_all_six_scales_exist() -> No
     judged = {width: quality.judged(image).size for width, image in sizes.items()}
     # Then those with a side under 256 px are enlarged by the smallest whole factor reaching it
     assert judged == {1080: (1080, 720), 640: (640, 426), 320: (640, 426), 150: (450, 300)}
+    # but never past 2048 px on the longer side: an extreme strip is judged as it is
+    assert quality.judged(natural_picture(1080, 2)).size == (1080, 2)
+    assert quality.judged(natural_picture(600, 40)).size == (1800, 120)
 
 
 def test_the_target_is_what_jpeg_q85_scores_on_the_same_pixels() -> None:

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field, replace
 import pillow_heif
 import simplejpeg
 from PIL import ExifTags, Image, ImageCms, ImageOps, UnidentifiedImageError
+from threadpoolctl import threadpool_limits
 
 from aperture.core.jobs import PermanentError, time_left
 from aperture.media import quality
@@ -230,8 +231,13 @@ def process(
 
     # A picture narrower than a size is not upscaled: sizes with the same pixels share one search.
     made_as = {name: next(other for other in WIDTHS if sizes[other] is sizes[name]) for name in WIDTHS}
-    # Pillow's codecs and numpy release the GIL, so references and searches run in parallel threads.
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+    # Pillow's codecs and numpy release the GIL, so references and searches run in parallel threads;
+    # BLAS is held to one thread each (the metric's many small products: OpenBLAS's own threads
+    # would spin against ours, measured 2.6 s against 1.8 s for an 800 x 600 photo).
+    with (
+        threadpool_limits(limits=1, user_api="blas"),
+        ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool,
+    ):
         judges = {name: pool.submit(judge, name) for name in dict.fromkeys(made_as.values())}
         rendered = {
             (name, fmt): pool.submit(lambda n, f: render(n, f, judges[n].result()), name, fmt)

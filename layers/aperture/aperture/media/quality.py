@@ -6,10 +6,10 @@ same pixels, so the promise is concrete: no rendition, in any format, looks wors
 
 Small renditions are judged enlarged. The metric pools six scales, the sixth 1/32 of the picture,
 and with fewer (a side under 256 px) the reference takes its weights in order, so they land on the
-wrong terms: q85 of a natural photo scores about 82 at 640 px but about -46 at 150 px, a number
-that says nothing. A rendition whose shorter side is under 256 px is therefore scored enlarged
-(bicubic, as a screen enlarges it) by the smallest whole factor that reaches 256, source and
-candidate alike.
+wrong terms: q85 of the benchmark's natural photos averages 78 at 640 px but 34 at 150 px (59
+judged as below), numbers that say little. A rendition whose shorter side is under 256 px is
+therefore scored enlarged (bicubic, as a screen enlarges it) by the smallest whole factor that
+reaches 256, source and candidate alike, with the longer side kept within 2048 px.
 
 Each format is tuned by measurement on natural photos (``pipenv run bench images``): JPEG spends
 more on colour than libjpeg's tables do (the chroma table at quality + 8; SSIMULACRA2 sees chroma
@@ -29,6 +29,7 @@ from aperture.media import ssimulacra2
 
 LOWEST, HIGHEST = 20, 100
 JUDGED_SIDE = 256  # the shorter side at which the metric's six scales all exist
+JUDGED_LONGEST = 2048  # no enlargement past this: a 1080 x 2 strip is judged as it is
 _CHROMA_EXTRA = 8
 REFERENCE_QUALITY = 85
 # Annex K's tables (what libjpeg scales by quality), in natural order.
@@ -77,8 +78,9 @@ def reference_jpeg(image: Image.Image) -> bytes:
 
 
 def judged(image: Image.Image) -> Image.Image:
-    """The picture as the metric sees it: enlarged when its shorter side is under JUDGED_SIDE."""
-    factor = math.ceil(JUDGED_SIDE / max(1, min(image.size)))
+    """The picture as the metric sees it: enlarged when its shorter side is under JUDGED_SIDE, as
+    far as JUDGED_LONGEST allows (extreme strips would otherwise become gigapixel pictures)."""
+    factor = min(math.ceil(JUDGED_SIDE / max(1, min(image.size))), JUDGED_LONGEST // max(image.size))
     if factor <= 1:
         return image
     return image.resize((image.width * factor, image.height * factor), Image.Resampling.BICUBIC)
