@@ -50,21 +50,22 @@ def _scaled(table: tuple[int, ...], quality: int) -> list[int]:
     return [min(255, max(1, (value * factor + 50) // 100)) for value in table]
 
 
-def _jpeg(image: Image.Image, quality: int) -> dict[str, object]:
+def _jpeg(quality: int) -> dict[str, object]:
     chroma = min(100, quality + _CHROMA_EXTRA)
-    return {"qtables": [_scaled(_LUMA, quality), _scaled(_CHROMA, chroma)], "subsampling": "4:2:0"}
+    tables = [_scaled(_LUMA, quality), _scaled(_CHROMA, chroma)]
+    return {"qtables": tables, "subsampling": "4:2:0", "optimize": True, "progressive": True}
 
 
-_OPTIONS: dict[str, Callable[[Image.Image, int], dict[str, object]]] = {
-    "JPEG": lambda image, quality: _jpeg(image, quality) | {"optimize": True, "progressive": True},
-    "WEBP": lambda image, quality: {"quality": quality, "method": 4},
-    "AVIF": lambda image, quality: {"quality": quality, "speed": 6, "subsampling": "4:4:4", "max_threads": 1},
+_OPTIONS: dict[str, Callable[[int], dict[str, object]]] = {
+    "JPEG": _jpeg,
+    "WEBP": lambda quality: {"quality": quality, "method": 4},
+    "AVIF": lambda quality: {"quality": quality, "speed": 6, "subsampling": "4:4:4", "max_threads": 1},
 }
 
 
 def encode(image: Image.Image, fmt: str, quality: int) -> bytes:
     buffer = io.BytesIO()
-    image.save(buffer, fmt, **_OPTIONS[fmt](image, quality))
+    image.save(buffer, fmt, **_OPTIONS[fmt](quality))
     return buffer.getvalue()
 
 
