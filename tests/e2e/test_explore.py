@@ -15,11 +15,13 @@ from aperture.core.aws import client
 from aperture.core.clock import ManualClock, set_clock
 from aperture.core.ids import new_id
 from aperture.explore.offline import append_log
+from aperture.explore.store import OnlineFeatures
 from aperture.moderation.checks import record_verdict
 from aperture_local.items import to_item
+from aperture_local.stack import LocalStack
 from simulator.world import World, WorldSpec, generate, log_rows
 from tests.conftest import eventually, load_event
-from tests.e2e.conftest import ApiStack
+from tests.e2e.conftest import ApiStack, serving
 
 WORLD = WorldSpec(users=500, posts=3_000, communities=6, days=10.0, sessions_per_user=8.0, seed=5)
 
@@ -45,6 +47,14 @@ def _publish_world(api: ApiStack, world: World) -> None:
     for start in range(0, len(items), 25):
         dynamodb.batch_write_item(RequestItems={table: items[start : start + 25]})
     append_log(list(log_rows(world.interactions)), world.now)
+
+
+@pytest.fixture(scope="module")
+def api() -> Iterator[ApiStack]:
+    """The stack with a feature-read deadline a loaded test machine meets (production's is 80 ms;
+    the stale path is tested below with a deadline no read can meet)."""
+    with LocalStack(parameters={"ExploreFeatureDeadlineMs": "5000"}) as stack, serving(stack) as served:
+        yield served
 
 
 @pytest.fixture(scope="module")
@@ -86,6 +96,24 @@ def test_the_batch_publishes_a_model_that_serves_known_users_with_reasons(
         f"offline/post_aggregates/dt={day}/post_aggregates.npz",
         f"offline/training_set/dt={day}/training_set.npz",
     ]
+
+
+def test_a_feature_read_past_its_deadline_answers_with_the_last_copy(api: ApiStack, world: World) -> None:
+    # Given a known user's features read once in time
+    user = str(world.user_ids[1])
+    store = OnlineFeatures(deadline=5.0)
+    fresh, stale = store.viewer(user, frozenset())
+    assert stale is False
+    assert fresh.vector is not None
+    # When the next read cannot meet its deadline
+    store.deadline = 1e-6
+    copy, stale = store.viewer(user, frozenset())
+    # Then the last copy answers, marked stale; a user never read in time gets empty features
+    assert stale is True
+    assert copy is fresh
+    unknown, stale = store.viewer("u_never_read", frozenset())
+    assert stale is True
+    assert unknown.vector is None
 
 
 def test_a_newcomer_gets_trending_then_personal_picks_within_a_second_of_engaging(

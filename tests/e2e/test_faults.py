@@ -34,7 +34,7 @@ def test_a_job_killed_on_every_attempt_returns_after_its_visibility_timeout_then
     with _stack(plan) as api:
         # Given an image processor killed at every invocation (720 s visibility, scaled to 4 s)
         token = api.signup("u_killed")
-        media_id = upload_media(api, token, jpeg(scene(4)))
+        media_id = upload_media(api, token, jpeg(scene(4, size=(320, 240))))
 
         # When SQS has given the job all its receives
         dead = eventually(
@@ -72,7 +72,7 @@ def test_duplicate_deliveries_change_nothing_and_a_classifier_outage_holds_media
 
         # When the author posts text, and uploads a photo
         post = api.client.call("POST", "/posts", {"caption": "hello"}, token=author).body
-        media_id = upload_media(api, author, jpeg(scene(5)))
+        media_id = upload_media(api, author, jpeg(scene(5, size=(320, 240))))
 
         # Then each follower's feed has the post exactly once, though every delivery came twice
         def feed_of(user: str) -> list[Any]:

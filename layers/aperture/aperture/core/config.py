@@ -19,6 +19,7 @@ class Settings:
     story_lifetime_seconds: int
     celebrity_follower_threshold: int
     dormant_after_days: float
+    explore_feature_deadline_s: float
 
     @classmethod
     def from_environment(cls) -> Settings:
@@ -26,6 +27,7 @@ class Settings:
             story_lifetime_seconds=int(os.environ.get("STORY_LIFETIME_SECONDS", "86400")),
             celebrity_follower_threshold=int(os.environ.get("CELEBRITY_FOLLOWER_THRESHOLD", "100000")),
             dormant_after_days=float(os.environ.get("DORMANT_AFTER_DAYS", "30")),
+            explore_feature_deadline_s=float(os.environ.get("EXPLORE_FEATURE_DEADLINE_MS", "80")) / 1000,
         )
 
 

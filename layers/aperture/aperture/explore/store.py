@@ -15,6 +15,7 @@ import numpy as np
 from cachetools import LRUCache
 from pynamodb.exceptions import PutError
 
+from aperture.core.config import settings
 from aperture.core.tables import condition_failed, write_batch
 from aperture.explore import tables
 from aperture.explore.features import UserFeatures, Viewer
@@ -81,9 +82,10 @@ def record_actions(user_id: str, actions: list[RecentAction], attempts: int = 10
 
 
 class OnlineFeatures:
-    """Reads a viewer's features; a read slower than ``deadline`` seconds answers from the last copy."""
+    """Reads a viewer's features; a read slower than ``deadline`` seconds (by default the stack's
+    ``ExploreFeatureDeadlineMs``) answers from the last copy."""
 
-    def __init__(self, deadline: float = 0.08, remembered: int = 100_000) -> None:
+    def __init__(self, deadline: float | None = None, remembered: int = 100_000) -> None:
         self.deadline = deadline
         self._last: LRUCache[str, Viewer] = LRUCache(maxsize=remembered)
         self._lock = threading.Lock()
@@ -93,7 +95,7 @@ class OnlineFeatures:
         """The viewer's features, and whether they are a stale copy."""
         future = self._pool.submit(self._read, user_id, following)
         try:
-            viewer = future.result(timeout=self.deadline)
+            viewer = future.result(timeout=self.deadline or settings().explore_feature_deadline_s)
         except (FutureTimeout, OSError, RuntimeError):
             with self._lock:
                 stale = self._last.get(user_id)
