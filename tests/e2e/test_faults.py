@@ -86,6 +86,6 @@ def test_duplicate_deliveries_change_nothing_and_a_classifier_outage_holds_media
         assert api.stack.faults is not None
         assert api.stack.faults.injected["duplicates"] == len(duplicates)
         # And the photo, checked while the classifier is down, waits for a moderator
-        moderation = eventually(lambda: _media(api, "u_author", media_id).get("moderation"), timeout=60)
+        moderation = eventually(lambda: _media(api, "u_author", media_id).get("moderation"), timeout=150)
         assert moderation["verdict"] == "review"
         assert api.stack.faults.injected["classifier_outage_calls"] >= 1
