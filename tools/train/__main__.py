@@ -7,9 +7,9 @@ import sys
 
 import aperture_local  # noqa: F401  (puts the domain layer on the path, as Lambda does)
 
-from . import quality
+from . import quality, sr
 
-MODELS = {"quality": quality}
+MODELS = {"quality": quality, "sr": sr}
 
 
 def main() -> int:
