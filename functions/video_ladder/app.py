@@ -23,6 +23,8 @@ def encode_ladder(record: SQSRecord) -> None:
     outcome = process_video_ladder(parse_job(record, MediaJob))
     if "av1_failure" in outcome:
         metrics.add_metric(name="Av1LadderFailed", unit=MetricUnit.Count, value=1)
+    if "sr_model_error" in outcome:  # Lanczos made the enhanced rungs
+        metrics.add_metric(name="SuperResolutionModelUnavailable", unit=MetricUnit.Count, value=1)
     logger.info("ladder job done", extra=outcome)
 
 

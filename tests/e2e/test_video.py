@@ -16,6 +16,7 @@ from aperture.core.aws import client
 from aperture.core.messages import MediaJob
 from aperture.media import ladder, video_pipeline
 from aperture.media.records import upload_key
+from aperture.media.superres import shipped_model
 from tests.clips import clip, decoded_frames
 from tests.conftest import eventually, load_event
 from tests.e2e.conftest import ApiStack, upload_media
@@ -57,14 +58,25 @@ def test_a_landscape_clip_plays_at_once_then_gets_an_av1_ladder(api: ApiStack) -
         assert decoded_frames(fast) == (60, (320, 240), ["h264", "aac"])
         assert _loudness(fast) == pytest.approx(-23.0, abs=1.0)  # EBU R128, from a tone at about -29 LUFS
 
-    # When the ladder finishes, then playback moves to an HLS master listing AV1 first, then H.264
+    # When the ladder finishes, then playback moves to an HLS master listing AV1 first, then H.264,
+    # each at the source's size and at twice it, made by the shipped super-resolution model
     laddered = eventually(
         lambda: (m := _media(api, token, media_id)).get("playback", {}).get("hls") and m, timeout=180
     )
     assert laddered["playback"]["mp4"] == media["playback"]["mp4"]
-    codecs = [variant["codecs"] for variant in laddered["ladder"]["variants"]]
-    assert codecs == ["av01.0.04M.08,mp4a.40.2", "avc1.64001e,mp4a.40.2"]
-    _assert_hls_decodes(api, laddered["playback"]["hls"], expected_size=(320, 240))
+    variants = [
+        (v["name"], v["codecs"], v["width"], v["height"], v.get("enhanced_by"))
+        for v in laddered["ladder"]["variants"]
+    ]
+    version = shipped_model().version
+    assert variants == [
+        ("av1_640", "av01.0.04M.08,mp4a.40.2", 640, 480, version),
+        ("av1_320", "av01.0.04M.08,mp4a.40.2", 320, 240, None),
+        ("h264_640", "avc1.64001e,mp4a.40.2", 640, 480, version),
+        ("h264_320", "avc1.64001e,mp4a.40.2", 320, 240, None),
+    ]
+    sizes = {f"{name}.m3u8": (width, height) for name, _, width, height, _ in variants}
+    _assert_hls_decodes(api, laddered["playback"]["hls"], sizes)
 
 
 def _loudness(path: Path) -> float:
@@ -90,8 +102,9 @@ def _deliver(api: ApiStack, function: str, media_id: str, owner: str) -> dict[st
     return response
 
 
-def _assert_hls_decodes(api: ApiStack, master_key: str, expected_size: tuple[int, int]) -> None:
-    """Every playlist and segment the master names exists, and each variant decodes end to end."""
+def _assert_hls_decodes(api: ApiStack, master_key: str, sizes: dict[str, tuple[int, int]]) -> None:
+    """Every playlist and segment the master names exists, and each variant decodes end to end at
+    its size (``sizes``, by playlist)."""
     prefix = master_key.rsplit("/", 1)[0]
     listed = client("s3").list_objects_v2(Bucket=api.stack.environment["MEDIA_BUCKET"], Prefix=prefix)
     with tempfile.TemporaryDirectory() as work:
@@ -100,13 +113,13 @@ def _assert_hls_decodes(api: ApiStack, master_key: str, expected_size: tuple[int
             _download(api, entry["Key"], folder)
         master = (folder / "master.m3u8").read_text()
         assert "#EXT-X-STREAM-INF" in master
-        assert f"RESOLUTION={expected_size[0]}x{expected_size[1]}" in master
         for playlist in [line for line in master.splitlines() if line.endswith(".m3u8")]:
             for line in (folder / playlist).read_text().splitlines():
                 if line and not line.startswith("#"):
                     assert (folder / line).exists(), line
             frames, size, codecs = decoded_frames(folder / playlist, protocol_whitelist="file")
-            assert (frames, size) == (60, expected_size), playlist
+            assert f"RESOLUTION={sizes[playlist][0]}x{sizes[playlist][1]}" in master
+            assert (frames, size) == (60, sizes[playlist]), playlist
             assert codecs[0] in ("av1", "libdav1d", "h264")
 
 
@@ -164,10 +177,10 @@ def test_when_av1_fails_the_h264_ladder_serves_alone(api: ApiStack, monkeypatch:
     # Given an encoder without AV1
     real = ladder.package
 
-    def no_av1(source: Path, mime: str, probe: Any, rung: Any, folder: Path) -> Any:
+    def no_av1(source: Path, mime: str, probe: Any, rung: Any, folder: Path, **options: Any) -> Any:
         if rung.codec == "libsvtav1":
             raise RuntimeError("libsvtav1 is not available")
-        return real(source, mime, probe, rung, folder)
+        return real(source, mime, probe, rung, folder, **options)
 
     monkeypatch.setattr(video_pipeline, "package", no_av1)
     token = api.signup("u_noav1")
@@ -176,5 +189,5 @@ def test_when_av1_fails_the_h264_ladder_serves_alone(api: ApiStack, monkeypatch:
     media = eventually(
         lambda: (m := _media(api, token, media_id)).get("playback", {}).get("hls") and m, timeout=180
     )
-    assert [v["codecs"] for v in media["ladder"]["variants"]] == ["avc1.64001e,mp4a.40.2"]
+    assert [v["codecs"] for v in media["ladder"]["variants"]] == ["avc1.64001e,mp4a.40.2"] * 2
     assert "libsvtav1 is not available" in media["ladder"]["av1_failure"]

@@ -20,7 +20,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
-from pathlib import Path
+from typing import cast
 
 import av
 import numpy as np
@@ -31,7 +31,6 @@ from aperture.media import superres
 from aperture.media.ladder import H264_CRF
 from benchmarks.natural import BENCHMARK, TRAINING, natural, natural_clip
 
-MODEL_PATH = Path(superres.__file__).with_name(superres.SHIPPED)
 FRAMES_PER_CLIP = 12
 LOW_TIER_CRF = H264_CRF[640]
 # The pull towards the filter fitted on all pixels, in samples; chosen on the held-out set: the
@@ -99,7 +98,7 @@ def training_pairs() -> Iterator[Pair]:
     frames = [(f"carphone {n}", f) for n, f in enumerate(clip_frames("carphone", FRAMES_PER_CLIP))]
     first_half = slice(None, 66)  # of Big Buck Bunny's 132 frames
     frames += [(f"bigbuckbunny {n}", f) for n, f in enumerate(clip_frames("bigbuckbunny", 6, first_half))]
-    for number, (name, luma) in enumerate(pictures + frames):
+    for name, luma in pictures + frames:
         yield degrade(name, luma, encoded=False)
         yield degrade(name, luma, encoded=True)
 
@@ -117,7 +116,7 @@ def sub_pixels(original: Luma) -> NDArray[np.float32]:
     """Each low-resolution pixel's 2 x 2 high-resolution pixels, in the pixel shuffle's order."""
     height, width = original.shape[0] // 2, original.shape[1] // 2
     blocks = original.reshape(height, 2, width, 2).transpose(0, 2, 1, 3)
-    return np.ascontiguousarray(blocks.reshape(height * width, 4), dtype=np.float32) / 255
+    return np.ascontiguousarray(blocks.reshape(height * width, 4), dtype=np.float32) / np.float32(255)
 
 
 def fit(pairs: list[Pair], version: str) -> superres.SrModel:
@@ -156,13 +155,15 @@ def _least_squares(
     samples = sum(angle.size for _, (angle, *_) in described)
     prior = prior_samples * np.trace(total_gram) / superres.TAPS / samples
     eye = np.eye(superres.TAPS)
-    filters = [np.linalg.solve(g + prior * eye, m + prior * overall) for g, m in zip(gram, moment, strict=True)]
-    return np.stack(filters).astype(np.float32)
+    filters = [
+        np.linalg.solve(g + prior * eye, m + prior * overall) for g, m in zip(gram, moment, strict=True)
+    ]
+    return cast(Floats, np.stack(filters).astype(np.float32))
 
 
 def psnr(a: Luma, b: Luma) -> float:
     error = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
-    return 10 * np.log10(255**2 / max(error, 1e-10))
+    return float(10 * np.log10(255**2 / max(error, 1e-10)))
 
 
 def bicubic(low: Luma) -> Luma:
@@ -174,7 +175,8 @@ def run() -> None:
     started = time.monotonic()
     pairs = list(training_pairs())
     digest = hashlib.sha256(b"".join(p.original.tobytes() for p in pairs)).hexdigest()[:12]
-    print(f"  {len(pairs)} training pairs, {sum(p.low.size for p in pairs):,} samples, {time.monotonic() - started:.0f} s")
+    samples = sum(p.low.size for p in pairs)
+    print(f"  {len(pairs)} training pairs, {samples:,} samples, {time.monotonic() - started:.0f} s")
     model = fit(pairs, version=f"raisr-{digest}")
     held_out = list(held_out_pairs())
     for bank, encoded in (("clean", False), ("compressed", True)):
@@ -184,5 +186,6 @@ def run() -> None:
             if p.encoded is encoded
         ]
         print(f"  held out, {bank} bank: {np.mean(gains):+.2f} dB over bicubic (worst {min(gains):+.2f})")
-    MODEL_PATH.write_bytes(model.to_bytes())
-    print(f"wrote {MODEL_PATH} ({MODEL_PATH.stat().st_size:,} bytes, {time.monotonic() - started:.0f} s)")
+    path = superres.MODEL_PATH
+    path.write_bytes(model.to_bytes())
+    print(f"wrote {path} ({path.stat().st_size:,} bytes, {time.monotonic() - started:.0f} s)")

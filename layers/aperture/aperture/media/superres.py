@@ -19,12 +19,13 @@ implementation is this file.
 from __future__ import annotations
 
 import io
+import itertools
 import json
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache, cached_property
-from importlib import resources
-from typing import cast
+from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -36,7 +37,7 @@ RADIUS = 2
 TAPS = (2 * RADIUS + 1) ** 2  # the 5 x 5 neighbourhood
 PAD = RADIUS + 2  # the neighbourhood, and 2 more for the gradient and the tensor's window
 SCALE = 2
-SHIPPED = "sr_model.npz"
+MODEL_PATH = Path(__file__).with_name("sr_model.npz")
 BANKS = ("clean", "compressed")
 _SMOOTH = np.array([1, 4, 6, 4, 1], np.float32) / 16  # the structure tensor's window, separable
 
@@ -50,7 +51,9 @@ class SrModelError(ValueError):
 @dataclass(frozen=True)
 class SrModel:
     version: str
-    banks: dict[str, Floats]  # (BUCKETS, TAPS, 4) each: a bucket's map from a neighbourhood to its 2 x 2 pixels
+    banks: dict[
+        str, Floats
+    ]  # (BUCKETS, TAPS, 4) each: a bucket's map from a neighbourhood to its 2 x 2 pixels
     strength_edges: tuple[float, ...]  # the strength buckets' boundaries (training quantiles)
     coherence_edges: tuple[float, ...]
 
@@ -71,8 +74,8 @@ class SrModel:
         buffer = io.BytesIO()
         meta = {"version": self.version, "strength_edges": self.strength_edges}
         meta["coherence_edges"] = self.coherence_edges
-        filters = {name: f.astype(np.float32) for name, f in self.banks.items()}
-        np.savez_compressed(buffer, meta=np.array(json.dumps(meta)), **filters)
+        arrays: dict[str, Any] = {name: f.astype(np.float32) for name, f in self.banks.items()}
+        np.savez_compressed(buffer, meta=np.array(json.dumps(meta)), **arrays)
         return buffer.getvalue()
 
     @classmethod
@@ -101,7 +104,7 @@ class SrModel:
             out[top * SCALE : bottom * SCALE] = _upscale_window(source[top : bottom + 2 * PAD], filters, self)
 
         bounds = np.linspace(0, height, max(1, threads) + 1).astype(int)
-        strips = list(zip(bounds[:-1], bounds[1:], strict=True))
+        strips = list(itertools.pairwise(bounds))
         if len(strips) > 1:
             with ThreadPoolExecutor(max_workers=threads) as pool:
                 list(pool.map(strip, strips))
@@ -126,9 +129,8 @@ def _upscale_window(window: Floats, filters: Floats, model: SrModel) -> NDArray[
     pixels[:, order] = sub
     rows, cols = angle.shape
     shuffled = pixels.reshape(SCALE, SCALE, rows, cols).transpose(2, 0, 3, 1)
-    return np.clip(shuffled.reshape(rows * SCALE, cols * SCALE) * 255 + 0.5, 0, 255).astype(np.uint8)
-
-
+    upscaled = np.clip(shuffled.reshape(rows * SCALE, cols * SCALE) * 255 + 0.5, 0, 255)
+    return cast(NDArray[np.uint8], upscaled.astype(np.uint8))
 
 
 def padded(luma: NDArray[np.uint8]) -> Floats:
@@ -167,7 +169,7 @@ def _smooth(values: Floats) -> Floats:
 def gradient_features(window: Floats) -> tuple[Floats, Floats, Floats]:
     """Angle (0 to pi), strength and coherence per pixel; the result is 2 pixels smaller on each side
     (the window's valid region)."""
-    gy, gx = np.gradient(window)
+    gy, gx = cast(list[Floats], np.gradient(window))
     xx, xy, yy = _smooth(gx * gx), _smooth(gx * gy), _smooth(gy * gy)
     half_gap = np.sqrt(((xx - yy) / 2) ** 2 + xy**2)
     mean = (xx + yy) / 2
@@ -195,13 +197,15 @@ def bucket_of(
 def shipped_model() -> SrModel:
     """The model in the package; raises ``SrModelError`` when it is missing or corrupt."""
     try:
-        data = resources.files("aperture.media").joinpath(SHIPPED).read_bytes()
+        data = MODEL_PATH.read_bytes()
     except OSError as error:
         raise SrModelError(f"no super-resolution model ships with this build: {error}") from error
     return SrModel.from_bytes(data)
 
 
-def upscale_frame(model: SrModel | None, planes: NDArray[np.uint8], bank: str = "compressed") -> NDArray[np.uint8]:
+def upscale_frame(
+    model: SrModel | None, planes: NDArray[np.uint8], bank: str = "compressed"
+) -> NDArray[np.uint8]:
     """A yuv420p frame (PyAV's ``to_ndarray`` layout: Y, then U and V, H * 3/2 x W, even sides) at
     twice the size: luma by ``model``, or by Lanczos when there is none; chroma by Lanczos."""
     height, width = planes.shape[0] * 2 // 3, planes.shape[1]
@@ -215,4 +219,6 @@ def upscale_frame(model: SrModel | None, planes: NDArray[np.uint8], bank: str = 
 
 def lanczos(plane: NDArray[np.uint8]) -> NDArray[np.uint8]:
     height, width = plane.shape
-    return np.asarray(Image.fromarray(plane).resize((width * SCALE, height * SCALE), Image.Resampling.LANCZOS))
+    return np.asarray(
+        Image.fromarray(plane).resize((width * SCALE, height * SCALE), Image.Resampling.LANCZOS)
+    )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -19,6 +20,7 @@ import av.error
 import numpy as np
 
 from aperture.core.jobs import PermanentError
+from aperture.media.superres import SrModel, upscale_frame
 
 DEMUXERS = {"video/mp4": "mov", "video/quicktime": "mov", "video/webm": "matroska"}
 VIDEO_CODECS = {"h264", "hevc", "vp8", "vp9", "av1", "mpeg4"}
@@ -94,9 +96,9 @@ def _codec(stream: Any) -> str:
     return str(stream.codec_context.codec.canonical_name)
 
 
-def fit(probe: Probe, longest: int) -> tuple[int, int]:
-    """The size within ``longest`` on the long side, never larger than the source, even dimensions."""
-    scale = min(1.0, longest / max(probe.width, probe.height))
+def fit(probe: Probe, longest: int, most: float = 1.0) -> tuple[int, int]:
+    """The size within ``longest`` on the long side, at most ``most`` times the source's, even dimensions."""
+    scale = min(most, longest / max(probe.width, probe.height))
     return max(2, int(probe.width * scale) // 2 * 2), max(2, int(probe.height * scale) // 2 * 2)
 
 
@@ -113,6 +115,7 @@ class Rung:
     width: int
     height: int
     crf: int
+    enhanced: bool = False  # larger than the source: made from super-resolved frames
 
 
 def encode(
@@ -123,9 +126,11 @@ def encode(
     rung: Rung,
     target: Path,
     container_format: str,
+    upscaler: SrModel | None = None,
     **muxer: str,
 ) -> None:
-    """Decode ``source`` and encode it as ``rung`` (audio loudness-normalised) into ``target``."""
+    """Decode ``source`` and encode it as ``rung`` (audio loudness-normalised) into ``target``. An
+    ``enhanced`` rung is scaled from frames at twice the source's size: ``upscaler``'s, or Lanczos'."""
     with (
         open_input(source, mime) as inp,
         av.open(str(target), "w", format=container_format, options=muxer) as out,
@@ -142,6 +147,7 @@ def encode(
             audio.layout = "stereo"
             audio.bit_rate = 128_000
         video_graph = _video_graph(video_in, probe, rung)
+        enhance = _enhancer(video_in, upscaler) if rung.enhanced else None
         audio_graph = _audio_graph(audio_in) if audio_in is not None else None
         streams = [video_in, *([audio_in] if audio_in is not None else [])]
         # A broken input fails anywhere from the first packet to the last flush (timestamps that
@@ -150,7 +156,7 @@ def encode(
             for packet in inp.demux(*streams):
                 for frame in packet.decode():
                     if packet.stream.type == "video":
-                        _push(video_graph, frame, video, out)
+                        _push(video_graph, enhance(frame) if enhance else frame, video, out)
                     elif audio_graph is not None and audio is not None:
                         _push(audio_graph, frame, audio, out)
             _push(video_graph, None, video, out)
@@ -169,10 +175,36 @@ def _encoder_options(rung: Rung) -> dict[str, str]:
     return {"crf": str(rung.crf), "preset": "veryfast", "profile": "high", "g": "120", "sc_threshold": "0"}
 
 
+def _enhancer(stream: Any, upscaler: SrModel | None) -> Callable[[Any], Any]:
+    """Frames at twice the (even-cropped) stored size, as yuv420p, with their timestamps."""
+    width, height = _even(stream.codec_context.width), _even(stream.codec_context.height)
+
+    def enhance(frame: Any) -> Any:
+        planes = frame.reformat(width=width, height=height, format="yuv420p").to_ndarray()
+        bigger = av.VideoFrame.from_ndarray(upscale_frame(upscaler, planes), format="yuv420p")
+        bigger.pts, bigger.time_base = frame.pts, frame.time_base
+        return bigger
+
+    return enhance
+
+
+def _even(side: int) -> int:
+    return max(2, side // 2 * 2)
+
+
 def _video_graph(stream: Any, probe: Probe, rung: Rung) -> Any:
     graph = av.filter.Graph()
     chain = f"{_upright(probe.rotation)}scale={rung.width}:{rung.height},format=yuv420p"
-    source = graph.add_buffer(template=stream)
+    if rung.enhanced:
+        context = stream.codec_context
+        source = graph.add_buffer(
+            width=2 * _even(context.width),
+            height=2 * _even(context.height),
+            format=av.VideoFormat("yuv420p"),
+            time_base=stream.time_base,
+        )
+    else:
+        source = graph.add_buffer(template=stream)
     filters = [
         graph.add(*step.split("=", 1)) if "=" in step else graph.add(step) for step in chain.split(",")
     ]

@@ -21,9 +21,10 @@ from aperture.core.config import resource_name
 from aperture.core.jobs import PermanentError
 from aperture.core.messages import MediaJob, ModerationJob
 from aperture.media import records
-from aperture.media.ladder import master_playlist, package, rungs
+from aperture.media.ladder import Variant, master_playlist, package, rungs
 from aperture.media.pipeline import CACHE_CONTROL, MODERATION_QUEUES, rendition_key
 from aperture.media.records import MEDIA_BUCKET
+from aperture.media.superres import SrModel, SrModelError, shipped_model
 from aperture.media.thumbhash import thumbhash_of
 from aperture.media.video import Rung, VideoRejected, encode, fit, poster, probe
 
@@ -126,15 +127,20 @@ def process_video_ladder(job: MediaJob) -> dict[str, Any]:
         info = probe(source, mime)
         hls = folder / "hls"
         hls.mkdir()
+        upscaler, model_error = _upscaler()
+
+        def ladder_of(codec: str) -> list[Variant]:
+            return [package(source, mime, info, rung, hls, upscaler=upscaler) for rung in rungs(info, codec)]
+
         variants, av1_failure = [], None
         try:
-            variants += [package(source, mime, info, rung, hls) for rung in rungs(info, "libsvtav1")]
+            variants += ladder_of("libsvtav1")
         except Exception as error:  # the H.264 ladder serves alone: playable beats perfect
             av1_failure = repr(error)
             variants = []
             for leftover in hls.glob("av1_*"):
                 leftover.unlink()
-        variants += [package(source, mime, info, rung, hls) for rung in rungs(info, "libx264")]
+        variants += ladder_of("libx264")
         (hls / "master.m3u8").write_text(master_playlist(variants, info.fps))
         prefix = rendition_key(job.media_id, digest, "hls", "")[:-1]
         for path in sorted(hls.iterdir()):
@@ -148,6 +154,7 @@ def process_video_ladder(job: MediaJob) -> dict[str, Any]:
                 "width": v.rung.width,
                 "height": v.rung.height,
                 "bps": v.bits_per_second,
+                **({"enhanced_by": upscaler.version if upscaler else "lanczos"} if v.rung.enhanced else {}),
             }
             for v in variants
         ],
@@ -157,4 +164,19 @@ def process_video_ladder(job: MediaJob) -> dict[str, Any]:
         job.media_id, ladder, {**record.get("playback", {}), "hls": ladder["master"]}
     )
     outcome = {"media_id": job.media_id, "outcome": "laddered" if swapped else "already laddered"}
-    return {**outcome, "variants": len(variants), **({"av1_failure": av1_failure} if av1_failure else {})}
+    enhanced = sum(v.rung.enhanced for v in variants)
+    return {
+        **outcome,
+        "variants": len(variants),
+        "enhanced_variants": enhanced,
+        **({"av1_failure": av1_failure} if av1_failure else {}),
+        **({"sr_model_error": model_error} if model_error and enhanced else {}),
+    }
+
+
+def _upscaler() -> tuple[SrModel | None, str | None]:
+    """The shipped super-resolution model, or none (Lanczos stands in) and why."""
+    try:
+        return shipped_model(), None
+    except SrModelError as error:
+        return None, str(error)
