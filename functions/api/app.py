@@ -10,6 +10,7 @@ from chalice.app import Chalice
 from pydantic import BaseModel, ConfigDict, Field
 
 from aperture.core import clock
+from aperture.core.errors import NotFound
 from aperture.core.idempotency import once
 from aperture.core.identity import USER_ID, dev_issuer
 from aperture.core.observability import powertools
@@ -19,7 +20,7 @@ from aperture.explore import realtime
 from aperture.explore import service as explore
 from aperture.feed import dormancy
 from aperture.feed import home as feed
-from aperture.media import records
+from aperture.media import records, superres
 from aperture.moderation import checks as moderation
 from aperture.social import blocks, graph, likes, notifications, posts, users
 from aperture.stories import story as stories
@@ -73,6 +74,21 @@ def health(request: Request) -> dict[str, Any]:
 @api.route("/openapi.json", "GET", "This API's OpenAPI document", auth=False)
 def openapi(request: Request) -> dict[str, Any]:
     return api.openapi()
+
+
+@api.route(
+    "/models/sr/latest",
+    "GET",
+    "The super-resolution model, for upscaling low tiers on the device",
+    auth=False,
+)
+def super_resolution_model(request: Request) -> Reply:
+    try:
+        model = superres.shipped_model()
+    except superres.SrModelError as error:
+        raise NotFound("this deployment ships no readable super-resolution model") from error
+    # A day's cache: a new model ships with a deployment, and players check its version.
+    return Reply(superres.publication(model), {"Cache-Control": "public, max-age=86400"})
 
 
 @api.route(

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import base64
+import importlib.util
 import re
 import subprocess
+import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import imageio_ffmpeg
+import numpy as np
 import pytest
 
 from aperture.core.aws import client
@@ -18,7 +22,7 @@ from aperture.media import ladder, video_pipeline
 from aperture.media.records import upload_key
 from aperture.media.superres import shipped_model
 from tests.clips import clip, decoded_frames
-from tests.conftest import eventually, load_event
+from tests.conftest import eventually, load_event, natural_picture
 from tests.e2e.conftest import ApiStack, upload_media
 
 
@@ -191,3 +195,34 @@ def test_when_av1_fails_the_h264_ladder_serves_alone(api: ApiStack, monkeypatch:
     )
     assert [v["codecs"] for v in media["ladder"]["variants"]] == ["avc1.64001e,mp4a.40.2"] * 2
     assert "libsvtav1 is not available" in media["ladder"]["av1_failure"]
+
+
+def test_a_player_upscales_with_the_published_model_and_reference_as_the_server_does(
+    api: ApiStack, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # When a player, signed in or not, fetches the super-resolution model
+    reply = api.client.call("GET", "/models/sr/latest")
+    assert reply.status == 200
+    assert reply.headers["Cache-Control"] == "public, max-age=86400"
+    published = reply.body
+    # And loads the reference implementation and the banks it was sent
+    source = tmp_path / "player_superres.py"
+    source.write_text(published["reference_implementation"])
+    spec = importlib.util.spec_from_file_location("player_superres", source)
+    assert spec is not None
+    assert spec.loader is not None
+    player = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "player_superres", player)  # dataclasses look their module up
+    spec.loader.exec_module(player)
+    banks = {
+        name: np.frombuffer(base64.b64decode(bank["data"]), bank["dtype"]).reshape(bank["shape"])
+        for name, bank in published["banks"].items()
+    }
+    edges = tuple(published["strength_edges"]), tuple(published["coherence_edges"])
+    model = player.SrModel(published["version"], banks, *edges)
+    # Then it doubles a low tier's frame to the very pixels the server's ladder makes
+    frame = np.asarray(natural_picture(160, 120, 3).convert("L"))
+    server = shipped_model()
+    assert published["version"] == server.version
+    for bank in ("clean", "compressed"):
+        assert np.array_equal(model.upscale_luma(frame, bank), server.upscale_luma(frame, bank))

@@ -18,6 +18,7 @@ implementation is this file.
 
 from __future__ import annotations
 
+import base64
 import io
 import itertools
 import json
@@ -222,3 +223,25 @@ def lanczos(plane: NDArray[np.uint8]) -> NDArray[np.uint8]:
     return np.asarray(
         Image.fromarray(plane).resize((width * SCALE, height * SCALE), Image.Resampling.LANCZOS)
     )
+
+
+def publication(model: SrModel) -> dict[str, Any]:
+    """What a player needs to upscale low tiers on the device: the hash's constants, both banks
+    (little-endian float32, base64) and this module's source as the reference implementation."""
+    return {
+        "version": model.version,
+        "scale": SCALE,
+        "radius": RADIUS,
+        "buckets": {"angles": ANGLES, "strengths": STRENGTHS, "coherences": COHERENCES},
+        "strength_edges": list(model.strength_edges),
+        "coherence_edges": list(model.coherence_edges),
+        "banks": {
+            name: {
+                "shape": list(filters.shape),
+                "dtype": "<f4",
+                "data": base64.b64encode(filters.astype("<f4").tobytes()).decode(),
+            }
+            for name, filters in model.banks.items()
+        },
+        "reference_implementation": Path(__file__).read_text(),
+    }
