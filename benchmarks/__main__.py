@@ -7,7 +7,19 @@ import sys
 
 import aperture_local  # noqa: F401  (puts the domain layer on the path, as Lambda does)
 
-from . import data_access, explore, explore_quality, fanout, images, local_stack, pdq, polyglot, soak, video
+from . import (
+    data_access,
+    explore,
+    explore_quality,
+    fanout,
+    images,
+    local_stack,
+    pdq,
+    polyglot,
+    soak,
+    sr,
+    video,
+)
 
 BENCHMARKS = {
     "data_access": data_access,
@@ -19,6 +31,7 @@ BENCHMARKS = {
     "pdq": pdq,
     "polyglot": polyglot,
     "soak": soak,
+    "sr": sr,
     "video": video,
 }
 

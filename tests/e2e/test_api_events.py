@@ -24,6 +24,7 @@ EXPECTED = [
     ("home_feed.json", 200),
     ("post_story.json", 404),
     ("explore.json", 200),
+    ("sr_model.json", 200),
 ]
 
 

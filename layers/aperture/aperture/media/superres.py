@@ -142,7 +142,8 @@ def padded(luma: NDArray[np.uint8]) -> Floats:
 def describe(window: Floats) -> tuple[Floats, Floats, Floats, Floats]:
     """Angle, strength and coherence of every pixel of ``window`` less its ``PAD`` border, and that
     region padded by ``RADIUS`` (the neighbourhoods' source): the inputs of training and upscaling."""
-    angle, strength, coherence = (f[RADIUS:-RADIUS, RADIUS:-RADIUS] for f in gradient_features(window))
+    edge = PAD - 3  # what gradient_features has not already lost
+    angle, strength, coherence = (f[edge:-edge, edge:-edge] for f in gradient_features(window))
     return angle, strength, coherence, window[2:-2, 2:-2]
 
 
@@ -162,22 +163,24 @@ def neighbourhoods(core: Floats, pixels: NDArray[np.intp]) -> Floats:
 
 
 def _smooth(values: Floats) -> Floats:
-    """The separable 5-tap window over ``values``, valid region only (2 pixels lost each side)."""
-    rows = sum(w * values[i : values.shape[0] - 4 + i] for i, w in enumerate(_SMOOTH))
-    return cast(Floats, sum(w * rows[:, i : rows.shape[1] - 4 + i] for i, w in enumerate(_SMOOTH)))
+    """The separable 5-tap window over the last two axes, valid region only (2 pixels lost each side)."""
+    height, width = values.shape[-2:]
+    rows = sum(w * values[..., i : height - 4 + i, :] for i, w in enumerate(_SMOOTH))
+    return cast(Floats, sum(w * rows[..., i : width - 4 + i] for i, w in enumerate(_SMOOTH)))
 
 
 def gradient_features(window: Floats) -> tuple[Floats, Floats, Floats]:
-    """Angle (0 to pi), strength and coherence per pixel; the result is 2 pixels smaller on each side
-    (the window's valid region)."""
-    gy, gx = cast(list[Floats], np.gradient(window))
-    xx, xy, yy = _smooth(gx * gx), _smooth(gx * gy), _smooth(gy * gy)
+    """Angle (0 to pi), strength and coherence per pixel; the result is 3 pixels smaller on each side
+    (central differences lose one, the tensor's window two)."""
+    gx = (window[1:-1, 2:] - window[1:-1, :-2]) / 2
+    gy = (window[2:, 1:-1] - window[:-2, 1:-1]) / 2
+    xx, xy, yy = _smooth(np.stack([gx * gx, gx * gy, gy * gy]))
     half_gap = np.sqrt(((xx - yy) / 2) ** 2 + xy**2)
     mean = (xx + yy) / 2
     root1, root2 = np.sqrt(mean + half_gap), np.sqrt(np.maximum(mean - half_gap, 0))
     angle = (0.5 * np.arctan2(2 * xy, xx - yy)) % np.pi  # the dominant gradient's direction
     coherence = (root1 - root2) / (root1 + root2 + 1e-6)
-    return angle.astype(np.float32, copy=False), root1, coherence.astype(np.float32, copy=False)
+    return angle, root1, coherence
 
 
 def bucket_of(
