@@ -10,6 +10,7 @@ import aperture_local  # noqa: F401  (puts the domain layer on the path, as Lamb
 from . import (
     data_access,
     explore,
+    explore_10m,
     explore_quality,
     fanout,
     images,
@@ -24,6 +25,7 @@ from . import (
 BENCHMARKS = {
     "data_access": data_access,
     "explore": explore,
+    "explore_10m": explore_10m,
     "explore_quality": explore_quality,
     "fanout": fanout,
     "images": images,

@@ -51,9 +51,11 @@ def _publish_world(api: ApiStack, world: World) -> None:
 
 @pytest.fixture(scope="module")
 def api() -> Iterator[ApiStack]:
-    """The stack with a feature-read deadline a loaded test machine meets (production's is 80 ms;
-    the stale path is tested below with a deadline no read can meet)."""
-    with LocalStack(parameters={"ExploreFeatureDeadlineMs": "5000"}) as stack, serving(stack) as served:
+    """The stack with a feature-read deadline and stage budgets a loaded test machine meets
+    (production's are 80, 50 and 200 ms; the stale path is tested below with a deadline no read can
+    meet, the budgets in tests/unit/test_explore.py)."""
+    generous = {"ExploreFeatureDeadlineMs", "ExploreRetrievalBudgetMs", "ExploreRankingBudgetMs"}
+    with LocalStack(parameters=dict.fromkeys(generous, "5000")) as stack, serving(stack) as served:
         yield served
 
 

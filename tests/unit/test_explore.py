@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import time
 from dataclasses import replace
 from typing import Any
 
@@ -32,9 +33,13 @@ def trained(world: World) -> tuple[ExploreModel, UserFeatures]:
     return model, users
 
 
+# Budgets a loaded test machine meets: the production ones are tested on their own below.
+UNHURRIED = {"retrieval_budget_ms": 60_000.0, "ranking_budget_ms": 60_000.0}
+
+
 @pytest.fixture
 def explore(trained: tuple[ExploreModel, UserFeatures]) -> Explore:
-    return Explore(trained[0], ExploreConfig(page_size=40, ranked_size=120, community_size=400))
+    return Explore(trained[0], ExploreConfig(page_size=40, ranked_size=120, community_size=400, **UNHURRIED))
 
 
 def _viewer(world: World, users: UserFeatures, n: int = 0) -> Viewer:
@@ -131,8 +136,8 @@ def test_no_author_twice_in_a_row_and_no_kind_over_its_share(
 def test_a_repeated_author_is_discounted(world: World, trained: tuple[ExploreModel, UserFeatures]) -> None:
     # Given pages with and without the author discount
     viewer = _viewer(world, trained[1], 3)
-    strict = Explore(trained[0], ExploreConfig(page_size=40, author_discount=0.1))
-    lenient = Explore(trained[0], ExploreConfig(page_size=40, author_discount=1.0))
+    strict = Explore(trained[0], ExploreConfig(page_size=40, author_discount=0.1, **UNHURRIED))
+    lenient = Explore(trained[0], ExploreConfig(page_size=40, author_discount=1.0, **UNHURRIED))
     # Then the discount spreads the page over more authors
     distinct = {
         name: len({p.author_id for p in explore.page(viewer, world.now).items})
@@ -165,7 +170,7 @@ def test_a_failing_ranking_model_falls_back_to_the_linear_model_then_to_trending
     world: World, trained: tuple[ExploreModel, UserFeatures], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     viewer = _viewer(world, trained[1], 2)
-    explore = Explore(trained[0], ExploreConfig(page_size=40))
+    explore = Explore(trained[0], ExploreConfig(page_size=40, **UNHURRIED))
 
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("model server unavailable")
@@ -182,6 +187,44 @@ def test_a_failing_ranking_model_falls_back_to_the_linear_model_then_to_trending
     # Then the trending order ranks
     assert cached.fallbacks == ["simpler_model", "cached_ranking"]
     assert len(cached.items) == 40
+
+
+@pytest.mark.parametrize(
+    ("slow", "fallback"),
+    [("ranking", "ranking_over_budget"), ("retrieval", "retrieval_over_budget")],
+)
+def test_a_stage_past_its_budget_is_cut_and_the_page_still_arrives_in_time(
+    world: World,
+    trained: tuple[ExploreModel, UserFeatures],
+    monkeypatch: pytest.MonkeyPatch,
+    slow: str,
+    fallback: str,
+) -> None:
+    # Given the seed's budgets (retrieval 50 ms, ranking 200 ms) and one stage that takes 5 s
+    model = trained[0]
+    explore = Explore(model, ExploreConfig(page_size=40))
+    viewer = _viewer(world, trained[1], 3)
+    explore.page(viewer, world.now)  # warm
+
+    def stalled(real: Any) -> Any:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            time.sleep(5)
+            return real(*args, **kwargs)
+
+        return call
+
+    target = model.rankers["like"] if slow == "ranking" else model.index
+    attribute = "predict" if slow == "ranking" else "search"
+    monkeypatch.setattr(target, attribute, stalled(getattr(target, attribute)))
+    # When the page is asked for
+    started = time.monotonic()
+    page = explore.page(viewer, world.now)
+    # Then it arrives in about the budgets, not the stage's 5 s, full, and says which stage overran
+    assert time.monotonic() - started < 2.0
+    assert page.fallbacks == [fallback]
+    assert len(page.items) == 40
+    sources = {item.source for item in page.items}
+    assert ("interest" in sources) is (slow == "ranking")
 
 
 def test_the_artefact_round_trips_to_the_same_page(

@@ -20,6 +20,8 @@ class Settings:
     celebrity_follower_threshold: int
     dormant_after_days: float
     explore_feature_deadline_s: float
+    explore_retrieval_budget_ms: float
+    explore_ranking_budget_ms: float
 
     @classmethod
     def from_environment(cls) -> Settings:
@@ -28,6 +30,8 @@ class Settings:
             celebrity_follower_threshold=int(os.environ.get("CELEBRITY_FOLLOWER_THRESHOLD", "100000")),
             dormant_after_days=float(os.environ.get("DORMANT_AFTER_DAYS", "30")),
             explore_feature_deadline_s=float(os.environ.get("EXPLORE_FEATURE_DEADLINE_MS", "80")) / 1000,
+            explore_retrieval_budget_ms=float(os.environ.get("EXPLORE_RETRIEVAL_BUDGET_MS", "50")),
+            explore_ranking_budget_ms=float(os.environ.get("EXPLORE_RANKING_BUDGET_MS", "200")),
         )
 
 

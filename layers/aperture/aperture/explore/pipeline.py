@@ -3,13 +3,22 @@
 Every step that can fail has a stand-in, and says so in ``ExplorePage.fallbacks``: no personal
 candidates -> global trending; the ranking models fail -> the linear model; that fails too -> the
 trending order (a cached ranking that needs no model).
+
+The seed's stage budgets hold at run time: the ANN search and the ranking models each run on a
+worker thread that the page waits for only until its stage's budget; an overrun is served by the
+next stand-in (retrieval without the ANN source; ranking by the linear model), named in
+``fallbacks``, while the late work finishes unseen.
 """
 
 from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import faiss
 import numpy as np
@@ -20,6 +29,20 @@ from aperture.explore.features import Viewer, pair_features
 from aperture.explore.model import TASKS, VALUE_WEIGHTS, ExploreModel
 
 INTEREST, COMMUNITY, TRENDING = "interest", "community", "trending"
+_STAGES = ThreadPoolExecutor(max_workers=4, thread_name_prefix="explore-stage")
+_T = TypeVar("_T")
+
+
+class OverBudget(Exception):
+    """A stage's work did not finish within its budget."""
+
+
+def within(budget_ms: float, work: Callable[[], _T]) -> _T:
+    """``work``'s result, or ``OverBudget`` once ``budget_ms`` have passed (the work runs on)."""
+    try:
+        return _STAGES.submit(work).result(timeout=budget_ms / 1000)
+    except FutureTimeout as error:
+        raise OverBudget(f"over its {budget_ms:.0f} ms budget") from error
 
 
 @dataclass(frozen=True)
@@ -35,6 +58,8 @@ class ExploreConfig:
     max_kind_share: float = 0.6  # no content kind fills more of a page than this
     quality_percentile: float = 10.0  # posts below this percentile of quality are not shown
     max_integrity_risk: float = 0.02  # smoothed reports per view above which a post is not shown
+    retrieval_budget_ms: float = 50.0  # the seed's stage budgets: the ANN search...
+    ranking_budget_ms: float = 200.0  # ...and the ranking models
 
 
 @dataclass(frozen=True)
@@ -117,8 +142,14 @@ class Explore:
         config, model = self.config, self.model
         personal: list[tuple[Ints, int]] = []
         if vector is not None:
-            _, found = model.index.search(vector.astype(np.float32)[None, :], config.interest_size)
-            personal.append((found[0][found[0] >= 0], 0))
+            query = vector.astype(np.float32)[None, :]
+            try:
+                _, found = within(
+                    config.retrieval_budget_ms, lambda: model.index.search(query, config.interest_size)
+                )
+                personal.append((found[0][found[0] >= 0], 0))
+            except OverBudget:
+                page.fallbacks.append("retrieval_over_budget")  # community and trending still personalise
             community = viewer.community if viewer.community is not None else model.communities.of(vector)
             personal.append((model.communities.top(community, config.community_size), 1))
         sources = [*personal, (model.trending[: config.trending_size], 2)]
@@ -172,9 +203,9 @@ class Explore:
             now=now,
         )
         try:
-            values = self._value(rows)
-        except Exception:
-            page.fallbacks.append("simpler_model")
+            values = within(self.config.ranking_budget_ms, lambda: self._value(rows))
+        except Exception as error:
+            page.fallbacks.append("ranking_over_budget" if isinstance(error, OverBudget) else "simpler_model")
             try:
                 values = model.fallback.engagement(rows)
             except Exception:

@@ -10,7 +10,7 @@ from typing import Any
 
 from aperture.core import clock
 from aperture.core.aws import client
-from aperture.core.config import resource_name
+from aperture.core.config import resource_name, settings
 from aperture.explore import safety
 from aperture.explore.model import ExploreModel
 from aperture.explore.offline import BUCKET, LATEST
@@ -69,7 +69,12 @@ def explore_page(user_id: str) -> dict[str, Any]:
         explorer = _explorers.get(model.version)
         if explorer is None:
             _explorers.clear()
-            explorer = _explorers[model.version] = Explore(model, ExploreConfig())
+            budgets = settings()
+            config = ExploreConfig(
+                retrieval_budget_ms=budgets.explore_retrieval_budget_ms,
+                ranking_budget_ms=budgets.explore_ranking_budget_ms,
+            )
+            explorer = _explorers[model.version] = Explore(model, config)
     viewer, stale = _features.viewer(user_id, frozenset(followed_authors(user_id)))
     viewer = replace(viewer, unsafe=safety.unsafe_posts())
     page = explorer.page(viewer, clock.now())
