@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import statistics
-import subprocess
 import tempfile
 import time
 from collections.abc import Callable
@@ -27,7 +26,6 @@ from typing import Any
 
 import av
 import bjontegaard
-import imageio_ffmpeg
 import numpy as np
 from numpy.typing import NDArray
 
@@ -35,6 +33,7 @@ from aperture.media import superres
 from aperture.media.video import Probe, Rung, encode, probe
 from benchmarks import report
 from benchmarks.natural import natural_clip
+from benchmarks.video import vmaf
 from tools.train.sr import bicubic, h264_round_trip, halve, held_out_pairs, psnr
 
 Planes = NDArray[np.uint8]
@@ -75,19 +74,6 @@ def _write_y4m(path: Path, frames: list[Planes], fps: int = 25) -> None:
         out.write(f"YUV4MPEG2 W{width} H{height} F{fps}:1 Ip A1:1 C420jpeg\n".encode())
         for frame in frames:
             out.write(b"FRAME\n" + np.ascontiguousarray(frame).tobytes())
-
-
-def _vmaf(distorted: Path, reference: Path) -> float:
-    log = distorted.with_suffix(".vmaf.json")
-    subprocess.run(
-        [
-            imageio_ffmpeg.get_ffmpeg_exe(),
-            *("-v", "error", "-i", str(distorted), "-i", str(reference)),
-            *("-lavfi", f"[0:v][1:v]libvmaf=log_fmt=json:log_path={log}:n_threads=2", "-f", "null", "-"),
-        ],
-        check=True,
-    )
-    return float(json.loads(log.read_text())["pooled_metrics"]["vmaf"]["mean"])
 
 
 def _psnr_rows(model: superres.SrModel) -> list[dict[str, Any]]:
@@ -134,7 +120,7 @@ def _vmaf_rows(model: superres.SrModel, folder: Path) -> list[dict[str, Any]]:
                 doubled = [_join(upscale(_split(f)[0]), [lanczos(c) for c in _split(f)[1]]) for f in lows]
                 path = folder / f"{name}_{method}.y4m"
                 _write_y4m(path, doubled)
-                scores[method] = _vmaf(path, reference)
+                scores[method] = vmaf(path, reference)
             rows.append(
                 {
                     "clip": name,
@@ -207,7 +193,7 @@ def _ladder_rows(model: superres.SrModel, folder: Path) -> list[dict[str, Any]]:
                     upscaler=model,
                 )
                 kbps = target.stat().st_size * 8 / info.seconds / 1000
-                points.append((kbps, _vmaf(target, reference)))
+                points.append((kbps, vmaf(target, reference)))
         delta = bjontegaard.bd_rate(
             [r for r, _ in curves["plain"]],
             [q for _, q in curves["plain"]],

@@ -89,7 +89,7 @@ def _source(name: str, folder: Path) -> Path:
     return path
 
 
-def _vmaf(distorted: Path, reference: Path) -> float:
+def vmaf(distorted: Path, reference: Path) -> float:
     log = distorted.with_suffix(".vmaf.json")
     subprocess.run(
         [
@@ -128,7 +128,7 @@ def _curve(source: Path, codec: str, folder: Path) -> list[tuple[float, float]]:
         rung = Rung(f"{codec}_{crf}", codec, info.width, info.height, crf)
         encode(source, "video/mp4", probe=info, rung=rung, target=target, container_format="mp4")
         kbps = target.stat().st_size * 8 / info.seconds / 1000
-        points.append((kbps, _vmaf(target, source)))
+        points.append((kbps, vmaf(target, source)))
         print(f"    {NAMES[codec]} crf {crf}: {kbps:.0f} kb/s, VMAF {points[-1][1]:.1f}", flush=True)
     return points
 

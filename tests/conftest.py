@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import time
@@ -34,6 +35,16 @@ def load_event(relative: str) -> dict[str, Any]:
     """A sample event from ``events/``, the same files ``pipenv run invoke`` takes."""
     event: dict[str, Any] = json.loads((EVENTS / relative).read_text())
     return event
+
+
+def function_module(name: str) -> Any:
+    """A function's handler module, loaded from its own folder as Lambda loads ``app.py``."""
+    spec = importlib.util.spec_from_file_location(f"{name}_app", ROOT / "functions" / name / "app.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def natural_picture(width: int, height: int, seed: int = 1) -> Image.Image:

@@ -33,13 +33,14 @@ def trained(world: World) -> tuple[ExploreModel, UserFeatures]:
     return model, users
 
 
-# Budgets a loaded test machine meets: the production ones are tested on their own below.
-UNHURRIED = {"retrieval_budget_ms": 60_000.0, "ranking_budget_ms": 60_000.0}
+def unhurried(**changes: Any) -> ExploreConfig:
+    """Stage budgets a loaded test machine meets: the production ones are tested on their own below."""
+    return ExploreConfig(retrieval_budget_ms=60_000.0, ranking_budget_ms=60_000.0, **changes)
 
 
 @pytest.fixture
 def explore(trained: tuple[ExploreModel, UserFeatures]) -> Explore:
-    return Explore(trained[0], ExploreConfig(page_size=40, ranked_size=120, community_size=400, **UNHURRIED))
+    return Explore(trained[0], unhurried(page_size=40, ranked_size=120, community_size=400))
 
 
 def _viewer(world: World, users: UserFeatures, n: int = 0) -> Viewer:
@@ -136,8 +137,8 @@ def test_no_author_twice_in_a_row_and_no_kind_over_its_share(
 def test_a_repeated_author_is_discounted(world: World, trained: tuple[ExploreModel, UserFeatures]) -> None:
     # Given pages with and without the author discount
     viewer = _viewer(world, trained[1], 3)
-    strict = Explore(trained[0], ExploreConfig(page_size=40, author_discount=0.1, **UNHURRIED))
-    lenient = Explore(trained[0], ExploreConfig(page_size=40, author_discount=1.0, **UNHURRIED))
+    strict = Explore(trained[0], unhurried(page_size=40, author_discount=0.1))
+    lenient = Explore(trained[0], unhurried(page_size=40, author_discount=1.0))
     # Then the discount spreads the page over more authors
     distinct = {
         name: len({p.author_id for p in explore.page(viewer, world.now).items})
@@ -170,7 +171,7 @@ def test_a_failing_ranking_model_falls_back_to_the_linear_model_then_to_trending
     world: World, trained: tuple[ExploreModel, UserFeatures], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     viewer = _viewer(world, trained[1], 2)
-    explore = Explore(trained[0], ExploreConfig(page_size=40, **UNHURRIED))
+    explore = Explore(trained[0], unhurried(page_size=40))
 
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("model server unavailable")

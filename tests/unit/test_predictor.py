@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import json
 from collections.abc import Iterator
@@ -12,7 +11,7 @@ import pytest
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from aperture.media import images, predictor
-from tests.conftest import ROOT, load_event, natural_picture
+from tests.conftest import ROOT, function_module, load_event, natural_picture
 from tools.train import quality as training
 
 FEATURES = predictor.Features(target=75.0, bits_per_pixel=2.0, pixels=640 * 427, colourfulness=30.0)
@@ -81,20 +80,9 @@ def test_a_corrupt_model_falls_back_to_the_exact_search(model_at: Path, content:
     ]
 
 
-def _image_processor() -> object:
-    spec = importlib.util.spec_from_file_location(
-        "image_processor_app", ROOT / "functions/image_processor/app.py"
-    )
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_the_image_processor_counts_jobs_done_without_the_model(monkeypatch: pytest.MonkeyPatch) -> None:
     # Given the function, and a job whose renditions were searched without the model
-    app = _image_processor()
+    app = function_module("image_processor")
     outcome = {
         "media_id": "m_1",
         "outcome": "ready",
@@ -103,12 +91,12 @@ def test_the_image_processor_counts_jobs_done_without_the_model(monkeypatch: pyt
         "quality_model": "unavailable",
     }
     monkeypatch.setattr(app, "process_image_job", lambda job: outcome)
-    app.metrics.clear_metrics()  # type: ignore[attr-defined]  # Powertools shares one metric set per process
+    app.metrics.clear_metrics()  # Powertools shares one metric set per process
     record = SQSRecord(load_event("image_processor/image_job.json")["Records"][0])
     # When it handles the record
-    app.process_image(record)  # type: ignore[attr-defined]
+    app.process_image(record)
     # Then the fallback is a metric an alarm can watch, beside the encodes spent
-    metrics = app.metrics.metric_set  # type: ignore[attr-defined]
+    metrics = app.metrics.metric_set
     assert metrics["QualityModelUnavailable"]["Value"] == [1.0]
     assert metrics["EncodesPerImage"]["Value"] == [80.0]
-    app.metrics.clear_metrics()  # type: ignore[attr-defined]
+    app.metrics.clear_metrics()

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
 
 import numpy as np
 import pytest
@@ -14,7 +12,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aperture.media import superres
 from aperture.media.ladder import rungs
 from aperture.media.video import Probe
-from tests.conftest import ROOT, load_event
+from tests.conftest import function_module, load_event
 from tools.train import sr as training
 
 
@@ -113,18 +111,9 @@ def test_low_resolution_sources_get_super_resolved_rungs_up_to_twice_their_size(
     assert [(r.width, r.height, r.enhanced) for r in rungs(probe, "libx264")] == expected
 
 
-def _video_ladder() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("video_ladder_app", ROOT / "functions/video_ladder/app.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_the_ladder_counts_jobs_enhanced_by_lanczos(monkeypatch: pytest.MonkeyPatch) -> None:
     # Given the function, and a job whose enhanced rungs were made without the model
-    app = _video_ladder()
+    app = function_module("video_ladder")
     outcome = {"media_id": "m_1", "outcome": "laddered", "variants": 4, "enhanced_variants": 2}
     outcome["sr_model_error"] = "the super-resolution model is unreadable"
     monkeypatch.setattr(app, "process_video_ladder", lambda job: outcome)

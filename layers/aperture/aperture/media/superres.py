@@ -52,9 +52,8 @@ class SrModelError(ValueError):
 @dataclass(frozen=True)
 class SrModel:
     version: str
-    banks: dict[
-        str, Floats
-    ]  # (BUCKETS, TAPS, 4) each: a bucket's map from a neighbourhood to its 2 x 2 pixels
+    # By bank, (BUCKETS, TAPS, 4): each bucket's map from a neighbourhood to its 2 x 2 pixels
+    banks: dict[str, Floats]
     strength_edges: tuple[float, ...]  # the strength buckets' boundaries (training quantiles)
     coherence_edges: tuple[float, ...]
 
@@ -144,7 +143,8 @@ def describe(window: Floats) -> tuple[Floats, Floats, Floats, Floats]:
     region padded by ``RADIUS`` (the neighbourhoods' source): the inputs of training and upscaling."""
     edge = PAD - 3  # what gradient_features has not already lost
     angle, strength, coherence = (f[edge:-edge, edge:-edge] for f in gradient_features(window))
-    return angle, strength, coherence, window[2:-2, 2:-2]
+    margin = PAD - RADIUS
+    return angle, strength, coherence, window[margin:-margin, margin:-margin]
 
 
 def neighbourhoods(core: Floats, pixels: NDArray[np.intp]) -> Floats:
