@@ -59,7 +59,7 @@ def natural_picture(width: int, height: int, seed: int = 1) -> Image.Image:
     return Image.fromarray(np.clip(np.stack(planes, -1), 0, 255).astype(np.uint8))
 
 
-def eventually(check: Callable[[], Any], timeout: float = 15.0, interval: float = 0.05) -> Any:
+def eventually(check: Callable[[], Any], timeout: float = 60.0, interval: float = 0.05) -> Any:
     """Poll ``check`` until it returns something truthy; fail with its last value after ``timeout``."""
     deadline = time.monotonic() + timeout
     value = check()
