@@ -30,6 +30,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from aperture.media import superres
+from aperture.media.superres import join_planes, lanczos, split_planes
 from aperture.media.video import Probe, Rung, encode, probe
 from benchmarks import report
 from benchmarks.natural import natural_clip
@@ -43,29 +44,25 @@ UPLOAD_CRF = 18
 CLIPS = {"bikes": slice(0, VMAF_FRAMES), "bigbuckbunny": slice(66, 66 + VMAF_FRAMES)}
 
 
-def lanczos(low: Planes) -> Planes:
-    return superres.lanczos(low)
-
-
 def _frames(name: str, part: slice) -> list[Planes]:
     with av.open(str(natural_clip(name))) as container:
         return [f.to_ndarray(format="yuv420p") for f in container.decode(video=0)][part]
 
 
-def _split(planes: Planes) -> tuple[Planes, list[Planes]]:
-    height = planes.shape[0] * 2 // 3
-    width = planes.shape[1]
-    return planes[:height], list(planes[height:].reshape(2, height // 2, width // 2))
-
-
-def _join(luma: Planes, chroma: list[Planes]) -> Planes:
-    height, width = luma.shape
-    return np.concatenate([luma, np.stack(chroma).reshape(height // 2, width)])
-
-
 def _halve_planes(planes: Planes) -> Planes:
-    luma, chroma = _split(planes)
-    return _join(halve(luma), [halve(plane) for plane in chroma])
+    luma, chroma = split_planes(planes)
+    return join_planes(halve(luma), [halve(plane) for plane in chroma])
+
+
+def _held_out_clips(folder: Path) -> dict[str, tuple[Path, list[Planes]]]:
+    """Each clip's run as a y4m reference beside its frames, halved, decoded and written once."""
+    clips = {}
+    for name, part in CLIPS.items():
+        originals = _frames(name, part)
+        reference = folder / f"{name}.y4m"
+        _write_y4m(reference, originals)
+        clips[name] = reference, [_halve_planes(f) for f in originals]
+    return clips
 
 
 def _write_y4m(path: Path, frames: list[Planes], fps: int = 25) -> None:
@@ -99,16 +96,15 @@ def _psnr_rows(model: superres.SrModel) -> list[dict[str, Any]]:
     return rows
 
 
-def _vmaf_rows(model: superres.SrModel, folder: Path) -> list[dict[str, Any]]:
+def _vmaf_rows(
+    model: superres.SrModel, clips: dict[str, tuple[Path, list[Planes]]], folder: Path
+) -> list[dict[str, Any]]:
     rows = []
-    for name, part in CLIPS.items():
-        originals = _frames(name, part)
-        reference = folder / f"{name}.y4m"
-        _write_y4m(reference, originals)
+    for name, (reference, halves) in clips.items():
         for encoded in (False, True):
-            lows = [_halve_planes(f) for f in originals]
+            lows = [split_planes(f) for f in halves]
             if encoded:
-                lows = [_join(h264_round_trip(_split(f)[0]), _split(f)[1]) for f in lows]
+                lows = [(h264_round_trip(luma), chroma) for luma, chroma in lows]
             bank = "compressed" if encoded else "clean"
             methods: dict[str, Callable[[Planes], Planes]] = {
                 "bicubic": bicubic,
@@ -117,7 +113,7 @@ def _vmaf_rows(model: superres.SrModel, folder: Path) -> list[dict[str, Any]]:
             }
             scores = {}
             for method, upscale in methods.items():
-                doubled = [_join(upscale(_split(f)[0]), [lanczos(c) for c in _split(f)[1]]) for f in lows]
+                doubled = [join_planes(upscale(luma), [lanczos(c) for c in chroma]) for luma, chroma in lows]
                 path = folder / f"{name}_{method}.y4m"
                 _write_y4m(path, doubled)
                 scores[method] = vmaf(path, reference)
@@ -135,7 +131,7 @@ def _vmaf_rows(model: superres.SrModel, folder: Path) -> list[dict[str, Any]]:
 
 def _speed(model: superres.SrModel) -> dict[str, float]:
     frame = _halve_planes(_frames("bigbuckbunny", slice(100, 101))[0])  # 640 x 360
-    luma = _split(frame)[0]
+    luma = split_planes(frame)[0]
 
     def median_ms(work: Callable[[], Any], runs: int = 30) -> float:
         work()
@@ -168,16 +164,15 @@ def _upload(frames: list[Planes], path: Path, fps: int = 25) -> None:
         out.mux(stream.encode(None))
 
 
-def _ladder_rows(model: superres.SrModel, folder: Path) -> list[dict[str, Any]]:
+def _ladder_rows(
+    model: superres.SrModel, clips: dict[str, tuple[Path, list[Planes]]], folder: Path
+) -> list[dict[str, Any]]:
     rows = []
-    for name, part in CLIPS.items():
-        originals = _frames(name, part)
-        reference = folder / f"{name}_ladder_reference.y4m"
-        _write_y4m(reference, originals)
+    for name, (reference, halves) in clips.items():
         upload = folder / f"{name}_upload.mp4"
-        _upload([_halve_planes(f) for f in originals], upload)
+        _upload(halves, upload)
         info: Probe = probe(upload, "video/mp4")
-        height, width = originals[0].shape[0] * 2 // 3, originals[0].shape[1]
+        height, width = 2 * info.height, 2 * info.width
         curves: dict[str, list[tuple[float, float]]] = {"plain": [], "enhanced": []}
         for crf in LADDER_CRFS:
             for kind, points in curves.items():
@@ -221,9 +216,10 @@ def run() -> None:
     with tempfile.TemporaryDirectory() as work:
         folder = Path(work)
         print("  VMAF on held-out clips", flush=True)
-        vmaf = _vmaf_rows(model, folder)
+        clips = _held_out_clips(folder)
+        vmaf = _vmaf_rows(model, clips, folder)
         print("  the ladder's rung at twice a low-resolution upload", flush=True)
-        ladder = _ladder_rows(model, folder)
+        ladder = _ladder_rows(model, clips, folder)
     speed = _speed(model)
     clean = [r["gain dB"] for r in items if r["input"] == "clean"]
     encoded = [r["gain dB"] for r in items if r["input"] == "encoded"]

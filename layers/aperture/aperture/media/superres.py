@@ -212,13 +212,20 @@ def upscale_frame(
 ) -> NDArray[np.uint8]:
     """A yuv420p frame (PyAV's ``to_ndarray`` layout: Y, then U and V, H * 3/2 x W, even sides) at
     twice the size: luma by ``model``, or by Lanczos when there is none; chroma by Lanczos."""
+    luma, chroma = split_planes(planes)
+    doubled = model.upscale_luma(luma, bank) if model is not None else lanczos(luma)
+    return join_planes(doubled, [lanczos(plane) for plane in chroma])
+
+
+def split_planes(planes: NDArray[np.uint8]) -> tuple[NDArray[np.uint8], list[NDArray[np.uint8]]]:
+    """A yuv420p frame in PyAV's layout as its luma and its two chroma planes."""
     height, width = planes.shape[0] * 2 // 3, planes.shape[1]
-    luma = planes[:height]
-    chroma = planes[height:].reshape(2, height // 2, width // 2)
-    out = np.empty((height * 2 * 3 // 2, width * 2), np.uint8)
-    out[: height * 2] = model.upscale_luma(luma, bank) if model is not None else lanczos(luma)
-    out[height * 2 :] = np.stack([lanczos(plane) for plane in chroma]).reshape(height, width * 2)
-    return out
+    return planes[:height], list(planes[height:].reshape(2, height // 2, width // 2))
+
+
+def join_planes(luma: NDArray[np.uint8], chroma: list[NDArray[np.uint8]]) -> NDArray[np.uint8]:
+    height, width = luma.shape
+    return np.concatenate([luma, np.stack(chroma).reshape(height // 2, width)])
 
 
 def lanczos(plane: NDArray[np.uint8]) -> NDArray[np.uint8]:

@@ -177,7 +177,7 @@ def _encoder_options(rung: Rung) -> dict[str, str]:
 
 def _enhancer(stream: Any, upscaler: SrModel | None) -> Callable[[Any], Any]:
     """Frames at twice the (even-cropped) stored size, as yuv420p, with their timestamps."""
-    width, height = _even(stream.codec_context.width), _even(stream.codec_context.height)
+    width, height = _even_size(stream)
 
     def enhance(frame: Any) -> Any:
         planes = frame.reformat(width=width, height=height, format="yuv420p").to_ndarray()
@@ -188,18 +188,20 @@ def _enhancer(stream: Any, upscaler: SrModel | None) -> Callable[[Any], Any]:
     return enhance
 
 
-def _even(side: int) -> int:
-    return max(2, side // 2 * 2)
+def _even_size(stream: Any) -> tuple[int, int]:
+    """The stored frame size cropped to even sides, which yuv420p needs."""
+    context = stream.codec_context
+    return max(2, context.width // 2 * 2), max(2, context.height // 2 * 2)
 
 
 def _video_graph(stream: Any, probe: Probe, rung: Rung) -> Any:
     graph = av.filter.Graph()
     chain = f"{_upright(probe.rotation)}scale={rung.width}:{rung.height},format=yuv420p"
     if rung.enhanced:
-        context = stream.codec_context
+        width, height = _even_size(stream)
         source = graph.add_buffer(
-            width=2 * _even(context.width),
-            height=2 * _even(context.height),
+            width=2 * width,
+            height=2 * height,
             format=av.VideoFormat("yuv420p"),
             time_base=stream.time_base,
         )
