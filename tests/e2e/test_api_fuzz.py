@@ -29,7 +29,7 @@ def test_no_generated_request_gets_a_server_error(operation: Any, api: ApiStack)
     token = api.token("u_fuzz")
 
     @given(case=operation.as_strategy())
-    @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+    @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
     def fuzz(case: Any) -> None:
         response = case.call(base_url=api.client.base_url, headers={"Authorization": f"Bearer {token}"})
         assert response.status_code < 500, f"{case.method} {case.formatted_path}: {response.text[:300]}"
@@ -55,7 +55,7 @@ def test_linked_sequences_of_calls_never_get_a_server_error(api: ApiStack) -> No
     # When hypothesis runs sequences of linked calls, then none gets a 5xx
     LinkedCalls.run(
         settings=settings(
-            max_examples=40, stateful_step_count=6, deadline=None, suppress_health_check=list(HealthCheck)
+            max_examples=15, stateful_step_count=6, deadline=None, suppress_health_check=list(HealthCheck)
         )
     )
 

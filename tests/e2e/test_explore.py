@@ -23,7 +23,7 @@ from simulator.world import World, WorldSpec, generate, log_rows
 from tests.conftest import eventually, load_event
 from tests.e2e.conftest import ApiStack, serving
 
-WORLD = WorldSpec(users=500, posts=3_000, communities=6, days=10.0, sessions_per_user=8.0, seed=5)
+WORLD = WorldSpec(users=300, posts=1_500, communities=6, days=10.0, sessions_per_user=8.0, seed=5)
 
 
 def _publish_world(api: ApiStack, world: World) -> None:

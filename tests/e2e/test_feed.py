@@ -9,6 +9,7 @@ import pytest
 
 from aperture.core.aws import client
 from aperture.core.clock import ManualClock
+from aperture.feed import fanout as fanout_domain
 from aperture.feed.home import clear_caches
 from aperture_local.items import to_item
 from aperture_local.runtime import FunctionError
@@ -126,11 +127,14 @@ def test_duplicate_delivery_and_a_crash_half_way_leave_each_row_written_once(api
     assert _rows(api, "p_dup_slice") == followers
 
 
-def test_a_duplicated_plan_delivers_each_follower_once(api: ApiStack) -> None:
-    # Given an author with 1,200 followers (two slices)
+def test_a_duplicated_plan_delivers_each_follower_once(
+    api: ApiStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given an author with 240 followers, three slices of 100 (production's slices hold 1,000)
+    monkeypatch.setattr(fanout_domain, "FANOUT_SLICE", 100)
     author = "u_plan_author"
     api.signup(author)
-    followers = [f"u_plan_{i:04d}" for i in range(1200)]
+    followers = [f"u_plan_{i:04d}" for i in range(240)]
     for start in range(0, len(followers), 25):
         requests = [
             {
@@ -158,7 +162,7 @@ def test_a_duplicated_plan_delivers_each_follower_once(api: ApiStack) -> None:
     body = json.dumps({"post_id": post_id, "author_id": author, "created_at": created_at})
     api.stack.function("fanout").invoke({"Records": [plan | {"body": body}]})
     # Then, once all slices ran, each follower and the author hold one row
-    eventually(lambda: len(_rows(api, post_id)) == 1201, timeout=60)
+    eventually(lambda: len(_rows(api, post_id)) == 241, timeout=60)
     assert _rows(api, post_id) == sorted([author, *followers])
 
 

@@ -46,7 +46,7 @@ def test_the_shipped_model_loads_and_guesses_a_quality_for_every_format() -> Non
 
 def test_a_retrained_model_changes_the_predictions(model_at: Path) -> None:
     # Given exact answers for two pictures the shipped model never saw
-    samples = training.label(_upload(400, 300, seed=5)) + training.label(_upload(300, 400, seed=6))
+    samples = training.label(_upload(240, 180, seed=5)) + training.label(_upload(180, 240, seed=6))
     assert len(samples) == 2 * 4 * 3  # sizes x formats
     # When a model is fitted on them and saved where the image path reads it
     retrained = predictor.fit(samples, version="test")
