@@ -30,9 +30,9 @@ def _media(api: ApiStack, user: str, media_id: str) -> dict[str, Any]:
 
 
 def test_a_job_killed_on_every_attempt_returns_after_its_visibility_timeout_then_goes_to_the_dlq() -> None:
-    plan = FaultPlan(seed=1, visibility_scale=0.005, functions={"image_processor": FunctionFaults(kills=1.0)})
+    plan = FaultPlan(seed=1, visibility_scale=0.002, functions={"image_processor": FunctionFaults(kills=1.0)})
     with _stack(plan) as api:
-        # Given an image processor killed at every invocation (720 s visibility, scaled to 4 s)
+        # Given an image processor killed at every invocation (720 s visibility, scaled to 1.4 s)
         token = api.signup("u_killed")
         media_id = upload_media(api, token, jpeg(scene(4, size=(320, 240))))
 
