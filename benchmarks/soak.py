@@ -40,8 +40,8 @@ PIPELINE_QUEUES = (
 )
 
 
-def plan(outage_seconds: float, seed: int = 11) -> FaultPlan:
-    faults = FunctionFaults(errors=0.2, kills=0.02, duplicates=0.05)
+def plan(outage_seconds: float, duplicates: float = 0.05, seed: int = 11) -> FaultPlan:
+    faults = FunctionFaults(errors=0.2, kills=0.02, duplicates=duplicates)
     return FaultPlan(
         seed=seed,
         visibility_scale=0.01,
@@ -62,11 +62,15 @@ def _file(rng: random.Random, n: int) -> tuple[str, bytes, str]:
 
 
 def soak(
-    uploads: int, users: int = 30, outage_seconds: float = 120, drain_timeout: float = 1800
+    uploads: int,
+    users: int = 30,
+    outage_seconds: float = 120,
+    drain_timeout: float = 1800,
+    duplicates: float = 0.05,
 ) -> dict[str, Any]:
     rng = random.Random(5)
     started = time.monotonic()
-    with LocalStack(faults=plan(outage_seconds)) as stack, serving(stack) as api:
+    with LocalStack(faults=plan(outage_seconds, duplicates)) as stack, serving(stack) as api:
         people = [f"u_soak{n:03d}" for n in range(users)]
         for user in people:
             profile = {"username": user.removeprefix("u_")}

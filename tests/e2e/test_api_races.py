@@ -85,12 +85,12 @@ def test_50_concurrent_likes_by_one_user_count_once(api: ApiStack) -> None:
     assert api.client.call("GET", f"/posts/{post}", token=token).body["like_count"] == 1
 
 
-def test_200_follow_toggles_in_random_order_end_in_the_latest_clients_state(api: ApiStack) -> None:
-    # Given 200 follow/unfollow taps, timestamped by the client, delivered in random order
+def test_100_follow_toggles_in_random_order_end_in_the_latest_clients_state(api: ApiStack) -> None:
+    # Given 100 follow/unfollow taps, timestamped by the client, delivered in random order
     follower, followee = "u_race_toggler", "u_race_idol"
     token = api.signup(follower)
     api.signup(followee)
-    taps = [{"following": random.random() < 0.5, "client_timestamp": 1_000 + i} for i in range(200)]
+    taps = [{"following": random.random() < 0.5, "client_timestamp": 1_000 + i} for i in range(100)]
     latest = taps[-1]
     random.shuffle(taps)
 
