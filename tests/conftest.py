@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import json
 import os
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -29,6 +31,22 @@ os.environ.update(
 )
 
 from aperture.core.clock import ManualClock, set_clock  # noqa: E402  (after the environment is set)
+
+_original_ast_parse = ast.parse
+_ast_parsing = threading.RLock()
+
+
+def _ast_parse_one_thread_at_a_time(*args: Any, **kwargs: Any) -> Any:
+    """pytest parses every module of a pytest plugin's package (schemathesis, hypothesis) with
+    ``ast.parse`` when it is first imported, to rewrite its asserts, and such imports happen lazily
+    inside tests, beside the local stack's threads. CPython 3.11 keeps ``ast.parse``'s recursion
+    count per interpreter, not per thread, so two threads parsing at once can fail one of them with
+    "SystemError: AST constructor recursion depth mismatch" (python/cpython#106905)."""
+    with _ast_parsing:
+        return _original_ast_parse(*args, **kwargs)
+
+
+ast.parse = _ast_parse_one_thread_at_a_time
 
 
 def load_event(relative: str) -> dict[str, Any]:

@@ -6,7 +6,6 @@ from typing import Any
 
 import pytest
 import schemathesis
-import schemathesis.generation.body_overrides  # (see below)
 from hypothesis import HealthCheck, given, settings
 from schemathesis.core.result import Ok
 
@@ -14,9 +13,6 @@ from aperture_local.runtime import _import
 from tests.conftest import ROOT
 from tests.e2e.conftest import ApiStack
 
-# schemathesis imports this module on the first generated body. Imported here instead, on the main
-# thread before the API's threads run: CPython 3.11's AST builder can then fail the import with
-# "SystemError: AST constructor recursion depth mismatch" (python/cpython#106905).
 DOCUMENT = _import(ROOT / "functions/api/app.py", "FuzzedApi").api.openapi()
 OPERATIONS = []
 for _result in schemathesis.openapi.from_dict(DOCUMENT).get_all_operations():

@@ -13,7 +13,7 @@ from tests.pictures import jpeg, scene
 
 def _published_post(api: ApiStack, token: str, seed: int) -> tuple[str, str]:
     """Given a photo through the real pipeline, posted and published once moderation passed it."""
-    media_id = upload_media(api, token, jpeg(scene(seed, size=(640, 480))))
+    media_id = upload_media(api, token, jpeg(scene(seed, size=(320, 240))))
     post_id = api.client.call(
         "POST", "/posts", {"caption": f"photo {seed}", "media_id": media_id}, token=token
     )

@@ -169,7 +169,7 @@ def test_a_worker_that_takes_the_job_before_the_router_returns_still_ends_the_up
         sqs.meta.events.register("after-call.sqs.SendMessage", process_at_once)
         try:
             # When an upload is routed
-            media_id = upload_media(api, token, jpeg(scene(3)))
+            media_id = upload_media(api, token, jpeg(scene(3, size=(320, 240))))
             eventually(lambda: _record(api, user, media_id)["state"] in ("ready", "failed"), timeout=60)
         finally:
             sqs.meta.events.unregister("after-call.sqs.SendMessage", process_at_once)
