@@ -99,5 +99,6 @@ def manual_clock() -> Iterator[ManualClock]:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Slow modules first: the parallel workers then end together instead of waiting on one."""
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+    """Slow modules first, then the other end-to-end ones: the parallel workers, each given whole
+    modules, then end together instead of waiting on one long module started last."""
+    items.sort(key=lambda item: (item.get_closest_marker("slow") is None, "e2e" not in item.path.parts))

@@ -13,6 +13,8 @@ from aperture_local.runtime import _import
 from tests.conftest import ROOT
 from tests.e2e.conftest import ApiStack
 
+pytestmark = pytest.mark.slow
+
 DOCUMENT = _import(ROOT / "functions/api/app.py", "FuzzedApi").api.openapi()
 OPERATIONS = []
 for _result in schemathesis.openapi.from_dict(DOCUMENT).get_all_operations():

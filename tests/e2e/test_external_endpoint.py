@@ -27,6 +27,8 @@ from tests.e2e.test_image_pipeline import (  # noqa: F401
     test_an_uploaded_photo_becomes_ready_with_every_rendition_on_the_cdn_bucket,
 )
 
+pytestmark = pytest.mark.slow
+
 
 def _free_port() -> int:
     with socket.socket() as probe:

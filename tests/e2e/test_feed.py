@@ -16,6 +16,8 @@ from aperture_local.runtime import FunctionError
 from tests.conftest import eventually, load_event
 from tests.e2e.conftest import ApiStack
 
+pytestmark = pytest.mark.slow
+
 THRESHOLD = 100_000  # the stack's CelebrityFollowerThreshold (the template's default)
 
 

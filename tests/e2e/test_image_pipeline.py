@@ -8,12 +8,15 @@ import json
 from typing import Any
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from aperture.core.aws import client
 from aperture.core.messages import MediaJob
 from tests.conftest import eventually
 from tests.e2e.conftest import ApiStack, upload_media
+
+pytestmark = pytest.mark.slow
 
 
 def _jpeg(width: int = 1600, height: int = 1200) -> bytes:

@@ -25,6 +25,8 @@ from tests.clips import clip, decoded_frames
 from tests.conftest import eventually, load_event, natural_picture
 from tests.e2e.conftest import ApiStack, upload_media
 
+pytestmark = pytest.mark.slow
+
 
 def _media(api: ApiStack, token: str, media_id: str) -> dict[str, Any]:
     body: dict[str, Any] = api.client.call("GET", f"/media/{media_id}", token=token).body
