@@ -4,9 +4,12 @@ runs it for longer and writes benchmarks/results/fuzz_media.json)."""
 
 from __future__ import annotations
 
+import pytest
+
 from tools.fuzz import media
 
 
+@pytest.mark.slow
 def test_two_hundred_mutated_files_end_processed_or_refused() -> None:
     report = media.run(seconds=240, seed=7, workers=2, files_at_most=200)
     assert report["files"] >= 200

@@ -31,6 +31,7 @@ def test_plain_pdq_alone_misses_cropped_copies_which_is_why_variants_exist() -> 
     assert hamming(copy, pdq_hash(original)[0]) > MATCH_DISTANCE
 
 
+@pytest.mark.slow
 def test_a_hundred_unrelated_pictures_match_nothing_on_a_blocklist_of_thirty() -> None:
     # Given a blocklist of 30 pictures (11 hashes each)
     blocklist = [pdq for seed in range(1, 31) for pdq in crop_variants(scene(seed))]
