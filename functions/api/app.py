@@ -9,6 +9,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from chalice.app import Chalice
 from pydantic import BaseModel, ConfigDict, Field
 
+from aperture import responses
 from aperture.core import clock
 from aperture.core.errors import NotFound
 from aperture.core.idempotency import once
@@ -66,12 +67,14 @@ class DevLogin(BaseModel):
     groups: list[Literal["moderators"]] = Field(default=[], description="Cognito groups to claim")
 
 
-@api.route("/health", "GET", "Liveness and the server's clock", auth=False)
+@api.route("/health", "GET", "Liveness and the server's clock", response=responses.Health, auth=False)
 def health(request: Request) -> dict[str, Any]:
     return {"status": "ok", "server_time": clock.now()}
 
 
-@api.route("/openapi.json", "GET", "This API's OpenAPI document", auth=False)
+@api.route(
+    "/openapi.json", "GET", "This API's OpenAPI document", response=responses.OpenApiDocument, auth=False
+)
 def openapi(request: Request) -> dict[str, Any]:
     return api.openapi()
 
@@ -80,6 +83,7 @@ def openapi(request: Request) -> dict[str, Any]:
     "/models/sr/latest",
     "GET",
     "The super-resolution model, for upscaling low tiers on the device",
+    response=responses.SrModel,
     auth=False,
 )
 def super_resolution_model(request: Request) -> Reply:
@@ -92,7 +96,12 @@ def super_resolution_model(request: Request) -> Reply:
 
 
 @api.route(
-    "/auth/token", "POST", "Development login (local stack only; Cognito in AWS)", body=DevLogin, auth=False
+    "/auth/token",
+    "POST",
+    "Development login (local stack only; Cognito in AWS)",
+    response=responses.DevToken,
+    body=DevLogin,
+    auth=False,
 )
 def dev_token(request: Request) -> dict[str, Any]:
     login: DevLogin = request.body
@@ -104,6 +113,7 @@ def dev_token(request: Request) -> dict[str, Any]:
     "/users",
     "POST",
     "Create the caller's profile",
+    response=responses.Profile,
     body=users.NewProfile,
     status=201,
     headers=IDEMPOTENT,
@@ -121,12 +131,18 @@ def create_user(request: Request) -> dict[str, Any]:
     return _create_once(request, "POST /users", lambda _: users.create_profile(request.user, request.body))
 
 
-@api.route("/users/{user_id}", "GET", "A user's profile and counts")
+@api.route("/users/{user_id}", "GET", "A user's profile and counts", response=responses.Profile)
 def get_user(request: Request, user_id: str) -> dict[str, Any]:
     return users.get_profile(user_id)
 
 
-@api.route("/users/{user_id}", "PATCH", "Change the caller's profile", body=users.ProfileChanges)
+@api.route(
+    "/users/{user_id}",
+    "PATCH",
+    "Change the caller's profile",
+    response=responses.Profile,
+    body=users.ProfileChanges,
+)
 def update_user(request: Request, user_id: str) -> dict[str, Any]:
     return users.update_profile(request.user, user_id, request.body)
 
@@ -135,6 +151,7 @@ def update_user(request: Request, user_id: str) -> dict[str, Any]:
     "/users/{user_id}/following/{followee_id}",
     "PUT",
     "Follow or unfollow (last write wins)",
+    response=responses.FollowState,
     body=graph.FollowRequest,
 )
 def set_follow(request: Request, user_id: str, followee_id: str) -> dict[str, Any]:
@@ -144,17 +161,25 @@ def set_follow(request: Request, user_id: str, followee_id: str) -> dict[str, An
     return state
 
 
-@api.route("/users/{user_id}/followers", "GET", "Who follows a user", query=PAGE)
+@api.route("/users/{user_id}/followers", "GET", "Who follows a user", response=responses.UserPage, query=PAGE)
 def list_followers(request: Request, user_id: str) -> dict[str, Any]:
     return graph.followers(user_id, page_size(request.query.get("limit")), request.query.get("cursor"))
 
 
-@api.route("/users/{user_id}/following", "GET", "Whom a user follows", query=PAGE)
+@api.route(
+    "/users/{user_id}/following", "GET", "Whom a user follows", response=responses.UserPage, query=PAGE
+)
 def list_following(request: Request, user_id: str) -> dict[str, Any]:
     return graph.following(user_id, page_size(request.query.get("limit")), request.query.get("cursor"))
 
 
-@api.route("/users/{user_id}/posts", "GET", "A user's posts, newest first: the profile grid", query=PAGE)
+@api.route(
+    "/users/{user_id}/posts",
+    "GET",
+    "A user's posts, newest first: the profile grid",
+    response=responses.GridPage,
+    query=PAGE,
+)
 def list_posts(request: Request, user_id: str) -> dict[str, Any]:
     limit, cursor = page_size(request.query.get("limit")), request.query.get("cursor")
     return posts.profile_grid(request.user, user_id, limit, cursor)
@@ -164,6 +189,7 @@ def list_posts(request: Request, user_id: str) -> dict[str, Any]:
     "/posts",
     "POST",
     "Create a post",
+    response=responses.Post,
     body=posts.NewPost,
     status=201,
     headers=IDEMPOTENT,
@@ -184,17 +210,17 @@ def create_post(request: Request) -> dict[str, Any]:
     )
 
 
-@api.route("/posts/{post_id}", "GET", "A post and its like count")
+@api.route("/posts/{post_id}", "GET", "A post and its like count", response=responses.Post)
 def get_post(request: Request, post_id: str) -> dict[str, Any]:
     return posts.view_post(request.user, post_id)
 
 
-@api.route("/posts/{post_id}", "DELETE", "Delete the caller's post")
+@api.route("/posts/{post_id}", "DELETE", "Delete the caller's post", response=responses.PostDeleted)
 def delete_post(request: Request, post_id: str) -> dict[str, Any]:
     return posts.delete_post(request.user, post_id)
 
 
-@api.route("/feed", "GET", "The caller's home feed, newest first", query=PAGE)
+@api.route("/feed", "GET", "The caller's home feed, newest first", response=responses.FeedPage, query=PAGE)
 def home_feed(request: Request) -> dict[str, Any]:
     dormancy.touch(request.user.user_id)
     return feed.read_feed(
@@ -202,7 +228,12 @@ def home_feed(request: Request) -> dict[str, Any]:
     )
 
 
-@api.route("/explore", "GET", "Posts from outside the caller's network, each with why it was chosen")
+@api.route(
+    "/explore",
+    "GET",
+    "Posts from outside the caller's network, each with why it was chosen",
+    response=responses.ExplorePage,
+)
 def explore_page(request: Request) -> dict[str, Any]:
     page = explore.explore_page(request.user.user_id)
     for fallback in page["fallbacks"]:
@@ -214,6 +245,7 @@ def explore_page(request: Request) -> dict[str, Any]:
     "/posts/{post_id}/interactions",
     "POST",
     "Record a view, comment, share, save or report; a repeated event_id counts once",
+    response=responses.Interaction,
     body=realtime.NewInteraction,
     status=202,
 )
@@ -222,17 +254,28 @@ def record_interaction(request: Request, post_id: str) -> dict[str, Any]:
     return {**row, "duplicate": not new}
 
 
-@api.route("/users/{user_id}/blocks/{blocked_id}", "PUT", "Block a user: their posts leave the caller's feed")
+@api.route(
+    "/users/{user_id}/blocks/{blocked_id}",
+    "PUT",
+    "Block a user: their posts leave the caller's feed",
+    response=responses.BlockState,
+)
 def block_user(request: Request, user_id: str, blocked_id: str) -> dict[str, Any]:
     return blocks.block(request.user, user_id, blocked_id)
 
 
-@api.route("/users/{user_id}/blocks/{blocked_id}", "DELETE", "Unblock a user")
+@api.route("/users/{user_id}/blocks/{blocked_id}", "DELETE", "Unblock a user", response=responses.BlockState)
 def unblock_user(request: Request, user_id: str, blocked_id: str) -> dict[str, Any]:
     return blocks.unblock(request.user, user_id, blocked_id)
 
 
-@api.route("/notifications", "GET", "The caller's notifications, newest first", query=PAGE)
+@api.route(
+    "/notifications",
+    "GET",
+    "The caller's notifications, newest first",
+    response=responses.NotificationPage,
+    query=PAGE,
+)
 def list_notifications(request: Request) -> dict[str, Any]:
     return notifications.notifications_of(
         request.user.user_id, page_size(request.query.get("limit")), request.query.get("cursor")
@@ -243,6 +286,7 @@ def list_notifications(request: Request) -> dict[str, Any]:
     "/moderation/blocklist",
     "POST",
     "Moderators: add known-bad media (by media id or PDQ hash) to the blocklist",
+    response=responses.BlocklistAddition,
     body=moderation.BlocklistEntry,
     status=201,
 )
@@ -250,7 +294,13 @@ def add_to_blocklist(request: Request) -> dict[str, Any]:
     return moderation.add_to_blocklist(request.user, request.body)
 
 
-@api.route("/moderation/review", "GET", "Moderators: media held for review, oldest first", query=PAGE)
+@api.route(
+    "/moderation/review",
+    "GET",
+    "Moderators: media held for review, oldest first",
+    response=responses.ReviewPage,
+    query=PAGE,
+)
 def review_queue(request: Request) -> dict[str, Any]:
     return moderation.review_queue(
         request.user, page_size(request.query.get("limit")), request.query.get("cursor")
@@ -261,6 +311,7 @@ def review_queue(request: Request) -> dict[str, Any]:
     "/moderation/review/{media_id}",
     "PUT",
     "Moderators: approve or block media held for review",
+    response=responses.ReviewOutcome,
     body=moderation.ReviewDecision,
 )
 def decide_review(request: Request, media_id: str) -> dict[str, Any]:
@@ -271,6 +322,7 @@ def decide_review(request: Request, media_id: str) -> dict[str, Any]:
     "/uploads",
     "POST",
     "Start an upload: a presigned S3 POST and a pending media id",
+    response=responses.UploadStarted,
     body=records.UploadIntent,
     status=201,
     headers=IDEMPOTENT,
@@ -283,17 +335,19 @@ def create_upload(request: Request) -> dict[str, Any]:
     return records.still_open(intent)
 
 
-@api.route("/media/{media_id}", "GET", "A media item's state, renditions and ThumbHash")
+@api.route(
+    "/media/{media_id}", "GET", "A media item's state, renditions and ThumbHash", response=responses.Media
+)
 def get_media(request: Request, media_id: str) -> dict[str, Any]:
     return records.view_media(request.user, media_id)
 
 
-@api.route("/posts/{post_id}/like", "PUT", "Like a post (once per user)")
+@api.route("/posts/{post_id}/like", "PUT", "Like a post (once per user)", response=responses.LikeState)
 def like_post(request: Request, post_id: str) -> dict[str, Any]:
     return likes.like(request.user, post_id)
 
 
-@api.route("/posts/{post_id}/like", "DELETE", "Take back a like")
+@api.route("/posts/{post_id}/like", "DELETE", "Take back a like", response=responses.LikeState)
 def unlike_post(request: Request, post_id: str) -> dict[str, Any]:
     return likes.unlike(request.user, post_id)
 
@@ -309,6 +363,7 @@ def _until_first_expiry(items: list[dict[str, Any]], now: float) -> Reply:
     "/stories",
     "POST",
     "Post a Story of the caller's ready media",
+    response=responses.Story,
     body=stories.NewStory,
     status=201,
     headers=IDEMPOTENT,
@@ -325,24 +380,39 @@ def post_story(request: Request) -> dict[str, Any]:
     )
 
 
-@api.route("/users/{user_id}/stories", "GET", "A user's live Stories")
+@api.route("/users/{user_id}/stories", "GET", "A user's live Stories", response=responses.StoryList)
 def list_stories(request: Request, user_id: str) -> Reply:
     now = clock.now()
     return _until_first_expiry(stories.live_stories(user_id, now), now)
 
 
-@api.route("/stories/tray", "GET", "The caller's Stories tray: followed authors with live Stories")
+@api.route(
+    "/stories/tray",
+    "GET",
+    "The caller's Stories tray: followed authors with live Stories",
+    response=responses.Tray,
+)
 def stories_tray(request: Request) -> Reply:
     now = clock.now()
     return _until_first_expiry(stories.tray(request.user.user_id, now), now)
 
 
-@api.route("/stories/{author_id}/{story_id}", "DELETE", "Take the caller's live Story down before it expires")
+@api.route(
+    "/stories/{author_id}/{story_id}",
+    "DELETE",
+    "Take the caller's live Story down before it expires",
+    response=responses.StoryRemoved,
+)
 def delete_story(request: Request, author_id: str, story_id: str) -> dict[str, Any]:
     return stories.delete_story(request.user, author_id, story_id)
 
 
-@api.route("/stories/{author_id}/{story_id}/seen", "PUT", "Mark a Story seen by the caller")
+@api.route(
+    "/stories/{author_id}/{story_id}/seen",
+    "PUT",
+    "Mark a Story seen by the caller",
+    response=responses.StorySeen,
+)
 def story_seen(request: Request, author_id: str, story_id: str) -> dict[str, Any]:
     return stories.mark_seen(request.user, author_id, story_id)
 
@@ -351,12 +421,13 @@ def story_seen(request: Request, author_id: str, story_id: str) -> dict[str, Any
     "/users/{user_id}/highlights/{name}",
     "PUT",
     "Pin archived Stories to a named highlight",
+    response=responses.PinnedHighlight,
     body=stories.Highlight,
 )
 def pin_highlight(request: Request, user_id: str, name: str) -> dict[str, Any]:
     return stories.pin_highlight(request.user, user_id, name, request.body)
 
 
-@api.route("/users/{user_id}/highlights", "GET", "A user's highlights")
+@api.route("/users/{user_id}/highlights", "GET", "A user's highlights", response=responses.Highlights)
 def list_highlights(request: Request, user_id: str) -> dict[str, Any]:
     return {"items": stories.highlights(user_id)}

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -13,10 +15,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
 
 from aperture.core.identity import DevIssuer
+from aperture_local.runtime import _import
 from aperture_local.server import ApiServer
 from aperture_local.stack import LocalStack
+from tests.conftest import ROOT
 
 
 @dataclass(frozen=True)
@@ -24,6 +29,31 @@ class Reply:
     status: int
     body: Any
     headers: dict[str, str]
+
+
+class Documented:
+    """Checks a success body against the 2xx schema the API's OpenAPI document gives its route."""
+
+    def __init__(self, document: dict[str, Any]) -> None:
+        self.components = document["components"]
+        self.routes = [
+            (method.upper(), re.compile("^" + re.sub(r"{\w+}", "[^/]+", path) + "$"), operation)
+            for path, methods in document["paths"].items()
+            for method, operation in methods.items()
+        ]
+
+    def check(self, method: str, path: str, status: int, body: Any) -> None:
+        route = urllib.parse.urlsplit(path).path
+        operation = next(op for verb, pattern, op in self.routes if verb == method and pattern.match(route))
+        documented = operation["responses"][str(status)]["content"]["application/json"]["schema"]
+        validator = Draft202012Validator({**documented, "components": self.components})
+        problems = [
+            f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(body)
+        ]
+        assert not problems, f"{method} {path} answered {status} off its documented schema: {problems}"
+
+
+DOCUMENTED = Documented(_import(ROOT / "functions/api/app.py", "DocumentedApi").api.openapi())
 
 
 class Client:
@@ -49,7 +79,9 @@ class Client:
             request.add_header(name, value)
         try:
             with urllib.request.urlopen(request, timeout=30) as response:
-                return Reply(response.status, json.loads(response.read() or b"null"), dict(response.headers))
+                reply = Reply(response.status, json.loads(response.read() or b"null"), dict(response.headers))
+            DOCUMENTED.check(method, path, reply.status, reply.body)
+            return reply
         except urllib.error.HTTPError as error:
             payload = error.read()
             try:

@@ -64,3 +64,14 @@ def test_linked_sequences_of_calls_never_get_a_server_error(api: ApiStack) -> No
 
 def _responses(operation: Any) -> list[dict[str, Any]]:
     return list(operation.definition.raw.get("responses", {}).values())
+
+
+def test_every_operation_documents_the_fields_of_its_success_body() -> None:
+    schemas = DOCUMENT["components"]["schemas"]
+    for path, methods in DOCUMENT["paths"].items():
+        for method, operation in methods.items():
+            [success] = [status for status in operation["responses"] if status.startswith("2")]
+            schema = operation["responses"][success]["content"]["application/json"]["schema"]
+            model = schemas[schema["$ref"].removeprefix("#/components/schemas/")]
+            assert model["properties"], f"{method.upper()} {path}"
+            assert model["additionalProperties"] is False, f"{method.upper()} {path}"

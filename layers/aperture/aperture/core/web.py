@@ -11,7 +11,7 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyPersistenceLayerError
@@ -67,6 +67,7 @@ class Operation:
     body: type[BaseModel] | None
     auth: bool
     status: int
+    response: type[BaseModel]
     query: dict[str, str] = field(default_factory=dict)
     headers: dict[str, str] = field(default_factory=dict)
     # OpenAPI links: "METHOD /path" of a later call -> its parameters, from this call's response.
@@ -96,6 +97,7 @@ class Api:
         method: str,
         summary: str,
         *,
+        response: type[BaseModel],
         body: type[BaseModel] | None = None,
         auth: bool = True,
         status: int = 200,
@@ -104,7 +106,7 @@ class Api:
         links: dict[str, dict[str, str]] | None = None,
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         operation = Operation(
-            path, method, summary, body, auth, status, query or {}, headers or {}, links or {}
+            path, method, summary, body, auth, status, response, query or {}, headers or {}, links or {}
         )
         self.operations.append(operation)
 
@@ -170,7 +172,13 @@ class Api:
                 {"name": n, "in": "header", "required": False, "schema": {"type": "string"}, "description": d}
                 for n, d in op.headers.items()
             ]
-            responses: dict[str, Any] = {str(op.status): {"description": "success", "content": _JSON_ANY}}
+            success = _component(op.response, schemas, "serialization")
+            responses: dict[str, Any] = {
+                str(op.status): {
+                    "description": _first_line(op.response.__doc__) or "success",
+                    "content": {"application/json": {"schema": success}},
+                }
+            }
             if op.links:
                 responses[str(op.status)]["links"] = {
                     _operation_id(*target.split(" ", 1)): {
@@ -193,15 +201,8 @@ class Api:
             if op.auth:
                 entry["security"] = [{"bearer": []}]
             if op.body is not None:
-                schema = op.body.model_json_schema(ref_template="#/components/schemas/{model}")
-                schemas.update(schema.pop("$defs", {}))
-                schemas[op.body.__name__] = schema
-                entry["requestBody"] = {
-                    "required": True,
-                    "content": {
-                        "application/json": {"schema": {"$ref": f"#/components/schemas/{op.body.__name__}"}}
-                    },
-                }
+                body = _component(op.body, schemas, "validation")
+                entry["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
             paths.setdefault(op.path, {})[op.method.lower()] = entry
         return {
             "openapi": "3.1.0",
@@ -225,7 +226,22 @@ _ERROR_SCHEMA = {
         }
     },
 }
-_JSON_ANY = {"application/json": {"schema": {"type": "object"}}}
+
+
+def _component(
+    model: type[BaseModel], schemas: dict[str, Any], mode: Literal["validation", "serialization"]
+) -> Any:
+    """A reference to ``model``'s schema, which is added to ``schemas`` with the models it uses."""
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}", mode=mode)
+    schemas.update(schema.pop("$defs", {}))
+    schemas[model.__name__] = schema
+    return {"$ref": f"#/components/schemas/{model.__name__}"}
+
+
+def _first_line(text: str | None) -> str:
+    return (text or "").strip().split("\n")[0]
+
+
 _JSON_ERROR = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
 
 

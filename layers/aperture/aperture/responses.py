@@ -1,0 +1,408 @@
+"""What each API route answers: the 2xx bodies the OpenAPI document describes.
+
+Every route names its model (``Api.route(..., response=...)``); the end-to-end tests validate each
+real answer against the served document, so an answer that gains, loses or retypes a field fails
+there before a client meets it. Models forbid fields they do not name for that reason.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Cursor = str | None
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Health(_Body):
+    """The service is up; its clock, which Story expiry is measured by."""
+
+    status: Literal["ok"]
+    server_time: float
+
+
+class OpenApiDocument(_Body):
+    """This document: OpenAPI 3.1."""
+
+    openapi: str
+    info: dict[str, str]
+    paths: dict[str, Any]
+    components: dict[str, Any]
+
+
+class SrBank(_Body):
+    shape: list[int]
+    dtype: str
+    data: str = Field(description="base64 of the filters, little-endian")
+
+
+class SrBuckets(_Body):
+    angles: int
+    strengths: int
+    coherences: int
+
+
+class SrModel(_Body):
+    """The super-resolution filters, for upscaling low tiers on the device."""
+
+    version: str
+    scale: int
+    radius: int
+    buckets: SrBuckets
+    strength_edges: list[float]
+    coherence_edges: list[float]
+    banks: dict[str, SrBank]
+    reference_implementation: str
+
+
+class DevToken(_Body):
+    """A development ID token (the local stack only)."""
+
+    id_token: str
+    token_type: Literal["Bearer"]
+    expires_in: int
+
+
+class Profile(_Body):
+    """A user's profile and counts."""
+
+    user_id: str
+    username: str
+    display_name: str
+    bio: str
+    archive_stories: bool
+    follower_count: int
+    following_count: int
+    created_at: float
+    updated_at: float
+
+
+class FollowState(_Body):
+    """The follow edge after this request; ``applied`` is false when a later tap already won."""
+
+    follower_id: str
+    followee_id: str
+    following: bool
+    updated_at: int = Field(description="the client timestamp of the tap that holds")
+    applied: bool
+
+
+class Follower(_Body):
+    user_id: str
+    since: int
+
+
+class UserPage(_Body):
+    """A page of users, with the cursor of the next page (null on the last)."""
+
+    users: list[Follower]
+    next_cursor: Cursor
+
+
+class Rendition(_Body):
+    key: str
+    format: str
+    width: int
+    height: int | None = None
+    name: str | None = None
+    bytes: int | None = None
+    quality: int | None = None
+    ssimulacra2: float | None = None
+    target: float | None = None
+
+
+class GridMedia(_Body):
+    media_id: str
+    kind: str
+    state: str
+    width: int
+    height: int
+    renditions: list[Rendition]
+    thumbhash: str
+
+
+class Post(_Body):
+    """A post and its like count."""
+
+    post_id: str
+    author_id: str
+    caption: str
+    state: Literal["pending", "published"]
+    like_count: int
+    created_at: float
+    published_at: float | None = None
+    media_id: str | None = None
+    delivery: Literal["fanout", "merge"] | None = Field(
+        default=None, description="how followers' feeds got it: rows written, or merged on read"
+    )
+
+
+class GridPost(Post):
+    media: GridMedia | None
+
+
+class GridPage(_Body):
+    """A user's posts, newest first, each with its media for the grid."""
+
+    items: list[GridPost]
+    next_cursor: Cursor
+
+
+class PostDeleted(_Body):
+    """The post is gone; its likes and media follow asynchronously."""
+
+    post_id: str
+    deleted: bool
+
+
+class FeedPost(Post):
+    source: Literal["fanout", "merged"]
+
+
+class FeedPage(_Body):
+    """The home feed, newest first."""
+
+    items: list[FeedPost]
+    next_cursor: Cursor
+
+
+class Reason(_Body):
+    source: str
+    score: float
+
+
+class ExploreItem(_Body):
+    post_id: str
+    author_id: str
+    kind: str
+    reason: Reason
+
+
+class ExplorePage(_Body):
+    """Posts from outside the caller's network, each with why it was chosen."""
+
+    items: list[ExploreItem]
+    fallbacks: list[str] = Field(description="what the page fell back on, if anything")
+    model_version: str | None
+
+
+class Interaction(_Body):
+    """The recorded interaction; ``duplicate`` when its event_id was seen before."""
+
+    user_id: str
+    event_id: str
+    post_id: str
+    action: str
+    watch_seconds: float
+    at: float
+    duplicate: bool
+
+
+class BlockState(_Body):
+    """Whether the caller now blocks the user."""
+
+    blocker_id: str
+    blocked_id: str
+    blocked: bool
+
+
+class Notification(_Body):
+    notification_id: str
+    user_id: str
+    kind: str
+    message: str
+    created_at: float
+    media_id: str | None = None
+
+
+class NotificationPage(_Body):
+    """The caller's notifications, newest first."""
+
+    items: list[Notification]
+    next_cursor: Cursor
+
+
+class BlocklistAddition(_Body):
+    """The blocklist entry, with how many perceptual hashes it added."""
+
+    entry_id: str
+    added_by: str
+    added_at: float
+    reason: str
+    hashes: int
+
+
+class Moderation(_Body):
+    """The verdict; moderators also see how it was reached."""
+
+    verdict: str
+    decided_at: float
+    reason: str | None = None
+    pdq: str | None = None
+    pdq_quality: float | None = None
+    decided_by: str | None = None
+
+
+class HeldMedia(_Body):
+    media_id: str
+    owner_id: str
+    moderation: Moderation
+    renditions: list[Rendition]
+
+
+class ReviewPage(_Body):
+    """Media held for review, oldest first."""
+
+    items: list[HeldMedia]
+    next_cursor: Cursor
+
+
+class ReviewOutcome(_Body):
+    """The moderator's verdict, and how many posts it published."""
+
+    media_id: str
+    verdict: str
+    reason: str
+    published: int
+
+
+class PresignedPost(_Body):
+    url: str
+    fields: dict[str, str] = Field(description="form fields to send before the file, in this order")
+
+
+class UploadStarted(_Body):
+    """Where to POST the file (fields first, then the file part), and the pending media's id."""
+
+    media_id: str
+    state: Literal["pending"]
+    upload: PresignedPost
+    expires_in: int
+    expires_at: float
+
+
+class Playback(_Body):
+    mp4: str
+    hls: str | None = None
+
+
+class Variant(_Body):
+    name: str
+    codecs: str
+    width: int
+    height: int
+    bps: int
+    enhanced_by: str | None = Field(default=None, description="the super-resolution model's version")
+
+
+class Ladder(_Body):
+    master: str
+    variants: list[Variant]
+    av1_failure: str | None = None
+
+
+class Media(_Body):
+    """A media item's state and, once processed, its renditions, ThumbHash and playback."""
+
+    media_id: str
+    owner_id: str
+    state: Literal["pending", "processing", "ready", "failed", "expired"]
+    created_at: float
+    updated_at: float | None = None
+    declared_size: int | None = None
+    declared_type: str | None = None
+    upload_key: str | None = None
+    unfinished: str | None = None
+    content_type: str | None = None
+    kind: str | None = None
+    priority: bool | None = None
+    size: int | None = None
+    width: int | None = None
+    height: int | None = None
+    duration: float | None = None
+    thumbhash: str | None = None
+    has_alpha: bool | None = None
+    filter: str | None = None
+    renditions: list[Rendition] | None = None
+    playback: Playback | None = None
+    ladder: Ladder | None = None
+    moderation: Moderation | None = None
+    post_ids: list[str] | None = None
+    story_ids: list[str] | None = None
+    review_queue: str | None = None
+    requeued_at: float | None = None
+    failure: str | None = None
+
+
+class LikeState(_Body):
+    """Whether the caller likes the post; ``changed`` when this request changed it."""
+
+    post_id: str
+    liked: bool
+    changed: bool
+    like_count: int
+
+
+class Story(_Body):
+    """A Story, live until ``expires_at``."""
+
+    author_id: str
+    story_id: str
+    media_id: str
+    created_at: float
+    expires_at: float
+
+
+class StoryList(_Body):
+    """Live Stories with the server's time: show none whose expires_at has passed it."""
+
+    items: list[Story]
+    server_time: float
+
+
+class TrayEntry(_Body):
+    author_id: str
+    latest_story_at: float
+    expires_at: float
+    unseen: bool
+    score: float
+
+
+class Tray(_Body):
+    """Followed authors with live Stories, with the server's time."""
+
+    items: list[TrayEntry]
+    server_time: float
+
+
+class StoryRemoved(_Body):
+    """The Story is taken down."""
+
+    author_id: str
+    story_id: str
+    deleted: bool
+
+
+class StorySeen(_Body):
+    """The Story is marked seen by the caller."""
+
+    author_id: str
+    story_id: str
+    seen: bool
+
+
+class PinnedHighlight(_Body):
+    """A named highlight and its Stories."""
+
+    name: str
+    stories: list[Story]
+
+
+class Highlights(_Body):
+    """A user's highlights."""
+
+    items: list[PinnedHighlight]
