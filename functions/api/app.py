@@ -141,6 +141,7 @@ def get_user(request: Request, user_id: str) -> dict[str, Any]:
     "PATCH",
     "Change the caller's profile",
     response=responses.Profile,
+    errors=(403, 409),
     body=users.ProfileChanges,
 )
 def update_user(request: Request, user_id: str) -> dict[str, Any]:
@@ -152,6 +153,7 @@ def update_user(request: Request, user_id: str) -> dict[str, Any]:
     "PUT",
     "Follow or unfollow (last write wins)",
     response=responses.FollowState,
+    errors=(403, 409),
     body=graph.FollowRequest,
 )
 def set_follow(request: Request, user_id: str, followee_id: str) -> dict[str, Any]:
@@ -190,6 +192,7 @@ def list_posts(request: Request, user_id: str) -> dict[str, Any]:
     "POST",
     "Create a post",
     response=responses.Post,
+    errors=(403, 404),
     body=posts.NewPost,
     status=201,
     headers=IDEMPOTENT,
@@ -215,7 +218,9 @@ def get_post(request: Request, post_id: str) -> dict[str, Any]:
     return posts.view_post(request.user, post_id)
 
 
-@api.route("/posts/{post_id}", "DELETE", "Delete the caller's post", response=responses.PostDeleted)
+@api.route(
+    "/posts/{post_id}", "DELETE", "Delete the caller's post", response=responses.PostDeleted, errors=(403,)
+)
 def delete_post(request: Request, post_id: str) -> dict[str, Any]:
     return posts.delete_post(request.user, post_id)
 
@@ -259,12 +264,19 @@ def record_interaction(request: Request, post_id: str) -> dict[str, Any]:
     "PUT",
     "Block a user: their posts leave the caller's feed",
     response=responses.BlockState,
+    errors=(403,),
 )
 def block_user(request: Request, user_id: str, blocked_id: str) -> dict[str, Any]:
     return blocks.block(request.user, user_id, blocked_id)
 
 
-@api.route("/users/{user_id}/blocks/{blocked_id}", "DELETE", "Unblock a user", response=responses.BlockState)
+@api.route(
+    "/users/{user_id}/blocks/{blocked_id}",
+    "DELETE",
+    "Unblock a user",
+    response=responses.BlockState,
+    errors=(403,),
+)
 def unblock_user(request: Request, user_id: str, blocked_id: str) -> dict[str, Any]:
     return blocks.unblock(request.user, user_id, blocked_id)
 
@@ -287,6 +299,7 @@ def list_notifications(request: Request) -> dict[str, Any]:
     "POST",
     "Moderators: add known-bad media (by media id or PDQ hash) to the blocklist",
     response=responses.BlocklistAddition,
+    errors=(403, 404),
     body=moderation.BlocklistEntry,
     status=201,
 )
@@ -299,6 +312,7 @@ def add_to_blocklist(request: Request) -> dict[str, Any]:
     "GET",
     "Moderators: media held for review, oldest first",
     response=responses.ReviewPage,
+    errors=(403,),
     query=PAGE,
 )
 def review_queue(request: Request) -> dict[str, Any]:
@@ -312,6 +326,7 @@ def review_queue(request: Request) -> dict[str, Any]:
     "PUT",
     "Moderators: approve or block media held for review",
     response=responses.ReviewOutcome,
+    errors=(403, 409),
     body=moderation.ReviewDecision,
 )
 def decide_review(request: Request, media_id: str) -> dict[str, Any]:
@@ -342,12 +357,14 @@ def get_media(request: Request, media_id: str) -> dict[str, Any]:
     return records.view_media(request.user, media_id)
 
 
-@api.route("/posts/{post_id}/like", "PUT", "Like a post (once per user)", response=responses.LikeState)
+@api.route(
+    "/posts/{post_id}/like", "PUT", "Like a post (once per user)", response=responses.LikeState, errors=(409,)
+)
 def like_post(request: Request, post_id: str) -> dict[str, Any]:
     return likes.like(request.user, post_id)
 
 
-@api.route("/posts/{post_id}/like", "DELETE", "Take back a like", response=responses.LikeState)
+@api.route("/posts/{post_id}/like", "DELETE", "Take back a like", response=responses.LikeState, errors=(409,))
 def unlike_post(request: Request, post_id: str) -> dict[str, Any]:
     return likes.unlike(request.user, post_id)
 
@@ -364,6 +381,7 @@ def _until_first_expiry(items: list[dict[str, Any]], now: float) -> Reply:
     "POST",
     "Post a Story of the caller's ready media",
     response=responses.Story,
+    errors=(403, 404, 409),
     body=stories.NewStory,
     status=201,
     headers=IDEMPOTENT,
@@ -402,6 +420,7 @@ def stories_tray(request: Request) -> Reply:
     "DELETE",
     "Take the caller's live Story down before it expires",
     response=responses.StoryRemoved,
+    errors=(403,),
 )
 def delete_story(request: Request, author_id: str, story_id: str) -> dict[str, Any]:
     return stories.delete_story(request.user, author_id, story_id)
@@ -422,6 +441,7 @@ def story_seen(request: Request, author_id: str, story_id: str) -> dict[str, Any
     "PUT",
     "Pin archived Stories to a named highlight",
     response=responses.PinnedHighlight,
+    errors=(403,),
     body=stories.Highlight,
 )
 def pin_highlight(request: Request, user_id: str, name: str) -> dict[str, Any]:

@@ -8,6 +8,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.core.result import Ok
+from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
 
 from aperture_local.runtime import _import
 from tests.conftest import ROOT
@@ -35,6 +36,8 @@ def test_no_generated_request_gets_a_server_error(operation: Any, api: ApiStack)
     def fuzz(case: Any) -> None:
         response = case.call(base_url=api.client.base_url, headers={"Authorization": f"Bearer {token}"})
         assert response.status_code < 500, f"{case.method} {case.formatted_path}: {response.text[:300]}"
+        # and every answer is one the document lists for the route, in the shape it gives
+        case.validate_response(response, checks=[status_code_conformance, response_schema_conformance])
 
     fuzz()
 
@@ -75,3 +78,24 @@ def test_every_operation_documents_the_fields_of_its_success_body() -> None:
             model = schemas[schema["$ref"].removeprefix("#/components/schemas/")]
             assert model["properties"], f"{method.upper()} {path}"
             assert model["additionalProperties"] is False, f"{method.upper()} {path}"
+
+
+def test_each_operation_lists_the_errors_its_shape_and_domain_can_give() -> None:
+    def statuses(method: str, path: str) -> list[str]:
+        return sorted(DOCUMENT["paths"][path][method]["responses"])
+
+    assert statuses("get", "/health") == ["200", "503"]
+    assert statuses("get", "/explore") == ["200", "401", "503"]
+    assert statuses("put", "/posts/{post_id}/like") == ["200", "401", "404", "409", "503"]
+    assert statuses("post", "/posts") == [
+        "201",
+        "400",
+        "401",
+        "403",
+        "404",
+        "409",
+        "413",
+        "415",
+        "422",
+        "503",
+    ]

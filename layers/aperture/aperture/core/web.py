@@ -72,6 +72,22 @@ class Operation:
     headers: dict[str, str] = field(default_factory=dict)
     # OpenAPI links: "METHOD /path" of a later call -> its parameters, from this call's response.
     links: dict[str, dict[str, str]] = field(default_factory=dict)
+    errors: tuple[int, ...] = ()  # what the domain may answer beyond what the request's shape implies
+
+    def error_statuses(self) -> list[int]:
+        """Every 4xx this route can answer: from its shape (auth, path ids, body, query), plus its own."""
+        statuses = set(self.errors)
+        if self.auth:
+            statuses.add(401)
+        if "{" in self.path:
+            statuses.add(404)
+        if self.body is not None:
+            statuses |= {400, 413, 415, 422}
+        if self.query:
+            statuses.add(400)
+        if "Idempotency-Key" in self.headers:
+            statuses.add(409)  # the same key while the first request is still in progress
+        return sorted(statuses)
 
 
 def error_body(code: str, message: str) -> dict[str, Any]:
@@ -104,9 +120,20 @@ class Api:
         query: dict[str, str] | None = None,
         headers: dict[str, str] | None = None,
         links: dict[str, dict[str, str]] | None = None,
+        errors: tuple[int, ...] = (),
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         operation = Operation(
-            path, method, summary, body, auth, status, response, query or {}, headers or {}, links or {}
+            path,
+            method,
+            summary,
+            body,
+            auth,
+            status,
+            response,
+            query or {},
+            headers or {},
+            links or {},
+            errors,
         )
         self.operations.append(operation)
 
@@ -187,10 +214,8 @@ class Api:
                     }
                     for target, parameters_from in op.links.items()
                 }
-            for status, description in _ERRORS.items():
-                if status == 401 and not op.auth:
-                    continue
-                responses[str(status)] = {"description": description, "content": _JSON_ERROR}
+            for status in op.error_statuses():
+                responses[str(status)] = {"description": _ERRORS[status], "content": _JSON_ERROR}
             responses["503"] = {"description": "a dependency is unavailable; retry", "content": _JSON_ERROR}
             entry: dict[str, Any] = {
                 "summary": op.summary,
