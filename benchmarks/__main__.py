@@ -19,6 +19,7 @@ from . import (
     polyglot,
     soak,
     sr,
+    test_suite,
     video,
 )
 
@@ -34,6 +35,7 @@ BENCHMARKS = {
     "polyglot": polyglot,
     "soak": soak,
     "sr": sr,
+    "test_suite": test_suite,
     "video": video,
 }
 

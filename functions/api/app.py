@@ -9,8 +9,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from chalice.app import Chalice
 from pydantic import BaseModel, ConfigDict, Field
 
-from aperture import responses
-from aperture.core import clock
+from aperture.core import clock, responses
 from aperture.core.errors import NotFound
 from aperture.core.idempotency import once
 from aperture.core.identity import USER_ID, dev_issuer
