@@ -73,7 +73,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"cannot start the local stack: {error}", file=sys.stderr)
         return 2
     api = ApiServer(stack.api_function(), args.host, args.port)  # bound, not serving yet
-    state = {"endpoint": stack.endpoint, "api": api.url, "environment": stack.environment}
+    environment = stack.environment | {"MEDIA_BASE_URL": api.media_url}
+    state = {"endpoint": stack.endpoint, "api": api.url, "media": api.media_url, "environment": environment}
     args.state_file.parent.mkdir(parents=True, exist_ok=True)
     partial = args.state_file.with_suffix(".partial")
     partial.write_text(json.dumps(state))
@@ -90,6 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     for worker in stack.workers:
         print(f"  {worker.name}")
     print(f"API                {api.url}  (try {api.url}/health)")
+    print(f"media (the CDN)    {api.media_url}")
     print("Ctrl-C stops everything.", flush=True)
 
     stopping.wait()

@@ -210,4 +210,6 @@ def _attribute(stack: Stack, logical_id: str, attribute: str) -> str:
         return str(client("iam").get_role(RoleName=physical)["Role"]["Arn"])
     if kind == "AWS::SNS::Topic" and attribute == "TopicArn":
         return physical
+    if kind == DISTRIBUTION and attribute == "DomainName":
+        return str(client("cloudfront").get_distribution(Id=physical)["Distribution"]["DomainName"])
     raise ProvisionError(f"GetAtt {logical_id}.{attribute} ({kind}) is not emulated locally")

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import threading
+import urllib.parse
 
 from chalice.config import Config
 from chalice.local import (
@@ -15,16 +17,38 @@ from chalice.local import (
     create_local_server,
 )
 
+from aperture.core.aws import client
 from aperture.core.web import JSON_HEADERS, NO_SUCH_ROUTE
 
 from .runtime import LocalFunction
 
 BACKLOG = 256
+CDN_PATH = "/cdn"  # MEDIA_BASE_URL locally: the media bucket, served as CloudFront serves it
 
 
 class _GatewayResponses(ChaliceRequestHandler):
     """A path no route has gets the template's MISSING_AUTHENTICATION_TOKEN gateway response (404,
-    the API's error shape), not API Gateway's bare 403."""
+    the API's error shape), not API Gateway's bare 403. Paths under /cdn/ are the CDN's: the media
+    bucket's objects, as CloudFront serves them."""
+
+    def do_GET(self) -> None:
+        if self.path.startswith(f"{CDN_PATH}/"):
+            self._send_media(urllib.parse.unquote(urllib.parse.urlsplit(self.path).path[len(CDN_PATH) + 1 :]))
+            return
+        super().do_GET()
+
+    def _send_media(self, key: str) -> None:
+        """The object with the Content-Type and Cache-Control it was stored with, which CloudFront
+        passes on; a missing object (never made, or removed when its media was blocked) is a 404."""
+        try:
+            stored = client("s3").get_object(Bucket=os.environ["MEDIA_BUCKET"], Key=key)
+        except client("s3").exceptions.NoSuchKey:
+            self._send_http_response(404, {"Content-Type": "text/plain"}, b"no such object")
+            return
+        headers = {"Content-Type": stored.get("ContentType", "application/octet-stream")}
+        if "CacheControl" in stored:
+            headers["Cache-Control"] = stored["CacheControl"]
+        self._send_http_response(200, headers, stored["Body"].read())
 
     def _send_error_response(self, error: LocalGatewayException) -> None:
         if isinstance(error, ForbiddenError):
@@ -51,7 +75,14 @@ class ApiServer:
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
+    @property
+    def media_url(self) -> str:
+        """Where this server serves the media bucket, standing in for the CDN."""
+        return f"{self.url}{CDN_PATH}"
+
     def start(self) -> ApiServer:
+        """Serve, and tell the API (which runs in this process) to link media here."""
+        os.environ["MEDIA_BASE_URL"] = self.media_url
         self._thread.start()
         return self
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import urllib.request
 from typing import Any
 
 import numpy as np
@@ -78,6 +79,11 @@ def test_an_uploaded_photo_becomes_ready_with_every_rendition_on_the_cdn_bucket(
         assert head["CacheControl"] == "public, max-age=31536000, immutable"
         assert head["ContentLength"] == rendition["bytes"]
         assert rendition["ssimulacra2"] >= rendition["target"], rendition  # looks at least as good as q85
+        # and opens at its URL as a client fetches it, with the headers the CDN passes on
+        with urllib.request.urlopen(rendition["url"], timeout=30) as opened:
+            assert opened.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+            assert opened.headers["Content-Type"] == head["ContentType"]
+            assert len(opened.read()) == rendition["bytes"]
     # And it went on to moderation
     eventually(lambda: any(media_id in json.dumps(i.event) for i in api.stack.log.of("moderation")))
 

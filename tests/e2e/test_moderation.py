@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
@@ -147,6 +149,7 @@ def test_a_disguised_copy_of_a_blocklisted_picture_is_blocked_and_shown_nowhere(
     # And its renditions left the CDN-served bucket and the CDN's caches
     bucket = api.stack.environment["MEDIA_BUCKET"]
     assert client("s3").list_objects_v2(Bucket=bucket, Prefix=f"media/{media_id}/")["KeyCount"] == 0
+    assert _status(owned["renditions"][0]["url"]) == 404
     assert [json.loads(m["Body"])["paths"] for m in queued] == [[f"/media/{media_id}/digest/display.jpg"]]
     assert _feed(api, viewer) == []
     assert _feed(api, author) == []
@@ -280,3 +283,11 @@ def test_a_moderator_decides_held_media_once_and_nobody_else_may(
     eventually(lambda: _feed(api, "u_held_viewer") == [post["post_id"]])
     # And a later check never overrides the moderator
     assert _verdict(media_id)["decided_by"] == "u_moderator"
+
+
+def _status(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=30) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as error:
+        return error.code

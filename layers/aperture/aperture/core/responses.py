@@ -105,6 +105,7 @@ class UserPage(_Body):
 
 class Rendition(_Body):
     key: str
+    url: str = Field(description="where clients fetch it: the CDN in AWS, the local stack's /cdn locally")
     format: str
     width: int
     height: int | None = None
@@ -286,8 +287,10 @@ class UploadStarted(_Body):
 
 
 class Playback(_Body):
-    mp4: str
-    hls: str | None = None
+    mp4: str = Field(description="the fast-start MP4's key")
+    mp4_url: str
+    hls: str | None = Field(default=None, description="the HLS master playlist's key, once laddered")
+    hls_url: str | None = None
 
 
 class Variant(_Body):

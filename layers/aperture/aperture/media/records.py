@@ -137,6 +137,22 @@ _PUBLIC = (
 )
 
 
+def with_urls(media: dict[str, Any]) -> dict[str, Any]:
+    """``media`` with the URL of each stored object beside its key: on the CDN in AWS (the
+    template passes the distribution's domain as MEDIA_BASE_URL), on the local stack's own server
+    on a laptop. Clients fetch these; keys stay for tools that read the bucket."""
+    base = resource_name("MEDIA_BASE_URL").rstrip("/")
+    linked = dict(media)
+    if media.get("renditions"):
+        linked["renditions"] = [
+            rendition | {"url": f"{base}/{rendition['key']}"} for rendition in media["renditions"]
+        ]
+    if media.get("playback"):
+        urls = {f"{name}_url": f"{base}/{key}" for name, key in media["playback"].items()}
+        linked["playback"] = media["playback"] | urls
+    return linked
+
+
 def view_media(caller: Caller, media_id: str) -> dict[str, Any]:
     """What ``caller`` may see of a media record (README, "Who sees what").
 
@@ -145,12 +161,12 @@ def view_media(caller: Caller, media_id: str) -> dict[str, Any]:
     and only what a viewer needs. Anything else is a 404, as if it did not exist."""
     record = get_media(media_id)
     if caller.is_moderator:
-        return record
+        return with_urls(record)
     if record["owner_id"] == caller.user_id:
         moderation = record.get("moderation", {})
         verdict = {key: moderation[key] for key in ("verdict", "decided_at") if key in moderation}
         own = {key: value for key, value in record.items() if key != "moderation"}
-        return own | ({"moderation": verdict} if verdict else {})
+        return with_urls(own | ({"moderation": verdict} if verdict else {}))
     if is_shown(record):
         return _public(record)
     raise NotFound(f"there is no media {media_id}")
@@ -163,7 +179,7 @@ def shown_media(media_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
 
 
 def _public(record: dict[str, Any]) -> dict[str, Any]:
-    return {key: record[key] for key in _PUBLIC if key in record}
+    return with_urls({key: record[key] for key in _PUBLIC if key in record})
 
 
 def is_cleared(media: dict[str, Any]) -> bool:

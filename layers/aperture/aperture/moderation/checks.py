@@ -29,7 +29,7 @@ from aperture.core.identity import Caller
 from aperture.core.jobs import PermanentError
 from aperture.core.pagination import decode_cursor, encode_cursor
 from aperture.explore import safety
-from aperture.media.records import MEDIA_BUCKET, find_media
+from aperture.media.records import MEDIA_BUCKET, find_media, with_urls
 from aperture.media.removal import remove_renditions
 from aperture.media.tables import Media
 from aperture.moderation.tables import BlocklistItem
@@ -309,7 +309,9 @@ def review_queue(caller: Caller, limit: int, cursor: str | None) -> dict[str, An
     page = Media.review.query("pending", limit=limit, last_evaluated_key=start)
     fields = ("media_id", "owner_id", "moderation", "renditions")
     return {
-        "items": [{k: item.get(k) for k in fields} for item in (media.to_dict() for media in page)],
+        "items": [
+            with_urls({k: item.get(k) for k in fields}) for item in (media.to_dict() for media in page)
+        ],
         "next_cursor": encode_cursor(page.last_evaluated_key),
     }
 
