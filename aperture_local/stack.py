@@ -200,7 +200,9 @@ class LocalStack:
             for source in function.spec.events:
                 props = source.properties
                 if source.type == "SQS":
-                    self.workers.append(SqsMapping(function, self.stack.resolve(props["Queue"]), props))
+                    self.workers.append(
+                        SqsMapping(function, self.stack.resolve(props["Queue"]), self.stack.resolve(props))
+                    )
                 elif source.type == "DynamoDB":
                     on_failure = props.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
                     self.workers.append(
