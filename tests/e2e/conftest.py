@@ -35,20 +35,29 @@ class Documented:
     """Checks a success body against the 2xx schema the API's OpenAPI document gives its route."""
 
     def __init__(self, document: dict[str, Any]) -> None:
-        self.components = document["components"]
+        components = document["components"]
         self.routes = [
-            (method.upper(), re.compile("^" + re.sub(r"{\w+}", "[^/]+", path) + "$"), operation)
+            (
+                method.upper(),
+                re.compile("^" + re.sub(r"{\w+}", "[^/]+", path) + "$"),
+                {
+                    status: Draft202012Validator(
+                        {**answer["content"]["application/json"]["schema"], "components": components}
+                    )
+                    for status, answer in operation["responses"].items()
+                    if status.startswith("2")
+                },
+            )
             for path, methods in document["paths"].items()
             for method, operation in methods.items()
         ]
 
     def check(self, method: str, path: str, status: int, body: Any) -> None:
         route = urllib.parse.urlsplit(path).path
-        operation = next(op for verb, pattern, op in self.routes if verb == method and pattern.match(route))
-        documented = operation["responses"][str(status)]["content"]["application/json"]["schema"]
-        validator = Draft202012Validator({**documented, "components": self.components})
+        validators = next(v for verb, pattern, v in self.routes if verb == method and pattern.match(route))
         problems = [
-            f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(body)
+            f"{'/'.join(map(str, e.absolute_path))}: {e.message}"
+            for e in validators[str(status)].iter_errors(body)
         ]
         assert not problems, f"{method} {path} answered {status} off its documented schema: {problems}"
 
