@@ -214,6 +214,15 @@ def test_malformed_interactions_are_refused(
     assert reply.status == status, reply
 
 
+def test_a_watch_time_under_a_millisecond_is_stored_as_none(api: ApiStack, world: World) -> None:
+    # Given a view whose watch time is below DynamoDB's smallest number (the fuzzer's find: a 500)
+    post_id = str(world.catalogue.post_id[0])
+    body = {"event_id": "ev_tiny_watch_0001", "action": "view", "watch_seconds": 1e-300}
+    # When it is recorded, then it is accepted with its watch time to the millisecond: zero
+    reply = api.client.call("POST", f"/posts/{post_id}/interactions", body, token=api.token("u_glance"))
+    assert (reply.status, reply.body["watch_seconds"]) == (202, 0.0)
+
+
 def test_an_interaction_with_a_missing_or_unpublished_post_is_not_found(api: ApiStack, world: World) -> None:
     unpublished = str(world.catalogue.post_id[world.catalogue.verdict != "approved"][0])
     for post_id in ("p_doesnotexist", unpublished):

@@ -6,7 +6,7 @@ import re
 from collections import defaultdict
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from pynamodb.exceptions import PutError
 
 from aperture.core import clock
@@ -30,6 +30,13 @@ class NewInteraction(BaseModel):
     event_id: str = Field(pattern=_EVENT_ID.pattern)
     action: Literal["view", "comment", "share", "save", "report"]
     watch_seconds: float = Field(default=0.0, ge=0.0, le=6 * 3600)
+
+    @field_validator("watch_seconds")
+    @classmethod
+    def _to_the_millisecond(cls, seconds: float) -> float:
+        """Kept to the millisecond: finer means nothing, and a value under DynamoDB's smallest
+        number (1e-130) would fail the write with a 500."""
+        return round(seconds, 3)
 
 
 def record_interaction(
