@@ -171,24 +171,39 @@ def test_a_one_time_schedule_fires_its_target_at_its_time_on_the_clock(
 
 
 def test_the_rate_schedule_fires_once_a_minute_of_clock_time(stack: LocalStack, clock: ManualClock) -> None:
-    # Given the story scheduler's rate(1 minute) rule, brought to one of its ticks
+    # Given the story scheduler's rate(1 minute) rule, caught up with the clock, brought to its next tick
     rule = stack.worker("schedule:story_scheduler:EveryMinute")
     assert isinstance(rule, RateSchedule)
-    fired = len(stack.log.of("story_scheduler"))
-    clock.set(rule.next_fire)
-    eventually(lambda: len(stack.log.of("story_scheduler")) == fired + 1)
+    eventually(lambda: clock.now() < rule.next_fire)
+    tick = rule.next_fire
+    clock.set(tick)
+    eventually(lambda: _ticks_fired(stack, since=tick) == [_event_time(tick)])
 
-    # When 59 seconds pass, then nothing fires
+    # When 59 seconds pass, then nothing more fires
     clock.advance(59)
     time.sleep(0.4)
-    assert len(stack.log.of("story_scheduler")) == fired + 1
+    assert _ticks_fired(stack, since=tick) == [_event_time(tick)]
 
     # When the minute completes, then it fires once more with a scheduled event
     clock.advance(1)
-    eventually(lambda: len(stack.log.of("story_scheduler")) == fired + 2)
+    eventually(lambda: _ticks_fired(stack, since=tick) == [_event_time(tick), _event_time(tick + 60)])
     event = stack.log.of("story_scheduler")[-1].event
     assert event["detail-type"] == "Scheduled Event"
     assert event["resources"][0].endswith("rule/EveryMinute")
+
+
+def _event_time(epoch_seconds: float) -> str:
+    return datetime.fromtimestamp(epoch_seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _ticks_fired(stack: LocalStack, since: float) -> list[str]:
+    """The scheduled times of the story scheduler's invocations from ``since`` on.
+
+    Read from the events rather than counted, so that a tick an earlier test left in flight
+    cannot pass for one of this test's.
+    """
+    times = [invocation.event["time"] for invocation in stack.log.of("story_scheduler")]
+    return sorted(t for t in times if t >= _event_time(since))
 
 
 def test_the_api_is_served_over_http(stack: LocalStack, clock: ManualClock) -> None:
