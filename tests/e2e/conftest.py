@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import os
 import re
-import urllib.error
 import urllib.parse
-import urllib.request
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,17 +14,12 @@ import pytest
 from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
 
 from aperture.core.identity import DevIssuer
+from aperture_client import Aperture
+from aperture_client.transport import Response, Transport
 from aperture_local.runtime import _import
 from aperture_local.server import ApiServer
 from aperture_local.stack import LocalStack
 from tests.conftest import ROOT
-
-
-@dataclass(frozen=True)
-class Reply:
-    status: int
-    body: Any
-    headers: dict[str, str]
 
 
 class Documented:
@@ -66,8 +57,11 @@ DOCUMENTED = Documented(_import(ROOT / "functions/api/app.py", "DocumentedApi").
 
 
 class Client:
+    """Raw calls through the client package's transport, unretried, so a test sees every status."""
+
     def __init__(self, base_url: str) -> None:
         self.base_url = base_url
+        self.transport = Transport(base_url, retries=False)
 
     def call(
         self,
@@ -78,26 +72,12 @@ class Client:
         token: str | None = None,
         headers: dict[str, str] | None = None,
         raw: bytes | None = None,
-    ) -> Reply:
-        data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
-        request = urllib.request.Request(f"{self.base_url}{path}", data=data, method=method)
-        request.add_header("Content-Type", "application/json")
-        if token:
-            request.add_header("Authorization", f"Bearer {token}")
-        for name, value in (headers or {}).items():
-            request.add_header(name, value)
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:
-                reply = Reply(response.status, json.loads(response.read() or b"null"), dict(response.headers))
+    ) -> Response:
+        sent = {**({"Authorization": f"Bearer {token}"} if token else {}), **(headers or {})}
+        reply = self.transport.send(method, path, json_body=body, raw_body=raw, headers=sent)
+        if reply.status < 400:
             DOCUMENTED.check(method, path, reply.status, reply.body)
-            return reply
-        except urllib.error.HTTPError as error:
-            payload = error.read()
-            try:
-                parsed = json.loads(payload)
-            except json.JSONDecodeError:
-                parsed = payload.decode(errors="replace")
-            return Reply(error.code, parsed, dict(error.headers))
+        return reply
 
 
 @dataclass
@@ -109,12 +89,14 @@ class ApiStack:
     def token(self, user_id: str) -> str:
         return self.issuer.issue(user_id)
 
+    def as_user(self, user_id: str) -> Aperture:
+        """The typed client, calling as ``user_id``."""
+        return Aperture(self.client.base_url, self.token(user_id), transport=self.client.transport)
+
     def signup(self, user_id: str, username: str | None = None) -> str:
         """A user with a profile; returns their token."""
-        token = self.token(user_id)
-        reply = self.client.call("POST", "/users", {"username": username or user_id.lower()}, token=token)
-        assert reply.status == 201, reply
-        return token
+        self.as_user(user_id).create_user(username or user_id.lower())
+        return self.token(user_id)
 
 
 @contextmanager
@@ -138,21 +120,7 @@ def api() -> Iterator[ApiStack]:
 
 def post_to_s3(upload: dict[str, Any], data: bytes) -> int:
     """A browser-style multipart POST of the presigned form, the file last."""
-    boundary = uuid.uuid4().hex
-    parts = [
-        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
-        for name, value in upload["fields"].items()
-    ]
-    parts.append(
-        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="x"\r\n\r\n'.encode()
-        + data
-        + b"\r\n"
-    )
-    body = b"".join(parts) + f"--{boundary}--\r\n".encode()
-    request = urllib.request.Request(upload["url"], data=body, method="POST")
-    request.add_header("Content-Type", f"multipart/form-data; boundary={boundary}")
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return int(response.status)
+    return Transport(upload["url"], retries=False).post_form(upload["url"], upload["fields"], data, "x")
 
 
 def upload_media(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from aperture_client.models import Story, StoryList, Tray, TrayEntry
 from aperture_client.stories_cache import CachedStory, StoriesCache
 
 SERVER_NOW = 1_795_000_000.0
@@ -13,13 +14,20 @@ def _cache(local_offset: float) -> tuple[StoriesCache, list[float]]:
     return StoriesCache(local_clock=lambda: device[0]), device
 
 
-def _response(*stories: tuple[str, float]) -> dict[str, object]:
-    return {
-        "server_time": SERVER_NOW,
-        "items": [
-            {"author_id": "u_a", "story_id": sid, "expires_at": SERVER_NOW + left} for sid, left in stories
+def _response(*stories: tuple[str, float]) -> StoryList:
+    return StoryList(
+        server_time=SERVER_NOW,
+        items=[
+            Story(
+                author_id="u_a",
+                story_id=sid,
+                media_id=f"m_{sid}",
+                created_at=SERVER_NOW + left - 86_400,
+                expires_at=SERVER_NOW + left,
+            )
+            for sid, left in stories
         ],
-    }
+    )
 
 
 def test_a_clock_ten_minutes_fast_still_shows_a_story_with_five_minutes_left() -> None:
@@ -50,6 +58,9 @@ def test_resume_after_offline_drops_expired_stories_and_takes_the_servers_tray()
     cache.remember(_response(("s_old", 60), ("s_new", 7200)))
     cache.stories["s_gone"] = CachedStory("u_unfollowed", "s_gone", SERVER_NOW + 9999)
     device[0] += 3600  # an hour offline
-    tray = cache.resume({"server_time": SERVER_NOW + 3600, "items": [{"author_id": "u_a"}]})
+    live = TrayEntry(
+        author_id="u_a", latest_story_at=SERVER_NOW, expires_at=SERVER_NOW + 9e3, unseen=True, score=1
+    )
+    tray = cache.resume(Tray(server_time=SERVER_NOW + 3600, items=[live]))
     assert tray == ["u_a"]
     assert set(cache.stories) == {"s_new"}

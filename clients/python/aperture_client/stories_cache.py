@@ -11,7 +11,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+
+from aperture_client import models
 
 SKEW_TOLERANCE_SECONDS = 300
 
@@ -45,13 +46,11 @@ class StoriesCache:
     def displayable(self, story: CachedStory) -> bool:
         return story.expires_at > self.now()
 
-    def remember(self, response: dict[str, Any]) -> None:
-        """Keep the Stories of a ``GET /users/{id}/stories`` response."""
-        self.observe_server_time(response["server_time"])
-        for item in response["items"]:
-            self.stories[item["story_id"]] = CachedStory(
-                item["author_id"], item["story_id"], item["expires_at"]
-            )
+    def remember(self, response: models.StoryList) -> None:
+        """Keep the Stories of a ``list_stories`` answer."""
+        self.observe_server_time(response.server_time)
+        for item in response.items:
+            self.stories[item.story_id] = CachedStory(item.author_id, item.story_id, item.expires_at)
 
     def display(self, author_id: str) -> list[CachedStory]:
         """What may be shown now; expired Stories are dropped from the cache on the way."""
@@ -61,12 +60,12 @@ class StoriesCache:
             (s for s in self.stories.values() if s.author_id == author_id), key=lambda s: s.expires_at
         )
 
-    def resume(self, server_tray: dict[str, Any]) -> list[str]:
+    def resume(self, server_tray: models.Tray) -> list[str]:
         """Back from offline: drop what expired meanwhile, then take the server's tray as truth."""
-        self.observe_server_time(server_tray["server_time"])
-        live_authors = {entry["author_id"] for entry in server_tray["items"]}
+        self.observe_server_time(server_tray.server_time)
+        live_authors = {entry.author_id for entry in server_tray.items}
         for story in list(self.stories.values()):
             if not self.displayable(story) or story.author_id not in live_authors:
                 del self.stories[story.story_id]
-        self.tray = [entry["author_id"] for entry in server_tray["items"]]
+        self.tray = [entry.author_id for entry in server_tray.items]
         return self.tray

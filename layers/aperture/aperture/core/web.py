@@ -73,6 +73,7 @@ class Operation:
     # OpenAPI links: "METHOD /path" of a later call -> its parameters, from this call's response.
     links: dict[str, dict[str, str]] = field(default_factory=dict)
     errors: tuple[int, ...] = ()  # what the domain may answer beyond what the request's shape implies
+    name: str = ""  # the view's name: the operationId, and the client's method name
 
     def error_statuses(self) -> list[int]:
         """Every 4xx this route can answer: from its shape (auth, path ids, body, query), plus its own."""
@@ -138,6 +139,7 @@ class Api:
         self.operations.append(operation)
 
         def register(view: Callable[..., Any]) -> Callable[..., Any]:
+            operation.name = view.__name__
             @functools.wraps(view)
             def handle(**path_params: str) -> Response:
                 try:
@@ -181,6 +183,7 @@ class Api:
         """The OpenAPI 3.1 document of every declared route."""
         paths: dict[str, Any] = {}
         schemas: dict[str, Any] = {"Error": _ERROR_SCHEMA}
+        names = {f"{op.method} {op.path}": op.name for op in self.operations}
         for op in self.operations:
             parameters = [
                 {
@@ -208,10 +211,7 @@ class Api:
             }
             if op.links:
                 responses[str(op.status)]["links"] = {
-                    _operation_id(*target.split(" ", 1)): {
-                        "operationId": _operation_id(*target.split(" ", 1)),
-                        "parameters": parameters_from,
-                    }
+                    names[target]: {"operationId": names[target], "parameters": parameters_from}
                     for target, parameters_from in op.links.items()
                 }
             for status in op.error_statuses():
@@ -219,7 +219,7 @@ class Api:
             responses["503"] = {"description": "a dependency is unavailable; retry", "content": _JSON_ERROR}
             entry: dict[str, Any] = {
                 "summary": op.summary,
-                "operationId": _operation_id(op.method, op.path),
+                "operationId": op.name,
                 "parameters": parameters,
                 "responses": responses,
             }
@@ -287,10 +287,6 @@ def _parse(raw: str | bytes | None, model: type[BaseModel]) -> BaseModel:
             {"field": ".".join(map(str, e["loc"])) or "body", "problem": e["msg"]} for e in error.errors()
         ]
         raise Unprocessable("the body is not valid", problems=problems) from error
-
-
-def _operation_id(method: str, path: str) -> str:
-    return f"{method}{path}"
 
 
 def _uniform_errors(event: Any, get_response: Callable[[Any], Response]) -> Response:
