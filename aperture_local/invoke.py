@@ -27,7 +27,8 @@ from .stack import ROOT, LocalStack, use_endpoint
 from .template import Template
 
 
-def _running_stack(state_file: Path) -> dict[str, Any] | None:
+def running_stack(state_file: Path = STATE_FILE) -> dict[str, Any] | None:
+    """What ``pipenv run local`` recorded, while that stack still answers; None otherwise."""
     if not state_file.exists():
         return None
     state: dict[str, Any] = json.loads(state_file.read_text())
@@ -38,7 +39,8 @@ def _running_stack(state_file: Path) -> dict[str, Any] | None:
     return state
 
 
-def _attached(name: str, state: dict[str, Any]) -> LocalFunction:
+def attached(name: str, state: dict[str, Any]) -> LocalFunction:
+    """A function of the running stack, run in this process against the stack's endpoint."""
     use_endpoint(state["endpoint"], state["environment"])
     for spec in Template(ROOT / "template.yaml").functions():
         if name in (spec.short_name, spec.logical_id):
@@ -73,10 +75,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     event = json.loads(args.event.read_text())
 
-    state = _running_stack(args.state_file)
+    state = running_stack(args.state_file)
     stack = None if state else LocalStack(event_sources=False).start()
     try:
-        function = _attached(args.function, state) if state else stack.function(args.function)  # type: ignore[union-attr]
+        function = attached(args.function, state) if state else stack.function(args.function)  # type: ignore[union-attr]
         try:
             response = function.invoke(with_dev_tokens(event))
         except FunctionError as error:

@@ -54,3 +54,40 @@ def test_a_failing_transaction_does_not_undo_concurrent_writes(stack: LocalStack
         page["Count"] for page in dynamodb.get_paginator("scan").paginate(TableName=table, Select="COUNT")
     )
     assert count == SEEDED + 60
+
+
+def test_a_failed_transaction_leaves_the_tables_stream_flowing_to_open_iterators(stack: LocalStack) -> None:
+    # Given a consumer reading the likes stream from its start, as a stream mapping does
+    table = stack.environment["LIKES_TABLE"]
+    dynamodb, streams = client("dynamodb"), client("dynamodbstreams")
+    arn = dynamodb.describe_table(TableName=table)["Table"]["LatestStreamArn"]
+    (shard,) = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]
+    iterator = streams.get_shard_iterator(
+        StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="LATEST"
+    )["ShardIterator"]
+
+    def like(user_id: str) -> None:
+        item = {"post_id": {"S": "p_1"}, "user_id": {"S": user_id}, "liked_at": {"N": "1"}}
+        with contextlib.suppress(dynamodb.exceptions.TransactionCanceledException):
+            dynamodb.transact_write_items(
+                TransactItems=[
+                    {
+                        "Put": {
+                            "TableName": table,
+                            "Item": item,
+                            "ConditionExpression": "attribute_not_exists(user_id)",
+                        }
+                    }
+                ]
+            )
+
+    # When a like commits, the same like fails its condition, and another like commits
+    for user_id in ("u_a", "u_a", "u_b"):
+        like(user_id)
+
+    # Then the consumer reads both committed likes, once each, and nothing of the failed one
+    records = streams.get_records(ShardIterator=iterator)["Records"]
+    assert [(r["eventName"], r["dynamodb"]["Keys"]["user_id"]["S"]) for r in records] == [
+        ("INSERT", "u_a"),
+        ("INSERT", "u_b"),
+    ]

@@ -270,3 +270,24 @@ def test_the_index_probes_enough_lists_to_find_95_percent_of_the_exact_neighbour
     assert recall >= 0.95
     reloaded = ExploreModel.from_bytes(model.to_bytes()).index
     assert faiss.extract_index_ivf(reloaded).nprobe == faiss.extract_index_ivf(model.index).nprobe > 1
+
+
+def test_a_young_service_with_minutes_of_log_still_trains_a_model_that_serves_personal_pages() -> None:
+    # Given a service on its first day: posts from the last hour, every action within ten minutes
+    world = generate(replace(SMALL, users=120, posts=400, sessions_per_user=3.0, follows_per_user=3, seed=11))
+    now = world.now
+    log = world.interactions
+    minutes = now - 600 + 600 * (log.at - log.at.min()) / (log.at.max() - log.at.min())
+    young = InteractionLog(
+        log.user_id, log.post_id, log.action, log.watch_seconds, np.minimum(minutes, now - 1)
+    )
+    catalogue = replace(world.catalogue, created_at=np.full(len(world.catalogue), now - 3600))
+
+    # When the daily batch trains on it
+    model, users, training_set = train(catalogue, young, now, "v-young", TRAINING)
+
+    # Then the rankers learned from rows, and a known user gets a page from personal sources
+    assert len(training_set.rows) > 0
+    page = Explore(model, unhurried(page_size=20)).page(_viewer(world, users), now)
+    assert (len(page.items), page.fallbacks) == (20, [])
+    assert {"interest", "community"} & {pick.source for pick in page.items}

@@ -172,28 +172,13 @@ class Aperture:
         return self.wait_for_media(started.media_id, on_progress=report, timeout=timeout)
 
     def wait_for_media(
-        self,
-        media_id: str,
-        *,
-        on_progress: Progress | None = None,
-        timeout: float = 120.0,
-        every: float = 0.25,
+        self, media_id: str, *, on_progress: Progress | None = None, timeout: float = 120.0
     ) -> models.Media:
         """Poll until the media is ready; ``UploadFailed`` when it fails or expires instead."""
-        deadline = time.monotonic() + timeout
-        last_state = ""
-        while True:
-            media = self.get_media(media_id)
-            if media.state != last_state and on_progress:
-                on_progress(media.state, {"media_id": media_id})
-            last_state = media.state
-            if media.state == "ready":
-                return media
-            if media.state in FINISHED:
-                raise UploadFailed(media)
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"media {media_id} still {media.state} after {timeout:.0f} s")
-            time.sleep(every)
+        media = _poll(lambda: self.get_media(media_id), FINISHED, on_progress, timeout)
+        if media.state != "ready":
+            raise UploadFailed(media)
+        return media
 
     # ----------------------------------------------------------------------------- posts
     def create_post(
@@ -204,6 +189,10 @@ class Aperture:
 
     def get_post(self, post_id: str) -> models.Post:
         return self._call("GET", f"/posts/{post_id}", models.Post)
+
+    def wait_for_post(self, post_id: str, *, timeout: float = 60.0) -> models.Post:
+        """The caller's post once published: when moderation has cleared its media."""
+        return _poll(lambda: self.get_post(post_id), ("published",), None, timeout)
 
     def delete_post(self, post_id: str) -> models.PostDeleted:
         return self._call("DELETE", f"/posts/{post_id}", models.PostDeleted)
@@ -318,6 +307,27 @@ def pages(fetch: Callable[..., Model], *args: Any, limit: int | None = None) -> 
         cursor = page.next_cursor  # type: ignore[attr-defined]
         if not cursor:
             return
+
+
+Polled = TypeVar("Polled", models.Media, models.Post)
+
+
+def _poll(
+    fetch: Callable[[], Polled], done: tuple[str, ...], on_progress: Progress | None, timeout: float
+) -> Polled:
+    """``fetch`` every quarter second until its state is one of ``done``, reporting each new state."""
+    deadline = time.monotonic() + timeout
+    last_state = ""
+    while True:
+        current = fetch()
+        if current.state != last_state and on_progress:
+            on_progress(current.state, {})
+        last_state = current.state
+        if current.state in done:
+            return current
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"still {current.state} after {timeout:.0f} s: {current}")
+        time.sleep(0.25)
 
 
 def _page(limit: int | None, cursor: str | None) -> dict[str, Any]:

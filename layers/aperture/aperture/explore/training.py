@@ -56,6 +56,7 @@ class TrainingConfig:
     trending_size: int = 500
     trending_half_life: float = 12 * HOUR
     label_window: float = 3 * 24 * HOUR  # the ranking models learn from the last three days' outcomes
+    young_log_split: float = 0.7  # a log mostly inside the label window: features from its first 70%
     max_training_rows: int = 400_000
     min_views_to_index: int = 3
     eligible_age: float = 7 * 24 * HOUR  # Explore shows the last week's posts, as the seed's "active posts"
@@ -274,6 +275,16 @@ def _tune_probes(
             return
 
 
+def _label_window_start(interactions: InteractionLog, now: float, config: TrainingConfig) -> float:
+    """The last three days; but on a young service, whose log is mostly inside them (day one has
+    minutes of it), the moment by which ``young_log_split`` of the log had happened, so that the
+    rankers have both features to learn from and outcomes to learn."""
+    window_start = now - config.label_window
+    if len(interactions) == 0 or np.mean(interactions.at < window_start) >= 0.5:
+        return window_start
+    return float(np.quantile(interactions.at, config.young_log_split))
+
+
 def train(
     catalogue: Catalogue,
     interactions: InteractionLog,
@@ -282,7 +293,7 @@ def train(
     config: TrainingConfig = TrainingConfig(),
 ) -> tuple[ExploreModel, UserFeatures, TrainingSet]:
     interactions = interactions.before(now)  # never learn from the future
-    cut = now - config.label_window
+    cut = _label_window_start(interactions, now, config)
     log.info("embedding the log up to the label window's start")
     earlier = _embed(catalogue, interactions.before(cut), cut, config)
     log.info("building labelled rows from the label window")
