@@ -140,6 +140,7 @@ class Api:
 
         def register(view: Callable[..., Any]) -> Callable[..., Any]:
             operation.name = view.__name__
+
             @functools.wraps(view)
             def handle(**path_params: str) -> Response:
                 try:
