@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from aperture.core.aws import client
+from aperture_client import FollowButton
 from tests.e2e.conftest import ApiStack
 
 pytestmark = pytest.mark.slow
@@ -118,3 +119,29 @@ def test_100_follow_toggles_in_random_order_end_in_the_latest_clients_state(api:
         "updated_at": latest["client_timestamp"],
         "applied": False,
     }
+
+
+@pytest.mark.parametrize("taps", [31, 40])
+def test_a_follow_button_tapped_from_8_threads_sends_fewer_requests_and_ends_as_the_last_tap(
+    api: ApiStack, taps: int
+) -> None:
+    # Given the client package's follow button, on a user who follows no one
+    follower, followee = f"u_button_{taps}", f"u_button_idol_{taps}"
+    api.signup(follower)
+    api.signup(followee)
+    button = FollowButton(api.as_user(follower), follower, followee)
+
+    # When it is tapped from 8 threads at once
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(lambda _: button.tap(), range(taps)))
+
+    # Then the server holds the state of the last tap (odd: following), counts match, and taps made
+    # while a request was in flight were carried by the next request rather than each sending one
+    following = taps % 2 == 1
+    assert button.wanted is following
+    reader = api.as_user(follower)
+    assert reader.get_user(followee).follower_count == int(following)
+    assert [user.user_id for user in reader.list_followers(followee).users] == (
+        [follower] if following else []
+    )
+    assert 1 <= button.sent < taps
