@@ -90,7 +90,8 @@ def main(argv: list[str] | None = None) -> int:
     print("event sources")
     for worker in stack.workers:
         print(f"  {worker.name}")
-    print(f"API                {api.url}  (try {api.url}/health)")
+    print(f"API                {api.url}")
+    print(f"API document       {api.url}/docs")
     print(f"media (the CDN)    {api.media_url}")
     print("Ctrl-C stops everything.", flush=True)
 

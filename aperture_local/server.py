@@ -7,7 +7,9 @@ import json
 import os
 import threading
 import urllib.parse
+from pathlib import Path
 
+import flask_openapi_swagger  # type: ignore[import-untyped]
 from chalice.config import Config
 from chalice.local import (
     ChaliceRequestHandler,
@@ -24,18 +26,51 @@ from .runtime import LocalFunction
 
 BACKLOG = 256
 CDN_PATH = "/cdn"  # MEDIA_BASE_URL locally: the media bucket, served as CloudFront serves it
+DOCS_PATH = "/docs"  # the API document, browsable: Swagger UI from its Python package, no CDN
+SWAGGER_UI = Path(flask_openapi_swagger.__file__).parent / "templates/swagger"
+DOCS_ASSETS = {
+    "swagger-ui.css": (SWAGGER_UI / "css/swagger-ui.css", "text/css"),
+    "swagger-ui-bundle.js": (SWAGGER_UI / "js/swagger-ui-bundle.js", "text/javascript"),
+}
+DOCS_PAGE = f"""<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <title>Aperture API</title>
+  <link rel="stylesheet" href="{DOCS_PATH}/swagger-ui.css">
+</head>
+<body>
+  <div id="docs"></div>
+  <script src="{DOCS_PATH}/swagger-ui-bundle.js"></script>
+  <script>SwaggerUIBundle({{url: "/openapi.json", dom_id: "#docs", deepLinking: true}});</script>
+</body>
+</html>
+"""
 
 
 class _GatewayResponses(ChaliceRequestHandler):
     """A path no route has gets the template's MISSING_AUTHENTICATION_TOKEN gateway response (404,
     the API's error shape), not API Gateway's bare 403. Paths under /cdn/ are the CDN's: the media
-    bucket's objects, as CloudFront serves them."""
+    bucket's objects, as CloudFront serves them. /docs is the API document in Swagger UI."""
 
     def do_GET(self) -> None:
-        if self.path.startswith(f"{CDN_PATH}/"):
-            self._send_media(urllib.parse.unquote(urllib.parse.urlsplit(self.path).path[len(CDN_PATH) + 1 :]))
-            return
-        super().do_GET()
+        path = urllib.parse.urlsplit(self.path).path
+        if path.startswith(f"{CDN_PATH}/"):
+            self._send_media(urllib.parse.unquote(path[len(CDN_PATH) + 1 :]))
+        elif path == DOCS_PATH or path.startswith(f"{DOCS_PATH}/"):
+            self._send_docs(path[len(DOCS_PATH) + 1 :])
+        else:
+            super().do_GET()
+
+    def _send_docs(self, asset: str) -> None:
+        if not asset:
+            self._send_http_response(200, {"Content-Type": "text/html; charset=utf-8"}, DOCS_PAGE.encode())
+        elif asset in DOCS_ASSETS:
+            file, content_type = DOCS_ASSETS[asset]
+            headers = {"Content-Type": content_type, "Cache-Control": "public, max-age=86400"}
+            self._send_http_response(200, headers, file.read_bytes())
+        else:
+            self._send_http_response(404, {"Content-Type": "text/plain"}, b"no such file")
 
     def _send_media(self, key: str) -> None:
         """The object with the Content-Type and Cache-Control it was stored with, which CloudFront

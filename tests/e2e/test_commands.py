@@ -58,7 +58,10 @@ def test_the_local_stack_serves_health_within_30_seconds_and_stops_cleanly(tmp_p
         process.send_signal(signal.SIGINT)
         output, _ = process.communicate(timeout=30)
     assert process.returncode == 0, output
-    assert "API                http://127.0.0.1:" in output
+    lines = output.splitlines()
+    assert f"API                http://127.0.0.1:{port}" in lines  # the URLs on plain lines of their own
+    assert f"API document       http://127.0.0.1:{port}/docs" in lines
+    assert f"media (the CDN)    http://127.0.0.1:{port}/cdn" in lines
     assert output.rstrip().endswith("stopped.")
     assert not state_file.exists()
 

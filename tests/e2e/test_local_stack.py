@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -212,5 +213,16 @@ def test_the_api_is_served_over_http(stack: LocalStack, clock: ManualClock) -> N
         with urllib.request.urlopen(f"{server.url}/health", timeout=5) as response:
             assert response.status == 200
             assert json.loads(response.read()) == {"status": "ok", "server_time": clock.now()}
+        # And the document is browsable at /docs, with Swagger UI from its package
+        with urllib.request.urlopen(f"{server.url}/docs", timeout=5) as response:
+            page = response.read().decode()
+            assert response.headers["Content-Type"] == "text/html; charset=utf-8"
+            assert 'url: "/openapi.json"' in page
+        assets = re.findall(r'(?:src|href)="(/docs/[^"]+)"', page)
+        assert assets == ["/docs/swagger-ui.css", "/docs/swagger-ui-bundle.js"]
+        for asset in assets:
+            with urllib.request.urlopen(f"{server.url}{asset}", timeout=5) as response:
+                assert response.status == 200
+                assert len(response.read()) > 100_000
     finally:
         server.stop()
