@@ -58,9 +58,10 @@ def test_the_quickstart_runs_against_a_fresh_stack(api: ApiStack) -> None:
 def test_seeding_gives_explore_personal_pages_with_reasons(
     api: ApiStack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Given a world a third of the demo's size, and a batch that learns from as few actions
-    world = generate(replace(WORLD, users=24, posts=60, sessions_per_user=1.5))
-    monkeypatch.setattr(batch, "MIN_INTERACTIONS", 150)
+    # Given a world a fifth of the demo's size, and a batch that learns from as few posts and actions
+    world = generate(replace(WORLD, users=16, posts=40, sessions_per_user=1.5))
+    monkeypatch.setattr(batch, "MIN_INTERACTIONS", 100)
+    monkeypatch.setattr(batch, "MIN_POSTS", 30)
     posts = api.stack.environment["POSTS_TABLE"]
     posts_before = client("dynamodb").scan(TableName=posts, Select="COUNT")["Count"]
     logged_before = len(read_log(time.time() - 3600, time.time() + 60))  # the quickstart's like, say
@@ -72,7 +73,7 @@ def test_seeding_gives_explore_personal_pages_with_reasons(
     rows = list(log_rows(world.interactions))
     likes = {(row["user_id"], row["post_id"]) for row in rows if row["action"] == "like"}
     assert report["published"] is True, report
-    assert report["posts"] == posts_before + 60
+    assert report["posts"] == posts_before + 40
     assert report["interactions"] == logged_before + sum(row["action"] != "like" for row in rows) + len(likes)
     page = api.as_user(str(world.user_ids[0])).explore_page()
     assert page.fallbacks == []

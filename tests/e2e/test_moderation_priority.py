@@ -15,12 +15,12 @@ from tests.pictures import jpeg, scene
 
 pytestmark = pytest.mark.slow
 
-BACKLOG = 250
+BACKLOG = 120
 THRESHOLD = 100_000  # the stack's CelebrityFollowerThreshold
 
 
 def _backlog(api: ApiStack) -> list[str]:
-    """Given 250 ready pictures by ordinary users, queued for moderation on the normal queue."""
+    """Given 120 ready pictures by ordinary users, queued for moderation on the normal queue."""
     env = api.stack.environment
     picture = jpeg(scene(42, size=(640, 480)))
     media_ids = [f"m_backlog_{index:04d}" for index in range(BACKLOG)]
@@ -58,8 +58,8 @@ def _moderated(api: ApiStack) -> list[tuple[float, str]]:
     return sorted(done)
 
 
-def test_a_celebrity_upload_is_moderated_before_a_backlog_of_250_drains(api: ApiStack) -> None:
-    # Given a celebrity, and 250 ordinary checks waiting on the normal moderation queue
+def test_a_celebrity_upload_is_moderated_before_a_backlog_of_120_drains(api: ApiStack) -> None:
+    # Given a celebrity, and 120 ordinary checks waiting on the normal moderation queue
     token = api.signup("u_celebrity")
     client("dynamodb").update_item(
         TableName=api.stack.environment["USERS_TABLE"],
