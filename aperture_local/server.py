@@ -53,6 +53,10 @@ class _GatewayResponses(ChaliceRequestHandler):
     the API's error shape), not API Gateway's bare 403. Paths under /cdn/ are the CDN's: the media
     bucket's objects, as CloudFront serves them. /docs is the API document in Swagger UI."""
 
+    # Headers and body go out in separate writes: with Nagle's algorithm on, a kept-alive
+    # connection waits out the client's delayed ACK (40 ms) on every response.
+    disable_nagle_algorithm = True
+
     def do_GET(self) -> None:
         path = urllib.parse.urlsplit(self.path).path
         if path.startswith(f"{CDN_PATH}/"):
