@@ -13,6 +13,7 @@ import argparse
 import json
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -146,7 +147,8 @@ def main(argv: list[str] | None = None) -> int:
     user = str(world.user_ids[0])
     page = Aperture(state["api"]).as_user(Aperture(state["api"]).dev_token(user).id_token).explore_page()
     print(f"model {report['version']}: {report['interactions']} interactions, {report['posts']} posts")
-    print(f"explore for {user}: {len(page.items)} posts, e.g. {page.items[0].reason.model_dump()}")
+    sources = Counter(item.reason.source for item in page.items)
+    print(f"explore for {user}: {len(page.items)} posts, by source {dict(sources.most_common())}")
     print(
         f"try it:  curl -H 'Authorization: Bearer <token>' {state['api']}/explore  (POST /auth/token for one)"
     )

@@ -11,11 +11,18 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from aperture.core import examples
+
 Cursor = str | None
 
 
 class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+def _example(answer: dict[str, Any]) -> ConfigDict:
+    """A model's config with a real answer as its example in the document."""
+    return ConfigDict(extra="forbid", json_schema_extra={"examples": [answer]})
 
 
 class Health(_Body):
@@ -70,6 +77,8 @@ class DevToken(_Body):
 class Profile(_Body):
     """A user's profile and counts."""
 
+    model_config = _example(examples.PROFILE)
+
     user_id: str
     username: str
     display_name: str
@@ -83,6 +92,8 @@ class Profile(_Body):
 
 class FollowState(_Body):
     """The follow edge after this request; ``applied`` is false when a later tap already won."""
+
+    model_config = _example(examples.FOLLOW_STATE)
 
     follower_id: str
     followee_id: str
@@ -129,6 +140,8 @@ class GridMedia(_Body):
 class Post(_Body):
     """A post and its like count."""
 
+    model_config = _example(examples.POST)
+
     post_id: str
     author_id: str
     caption: str
@@ -143,6 +156,8 @@ class Post(_Body):
 
 
 class GridPost(Post):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={})  # not Post's example
+
     media: GridMedia | None
 
 
@@ -161,11 +176,15 @@ class PostDeleted(_Body):
 
 
 class FeedPost(Post):
+    model_config = _example(examples.FEED_PAGE["items"][0])
+
     source: Literal["fanout", "merged"]
 
 
 class FeedPage(_Body):
     """The home feed, newest first."""
+
+    model_config = _example(examples.FEED_PAGE)
 
     items: list[FeedPost]
     next_cursor: Cursor
@@ -185,6 +204,8 @@ class ExploreItem(_Body):
 
 class ExplorePage(_Body):
     """Posts from outside the caller's network, each with why it was chosen."""
+
+    model_config = _example(examples.EXPLORE_PAGE)
 
     items: list[ExploreItem]
     fallbacks: list[str] = Field(description="what the page fell back on, if anything")
@@ -279,6 +300,8 @@ class PresignedPost(_Body):
 class UploadStarted(_Body):
     """Where to POST the file (fields first, then the file part), and the pending media's id."""
 
+    model_config = _example(examples.UPLOAD_STARTED)
+
     media_id: str
     state: Literal["pending"]
     upload: PresignedPost
@@ -310,6 +333,8 @@ class Ladder(_Body):
 
 class Media(_Body):
     """A media item's state and, once processed, its renditions, ThumbHash and playback."""
+
+    model_config = _example(examples.MEDIA)
 
     media_id: str
     owner_id: str
@@ -344,6 +369,8 @@ class Media(_Body):
 class LikeState(_Body):
     """Whether the caller likes the post; ``changed`` when this request changed it."""
 
+    model_config = _example(examples.LIKE_STATE)
+
     post_id: str
     liked: bool
     changed: bool
@@ -352,6 +379,8 @@ class LikeState(_Body):
 
 class Story(_Body):
     """A Story, live until ``expires_at``."""
+
+    model_config = _example(examples.STORY)
 
     author_id: str
     story_id: str
@@ -377,6 +406,8 @@ class TrayEntry(_Body):
 
 class Tray(_Body):
     """Followed authors with live Stories, with the server's time."""
+
+    model_config = _example(examples.TRAY)
 
     items: list[TrayEntry]
     server_time: float
