@@ -2,7 +2,9 @@
 
 Each source is a worker thread that calls ``tick()`` again at once while it finds work; when it
 finds none it waits ``interval`` seconds, doubling up to ``idle_interval`` while it stays idle, so
-an idle stack costs little CPU. Times come from the domain's one clock.
+an idle stack costs little CPU. Queue and stream pollers that moto can wake (``wakeups``) sleep up
+to ``WOKEN_IDLE_INTERVAL`` instead, unless work they failed may come back. Times come from the
+domain's one clock.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from moto.events.models import EventPattern
 from aperture.core import clock
 from aperture.core.aws import client
 
+from . import wakeups
 from .runtime import FunctionError, FunctionKilled, LocalFunction
 
 log = logging.getLogger("aperture_local")
@@ -36,6 +39,8 @@ _RATE = re.compile(r"^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$")
 _AT = re.compile(r"^at\((\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})\)$")
 _UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
 AWS_TTL_IGNORES_OLDER_THAN = 5 * 365 * 86400  # AWS skips TTL values more than five years past
+WOKEN_IDLE_INTERVAL = 3.2  # seconds, for a poller moto wakes when there is something new
+RETURNING_SECONDS = 60.0  # how long failed work keeps a poller on its short idle interval
 
 
 class Worker(threading.Thread):
@@ -44,11 +49,13 @@ class Worker(threading.Thread):
         self.interval = interval
         self.idle_interval = max(interval, idle_interval or interval)
         self._stopped = threading.Event()
+        self._wake = threading.Event()  # set by stop(), and by moto for the pollers it wakes
         self._turn = threading.Lock()  # held while ticking, so paused() waits out a tick under way
 
     def run(self) -> None:
         wait = self.interval
         while not self._stopped.is_set():
+            self._wake.clear()
             try:
                 with self._turn:
                     busy = self.tick()
@@ -58,8 +65,11 @@ class Worker(threading.Thread):
             if busy:
                 wait = self.interval
             else:
-                self._stopped.wait(wait)
-                wait = min(wait * 2, self.idle_interval)
+                self._wake.wait(wait)
+                wait = min(wait * 2, self.longest_idle())
+
+    def longest_idle(self) -> float:
+        return self.idle_interval
 
     def tick(self) -> bool:
         """Do one round of work; True when there may be more right away."""
@@ -67,12 +77,38 @@ class Worker(threading.Thread):
 
     def stop(self) -> None:
         self._stopped.set()
+        self._wake.set()
 
     @contextmanager
     def paused(self) -> Iterator[None]:
         """No tick runs inside the block: tests hold background work back with it."""
         with self._turn:
             yield
+
+
+class WokenWorker(Worker):
+    """A poller of one queue or stream that moto wakes when it has something new."""
+
+    def __init__(self, name: str, resource: str, woken: bool) -> None:
+        super().__init__(name, interval=0.05, idle_interval=0.8)
+        self.resource = resource
+        self.woken = woken
+        self._returning_until = 0.0
+        if woken:
+            wakeups.listen(resource, self._wake)
+
+    def expect_returns(self) -> None:
+        """Work failed and will come back without a wake-up (a visibility timeout, a retry)."""
+        self._returning_until = time.monotonic() + RETURNING_SECONDS
+
+    def longest_idle(self) -> float:
+        if self.woken and time.monotonic() >= self._returning_until:
+            return WOKEN_IDLE_INTERVAL
+        return self.idle_interval
+
+    def stop(self) -> None:
+        wakeups.forget(self.resource, self._wake)
+        super().stop()
 
 
 def _filters(properties: dict[str, Any]) -> list[EventPattern]:
@@ -85,16 +121,18 @@ def _passes(filters: list[EventPattern], record: dict[str, Any]) -> bool:
 
 
 # ---------------------------------------------------------------------------------- SQS
-class SqsMapping(Worker):
+class SqsMapping(WokenWorker):
     """An SQS event source mapping: receive, invoke, delete what succeeded.
 
     Failed records stay on the queue until their visibility timeout, then return; SQS itself
     moves a message to the DLQ after ``maxReceiveCount`` receives (the queue's redrive policy).
     """
 
-    def __init__(self, function: LocalFunction, queue_arn: str, properties: dict[str, Any]) -> None:
-        name = f"sqs:{function.spec.short_name}:{queue_arn.rsplit(':', 1)[-1]}"
-        super().__init__(name, interval=0.05, idle_interval=0.8)
+    def __init__(
+        self, function: LocalFunction, queue_arn: str, properties: dict[str, Any], *, woken: bool = False
+    ) -> None:
+        queue_name = queue_arn.rsplit(":", 1)[-1]
+        super().__init__(f"sqs:{function.spec.short_name}:{queue_name}", queue_name, woken)
         self.function = function
         self.queue_arn = queue_arn
         self.queue_url = _queue_url(queue_arn)
@@ -140,6 +178,8 @@ class SqsMapping(Worker):
         handles = {r["messageId"]: r["receiptHandle"] for r in records}
         for message_id in done:
             sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=handles[message_id])
+        if len(done) < len(records):
+            self.expect_returns()  # after their visibility timeout
         return bool(messages)
 
     def _invoke(self, batch: list[dict[str, Any]]) -> set[str]:
@@ -256,7 +296,7 @@ class TtlEmulator(Worker):
     tests show that they do not.
     """
 
-    def __init__(self, tables: dict[str, str], deletions: TtlDeletions, interval: float = 0.5) -> None:
+    def __init__(self, tables: dict[str, str], deletions: TtlDeletions, interval: float = 1.0) -> None:
         super().__init__("ttl-emulator", interval)
         self.tables = tables  # table name -> TTL attribute
         self.deletions = deletions
@@ -305,7 +345,7 @@ class TtlEmulator(Worker):
         return deleted
 
 
-class StreamMapping(Worker):
+class StreamMapping(WokenWorker):
     """A DynamoDB stream event source mapping, with filters, retries and an on-failure destination."""
 
     def __init__(
@@ -315,11 +355,14 @@ class StreamMapping(Worker):
         properties: dict[str, Any],
         deletions: TtlDeletions,
         on_failure_queue_arn: str | None,
+        *,
+        woken: bool = False,
     ) -> None:
-        super().__init__(f"stream:{function.spec.short_name}", interval=0.05, idle_interval=0.8)
+        table = stream_arn.split(":table/", 1)[1].split("/", 1)[0]
+        super().__init__(f"stream:{function.spec.short_name}", table, woken)
         self.function = function
         self.stream_arn = stream_arn
-        self.table = stream_arn.split(":table/", 1)[1].split("/", 1)[0]
+        self.table = table
         self.batch_size = int(properties.get("BatchSize", 100))
         self.max_retries = int(properties.get("MaximumRetryAttempts", -1))
         self.partial = "ReportBatchItemFailures" in properties.get("FunctionResponseTypes", [])
@@ -355,6 +398,7 @@ class StreamMapping(Worker):
                     delivered, self._attempts = len(batch), 0
             self._pending = self._pending[delivered:]
             if self._attempts:
+                self.expect_returns()
                 return False  # retry after the interval
         return delivered_any
 

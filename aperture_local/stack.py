@@ -18,6 +18,7 @@ from aperture.core.config import settings
 from aperture.core.identity import DEV_SIGNING_KEY, generate_dev_signing_key
 from aperture.core.tables import rebind
 
+from . import wakeups
 from .endpoint import check as check_endpoint
 from .faithful import serialize_dynamodb_writes
 from .faults import FaultInjector, FaultPlan
@@ -141,6 +142,7 @@ class LocalStack:
     def _start_moto(self) -> str:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's per-request access log
         serialize_dynamodb_writes()
+        wakeups.install()
         self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=self.moto_port, verbose=False)
         self._moto.start()
         host, port = self._moto.get_host_and_port()
@@ -188,6 +190,7 @@ class LocalStack:
         return merged
 
     def _wire(self) -> None:
+        woken = self._moto is not None  # moto in this process wakes the queue and stream pollers
         deletions = TtlDeletions()
         ttl_tables = {
             self.stack.physical_ids[logical_id]: props["TimeToLiveSpecification"]["AttributeName"]
@@ -201,7 +204,12 @@ class LocalStack:
                 props = source.properties
                 if source.type == "SQS":
                     self.workers.append(
-                        SqsMapping(function, self.stack.resolve(props["Queue"]), self.stack.resolve(props))
+                        SqsMapping(
+                            function,
+                            self.stack.resolve(props["Queue"]),
+                            self.stack.resolve(props),
+                            woken=woken,
+                        )
                     )
                 elif source.type == "DynamoDB":
                     on_failure = props.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
@@ -212,6 +220,7 @@ class LocalStack:
                             props,
                             deletions,
                             self.stack.resolve(on_failure) if on_failure else None,
+                            woken=woken,
                         )
                     )
                 elif source.type in ("Schedule", "ScheduleV2"):

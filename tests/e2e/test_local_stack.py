@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -15,6 +16,7 @@ import pytest
 from aperture.core.aws import client
 from aperture.core.clock import ManualClock, set_clock
 from aperture.media.uploads import is_test_event, uploaded_objects
+from aperture_local import wakeups
 from aperture_local.server import ApiServer
 from aperture_local.sources import RateSchedule
 from aperture_local.stack import LocalStack
@@ -226,3 +228,22 @@ def test_the_api_is_served_over_http(stack: LocalStack, clock: ManualClock) -> N
                 assert len(response.read()) > 100_000
     finally:
         server.stop()
+
+
+def test_moto_wakes_the_pollers_of_a_queue_sent_to_and_of_a_table_written_to(stack: LocalStack) -> None:
+    # Given listeners on a queue and on a table's stream, as idle pollers wait on them
+    queue_url, table = stack.environment["FANOUT_QUEUE_URL"], stack.environment["LIKES_TABLE"]
+    queue_name = queue_url.rsplit("/", 1)[-1]
+    sent, written, elsewhere = threading.Event(), threading.Event(), threading.Event()
+    wakeups.listen(queue_name, sent)
+    wakeups.listen(table, written)
+    wakeups.listen("some-other-queue", elsewhere)
+    with stack.worker(f"sqs:fanout:{queue_name}").paused():
+        # When a message is sent to the queue and a like is written
+        client("sqs").send_message(QueueUrl=queue_url, MessageBody="{}")
+        item = {"post_id": {"S": "p_wake"}, "user_id": {"S": "u_wake"}, "liked_at": {"N": "1"}}
+        client("dynamodb").put_item(TableName=stack.environment["LIKES_TABLE"], Item=item)
+        # Then exactly their listeners are woken
+        assert (sent.is_set(), written.is_set(), elsewhere.is_set()) == (True, True, False)
+    for resource, event in ((queue_name, sent), (table, written), ("some-other-queue", elsewhere)):
+        wakeups.forget(resource, event)
