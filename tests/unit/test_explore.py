@@ -291,3 +291,22 @@ def test_a_young_service_with_minutes_of_log_still_trains_a_model_that_serves_pe
     page = Explore(model, unhurried(page_size=20)).page(_viewer(world, users), now)
     assert (len(page.items), page.fallbacks) == (20, [])
     assert {"interest", "community"} & {pick.source for pick in page.items}
+
+
+def test_following_another_stack_forgets_the_served_model_and_feature_copies(
+    trained: tuple[ExploreModel, UserFeatures],
+) -> None:
+    # Given the API's caches holding one stack's model, an explorer for it and a viewer's copy
+    from aperture.core.tables import rebind
+    from aperture.explore import service
+
+    service._models._model = trained[0]
+    service._explorers[trained[0].version] = Explore(trained[0], unhurried())
+    service._features._last["u_1"] = Viewer(user_id="u_1", following=frozenset())
+
+    # When the process follows the environment to another stack (the local stack, test modules)
+    rebind()
+
+    # Then nothing of the first stack answers for the next
+    assert service._models._model is None
+    assert (service._explorers, dict(service._features._last)) == ({}, {})

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, Self
 
@@ -117,9 +117,20 @@ def condition_failed(error: PynamoDBException) -> bool:
     return error.cause_response_code == "ConditionalCheckFailedException"
 
 
+_forgetters: list[Callable[[], None]] = []
+
+
+def forget_on_rebind(forget: Callable[[], None]) -> None:
+    """Have ``forget`` run on ``rebind()``: a cache of what one stack holds (a model, copies of
+    features) must not answer for the next stack in the same process."""
+    _forgetters.append(forget)
+
+
 def rebind() -> None:
-    """Follow the environment to another stack: the next use of any model reads it again."""
+    """Follow the environment to another stack: the next use of any model or cache reads it again."""
     reset_clients()
+    for forget in _forgetters:
+        forget()
 
 
 def ttl(epoch_seconds: float) -> datetime:

@@ -11,6 +11,7 @@ from typing import Any
 from aperture.core import clock
 from aperture.core.aws import client
 from aperture.core.config import resource_name, settings
+from aperture.core.tables import forget_on_rebind
 from aperture.explore import safety
 from aperture.explore.model import ExploreModel
 from aperture.explore.offline import BUCKET, LATEST
@@ -40,6 +41,10 @@ class ModelCache:
                 self._lock.release()
         return self._model
 
+    def clear(self) -> None:
+        with self._lock:
+            self._model, self._checked_at = None, -float("inf")
+
     def _due(self) -> bool:
         return self._model is None or time.monotonic() - self._checked_at >= self.recheck_seconds
 
@@ -59,6 +64,16 @@ _models = ModelCache()
 _features = OnlineFeatures()
 _explorers: dict[str, Explore] = {}
 _lock = threading.Lock()
+
+
+def _forget_stack() -> None:
+    _models.clear()
+    _features.forget()
+    with _lock:
+        _explorers.clear()
+
+
+forget_on_rebind(_forget_stack)
 
 
 def explore_page(user_id: str) -> dict[str, Any]:

@@ -104,6 +104,10 @@ class OnlineFeatures:
             self._last[user_id] = viewer
         return viewer, False
 
+    def forget(self) -> None:
+        with self._lock:
+            self._last.clear()
+
     def _read(self, user_id: str, following: frozenset[str]) -> Viewer:
         found = UserFeatureSet.batch_get([(_entity(user_id), "profile"), (_entity(user_id), "recent")])
         by_set = {item.feature_set: item for item in found}
