@@ -1,6 +1,6 @@
 """The Aperture API from Python: one typed method per route, named after its OpenAPI operationId.
 
-    api = Aperture("http://127.0.0.1:3000", token)
+    api = Aperture("http://127.0.0.1:8000", token)
     media = api.upload(Path("cat.jpg").read_bytes(), "image/jpeg", on_progress=print)
     post = api.create_post(media.media_id, caption="hello")
 
@@ -299,12 +299,15 @@ class Aperture:
 
 
 def pages(fetch: Callable[..., Model], *args: Any, limit: int | None = None) -> Iterator[Any]:
-    """Every item of a paged listing, following ``next_cursor``: ``pages(api.list_followers, "u_1")``."""
+    """Every item of a paged listing, following ``next_cursor``: ``pages(api.list_followers, "u_1")``.
+
+    A page has one list beside its cursor (``items``, or ``users`` for followers and following)."""
     cursor = None
     while True:
         page = fetch(*args, limit=limit, cursor=cursor)
-        yield from page.items  # type: ignore[attr-defined]
-        cursor = page.next_cursor  # type: ignore[attr-defined]
+        (listed,) = (name for name in type(page).model_fields if name != "next_cursor")
+        yield from getattr(page, listed)
+        cursor = getattr(page, "next_cursor", None)
         if not cursor:
             return
 
