@@ -296,7 +296,7 @@ class TtlEmulator(Worker):
     tests show that they do not.
     """
 
-    def __init__(self, tables: dict[str, str], deletions: TtlDeletions, interval: float = 2.0) -> None:
+    def __init__(self, tables: dict[str, str], deletions: TtlDeletions, interval: float = 1.0) -> None:
         super().__init__("ttl-emulator", interval)
         self.tables = tables  # table name -> TTL attribute
         self.deletions = deletions
@@ -515,7 +515,7 @@ class RateSchedule(Worker):
 class OneTimeSchedules(Worker):
     """EventBridge Scheduler's one-time ``at()`` schedules: moto stores them, this fires them."""
 
-    def __init__(self, functions_by_arn: dict[str, LocalFunction], interval: float = 0.5) -> None:
+    def __init__(self, functions_by_arn: dict[str, LocalFunction], interval: float = 0.2) -> None:
         super().__init__("scheduler", interval)
         self.functions_by_arn = functions_by_arn
         self._fired: set[tuple[str, str]] = set()
