@@ -21,7 +21,7 @@ from aperture_local.items import to_item
 from aperture_local.stack import LocalStack
 from simulator.world import World, WorldSpec, generate, log_rows
 from tests.conftest import eventually, load_event
-from tests.e2e.conftest import ApiStack, serving
+from tests.e2e.conftest import UNHURRIED_EXPLORE, ApiStack, serving
 
 pytestmark = pytest.mark.slow
 
@@ -53,11 +53,9 @@ def _publish_world(api: ApiStack, world: World) -> None:
 
 @pytest.fixture(scope="module")
 def api() -> Iterator[ApiStack]:
-    """The stack with a feature-read deadline and stage budgets a loaded test machine meets
-    (production's are 80, 50 and 200 ms; the stale path is tested below with a deadline no read can
-    meet, the budgets in tests/unit/test_explore.py)."""
-    generous = {"ExploreFeatureDeadlineMs", "ExploreRetrievalBudgetMs", "ExploreRankingBudgetMs"}
-    with LocalStack(parameters=dict.fromkeys(generous, "5000")) as stack, serving(stack) as served:
+    """The stack with Explore's budgets a loaded test machine meets (the stale path is tested below
+    with a deadline no read can meet)."""
+    with LocalStack(parameters=UNHURRIED_EXPLORE) as stack, serving(stack) as served:
         yield served
 
 

@@ -18,7 +18,7 @@ from aperture_client import Aperture
 from aperture_local.stack import LocalStack
 from simulator.world import generate, log_rows
 from tests.conftest import ROOT
-from tests.e2e.conftest import ApiStack, serving
+from tests.e2e.conftest import UNHURRIED_EXPLORE, ApiStack, serving
 from tools.seed import WORLD, seed
 
 pytestmark = pytest.mark.slow
@@ -26,9 +26,8 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def api() -> Iterator[ApiStack]:
-    """A fresh stack, with Explore's stage budgets a loaded test machine meets (as in test_explore)."""
-    generous = {"ExploreFeatureDeadlineMs", "ExploreRetrievalBudgetMs", "ExploreRankingBudgetMs"}
-    with LocalStack(parameters=dict.fromkeys(generous, "5000")) as stack, serving(stack) as served:
+    """A fresh stack, with Explore's budgets a loaded test machine meets."""
+    with LocalStack(parameters=UNHURRIED_EXPLORE) as stack, serving(stack) as served:
         yield served
 
 
