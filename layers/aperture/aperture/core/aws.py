@@ -28,6 +28,9 @@ def client(service: str) -> Any:
 
     Every client comes from one session, created under the lock: a session of its own per client
     would parse botocore's endpoint and service data again each time (about 0.1 s of CPU apiece).
+    The client's modeled exceptions are loaded here too: botocore builds them lazily without a
+    lock, so threads racing the first error could each build their own classes, and an
+    ``except client.exceptions.X`` in one thread would miss the X raised through another's.
     """
     found = _clients.get(service)
     if found is None:
@@ -37,6 +40,7 @@ def client(service: str) -> Any:
                 if not _session:
                     _session.append(boto3.session.Session())
                 found = _session[0].client(service, config=_CONFIG)  # type: ignore[call-overload]
+                found.exceptions  # noqa: B018 - built once, before any thread can race it
                 _clients[service] = found
     return found
 
