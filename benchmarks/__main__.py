@@ -19,6 +19,7 @@ from . import (
     polyglot,
     soak,
     sr,
+    stories_expiry,
     test_suite,
     video,
 )
@@ -35,6 +36,7 @@ BENCHMARKS = {
     "polyglot": polyglot,
     "soak": soak,
     "sr": sr,
+    "stories_expiry": stories_expiry,
     "test_suite": test_suite,
     "video": video,
 }

@@ -31,6 +31,7 @@ from aperture.feed.home import (
     FEED_WINDOW_SECONDS,
     MERGE_GROUP,
     clear_caches,
+    feed_key,
     feed_row,
     followed_authors,
     read_feed,
@@ -44,8 +45,10 @@ from aperture_local.stack import LocalStack
 from . import report
 
 FOLLOWER_COUNTS = (10, 1_000, 10_000, 100_000, 1_000_000)
-CELEBRITY_COUNTS = (0, 10, 100)
+CELEBRITY_COUNTS = (0, 10, 100, 1_000)
 READS = 60
+COUNTED = ("dynamodb", "sqs")  # the services whose requests the counts include
+NAIVE_QUERIES = 6_000  # the yardstick's queries per row: it makes one per followed author and read
 
 
 class RequestCounter:
@@ -75,9 +78,11 @@ def _units(request: dict[str, Any]) -> int:
 
 
 @contextmanager
-def counting(counter: RequestCounter | None = None) -> Iterator[RequestCounter]:
+def counting(
+    counter: RequestCounter | None = None, services: tuple[str, ...] = COUNTED
+) -> Iterator[RequestCounter]:
     counter = counter or RequestCounter()
-    clients = [client("dynamodb"), client("sqs")]
+    clients = [client(service) for service in services]
     for each in clients:
         each.meta.events.register("before-parameter-build.*.*", counter)
     try:
@@ -112,10 +117,10 @@ def _sqs_event(messages: list[dict[str, Any]], queue_arn: str) -> dict[str, Any]
     }
 
 
-def _drain(stack: LocalStack, counter: RequestCounter) -> int:
+def _drain(stack: LocalStack, counter: RequestCounter, services: tuple[str, ...] = COUNTED) -> int:
     """Run the fan-out function on everything queued, as its event source would; returns messages.
 
-    Only the function's own requests are counted, not the event source's polling."""
+    Only the function's own requests (to ``services``) are counted, not the event source's polling."""
     queue_url = stack.environment["FANOUT_QUEUE_URL"]
     queue_arn = client("sqs").get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
         "Attributes"
@@ -127,7 +132,7 @@ def _drain(stack: LocalStack, counter: RequestCounter) -> int:
         )
         if not messages:
             return handled
-        with counting(counter):
+        with counting(counter, services):
             response = stack.function("fanout").invoke(_sqs_event(messages, queue_arn))
         assert response == {"batchItemFailures": []}, response
         client("sqs").delete_message_batch(
@@ -208,8 +213,9 @@ def _read_world(stack: LocalStack, celebrities: int, viewer_id: str) -> None:
             "follower_count": 1_000_000,
             "merge_group": MERGE_GROUP,
             "merge_until": now + FEED_WINDOW_SECONDS,
+            "merged_head": {feed_key(_created(now, k, 20 + i), f"p_{s}_{k}") for k in range(5)},
         }
-        for s in stars
+        for i, s in enumerate(stars)
     ]
     _put(env["USERS_TABLE"], users)
     _put(
@@ -222,7 +228,7 @@ def _read_world(stack: LocalStack, celebrities: int, viewer_id: str) -> None:
     posts = []
     for index, author in enumerate(normal + stars):
         for k in range(5):
-            created = now - 3600 * k - index
+            created = _created(now, k, index)
             posts.append(
                 {
                     "post_id": f"p_{author}_{k}",
@@ -235,6 +241,11 @@ def _read_world(stack: LocalStack, celebrities: int, viewer_id: str) -> None:
             )
     _put(env["POSTS_TABLE"], posts)
     write_batch(FeedRow, puts=[feed_row(viewer_id, p) for p in posts if p["delivery"] == "fanout"])
+
+
+def _created(now: float, k: int, author_index: int) -> float:
+    """The k-th newest post of the world's author_index-th author: hourly, authors a second apart."""
+    return now - 3600 * k - author_index
 
 
 def _naive_read(viewer_id: str, limit: int) -> list[str]:
@@ -269,14 +280,21 @@ def _read_cost(stack: LocalStack) -> list[dict[str, Any]]:
         _read_world(stack, celebrities, viewer)
         page = read_feed(viewer, 25, None)
         assert len(page["items"]) == 25, len(page["items"])
-        for name, read, cold in (
-            ("merge on read, cold caches", partial(read_feed, viewer, 25, None), True),
-            ("merge on read, warm caches", partial(read_feed, viewer, 25, None), False),
-            ("yardstick: fan-out on read", partial(_naive_read, viewer, 25), True),
+        naive_reads = min(READS, NAIVE_QUERIES // (celebrities + 20))
+        for name, read, cold, reads in (
+            ("merge on read, cold caches", partial(read_feed, viewer, 25, None), True, READS),
+            ("merge on read, warm caches", partial(read_feed, viewer, 25, None), False, READS),
+            ("yardstick: fan-out on read", partial(_naive_read, viewer, 25), True, naive_reads),
         ):
-            latency, requests = _timed(read, READS, cold)
+            latency, requests = _timed(read, reads, cold)
             rows.append(
-                {"celebrities_followed": celebrities, "read": name, **latency, "dynamodb_requests": requests}
+                {
+                    "celebrities_followed": celebrities,
+                    "read": name,
+                    "reads": reads,
+                    **latency,
+                    "dynamodb_requests": requests,
+                }
             )
     return rows
 

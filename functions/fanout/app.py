@@ -1,4 +1,5 @@
-"""Delivers a published post to feeds, or a new Story to trays: plans, then writes each slice."""
+"""Delivers a published post to feeds, or a new Story to trays (plans, then writes each slice), and
+drops an expired Story's author from one slice of trays."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from aperture.core.jobs import body_json, consume, parse_job
-from aperture.core.messages import FanoutJob, TrayJob
+from aperture.core.messages import FanoutJob, TrayJob, TrayRemoval
 from aperture.core.observability import powertools
 from aperture.feed.fanout import fan_out
 
@@ -20,8 +21,14 @@ logger, tracer, metrics = powertools("fanout")
 @tracer.capture_method
 def deliver(record: SQSRecord) -> None:
     body = body_json(record)
-    is_story = isinstance(body, dict) and "story_id" in body
-    job = parse_job(record, TrayJob) if is_story else parse_job(record, FanoutJob)
+    fields = body if isinstance(body, dict) else {}
+    job: FanoutJob | TrayJob | TrayRemoval
+    if "removed_until" in fields:
+        job = parse_job(record, TrayRemoval)
+    elif "story_id" in fields:
+        job = parse_job(record, TrayJob)
+    else:
+        job = parse_job(record, FanoutJob)
     outcome = fan_out(job)
     if "delivered" in outcome:
         metrics.add_metric(name="FeedRowsWritten", unit=MetricUnit.Count, value=outcome["delivered"])

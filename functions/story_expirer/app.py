@@ -1,4 +1,5 @@
-"""Expires one Story at its exact time; idempotent, since schedules and the TTL stream both ask."""
+"""Expires the Stories of one schedule (a group of one second's) or of one due message at their
+exact time; idempotent, since schedules and the TTL stream both ask."""
 
 from __future__ import annotations
 
@@ -9,24 +10,32 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from aperture.core.jobs import consume, parse_job
-from aperture.core.messages import StoryExpiry
+from aperture.core.jobs import body_json, consume, parse_job
+from aperture.core.messages import StoryExpiry, StoryExpiryGroup
 from aperture.core.observability import powertools
-from aperture.stories.story import expire
+from aperture.stories.story import expire_all
 
 logger, tracer, metrics = powertools("story_expirer")
 
 
 @tracer.capture_method
-def expire_story(record: SQSRecord) -> None:
-    job = parse_job(record, StoryExpiry)
-    outcome = expire(job.author_id, job.story_id)
-    logger.info("story_expired", extra=outcome)  # the analytics event
-    metrics.add_metric(name=f"Stories_{outcome['outcome'].replace(' ', '_')}", unit=MetricUnit.Count, value=1)
+def expire_stories(record: SQSRecord) -> None:
+    body = body_json(record)
+    if isinstance(body, dict) and "stories" in body:
+        stories = list(parse_job(record, StoryExpiryGroup).stories)
+    else:
+        stories = [parse_job(record, StoryExpiry)]
+    outcomes, failure = expire_all(stories)
+    for outcome in outcomes:
+        logger.info("story_expired", extra=outcome)  # the analytics event
+        name = f"Stories_{outcome['outcome'].replace(' ', '_')}"
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
+    if failure is not None:
+        raise failure
 
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    return consume(event, context, expire_story, logger=logger, metrics=metrics)
+    return consume(event, context, expire_stories, logger=logger, metrics=metrics)

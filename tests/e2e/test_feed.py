@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import random
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -10,7 +13,17 @@ import pytest
 from aperture.core.aws import client
 from aperture.core.clock import ManualClock
 from aperture.feed import fanout as fanout_domain
-from aperture.feed.home import clear_caches
+from aperture.feed.home import (
+    FEED_WINDOW_SECONDS,
+    HEAD_POSTS,
+    HEAD_SLACK,
+    add_to_head,
+    clear_caches,
+    feed_key,
+    list_as_merged,
+)
+from aperture.social.tables import Post, User
+from aperture.social.users import PROFILE_FIELDS
 from aperture_local.items import to_item
 from aperture_local.runtime import FunctionError
 from tests.conftest import eventually, load_event
@@ -190,6 +203,67 @@ def test_a_celebrity_post_is_merged_into_every_follower_feed_without_rows(
     # And someone who does not follow the celebrity does not see it
     api.signup("u_not_a_fan")
     assert _feed(api, "u_not_a_fan") == []
+
+
+def test_a_celebrity_with_more_posts_than_the_head_holds_pages_on_through_the_index(
+    api: ApiStack, manual_clock: ManualClock
+) -> None:
+    # Given a celebrity whose 65 merged posts reached the head out of order, and a follower
+    star, viewer = "u_hd_star", "u_hd_viewer"
+    for user in (star, viewer):
+        api.signup(user)
+    _follow(api, viewer, star)
+    _set_followers(api, star, THRESHOLD)
+    list_as_merged(star, manual_clock.now() + FEED_WINDOW_SECONDS)
+    posts = []
+    for i in range(HEAD_POSTS + HEAD_SLACK + 5):
+        manual_clock.advance(1)
+        post = Post(f"p_hd_{i:03d}", author_id=star, created_at=manual_clock.now(), caption=f"{i}")
+        post.state, post.delivery, post.like_count = "published", "merge", 0
+        post.save()
+        posts.append(post)
+    for post in random.Random(3).sample(posts, len(posts)):
+        add_to_head(star, post.created_at, post.post_id)
+    _past_caches()
+    # When the follower pages through, 25 at a time
+    seen: list[str] = []
+    cursor = None
+    while True:
+        page = _page(api, viewer, limit=25, cursor=cursor)
+        seen += [post["post_id"] for post in page["items"]]
+        if not (cursor := page["next_cursor"]):
+            break
+    # Then every post shows once, newest first: the head's newest 50, then the index's older 15
+    assert seen == [post.post_id for post in reversed(posts)]
+    # And the head, trimmed as it grew, still holds the 50 newest
+    head = User.get(star, attributes_to_get=["user_id", "merged_head"]).merged_head
+    newest = [feed_key(post.created_at, post.post_id) for post in reversed(posts)]
+    assert HEAD_POSTS <= len(head) <= HEAD_POSTS + HEAD_SLACK
+    assert sorted(head, reverse=True)[:HEAD_POSTS] == newest[:HEAD_POSTS]
+    # And the celebrity's profile answers its profile fields only, not the head or the merge listing
+    profile = api.client.call("GET", f"/users/{star}", token=api.token(viewer)).body
+    assert sorted(profile) == sorted(PROFILE_FIELDS)
+
+
+def test_posts_racing_to_one_head_are_all_kept(api: ApiStack, manual_clock: ManualClock) -> None:
+    # Given a celebrity with no head yet
+    star = "u_hd_racer"
+    api.signup(star)
+    now = manual_clock.now()
+    keys = {f"p_race_{i:02d}": now - i for i in range(40)}
+    start = threading.Barrier(16)
+
+    def add(post_id: str) -> None:
+        if int(post_id[-2:]) < 16:
+            start.wait()  # the first 16 meet the empty head together
+        add_to_head(star, keys[post_id], post_id)
+
+    # When 40 posts are added to the head from 16 threads at once
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        list(pool.map(add, keys))
+    # Then the head holds all 40
+    head = User.get(star, consistent_read=True, attributes_to_get=["user_id", "merged_head"]).merged_head
+    assert head == {feed_key(at, post_id) for post_id, at in keys.items()}
 
 
 def test_pages_across_the_merge_have_no_gaps_or_repeats_while_posts_arrive(

@@ -13,6 +13,8 @@ from aperture.core.aws import client
 from aperture.core.clock import ManualClock
 from aperture.core.ids import new_id
 from aperture.feed.home import clear_caches
+from aperture.stories import expiry
+from aperture.stories import story as story_domain
 from aperture_local.items import to_item
 from aperture_local.runtime import FunctionError
 from aperture_local.stack import LocalStack
@@ -448,3 +450,108 @@ def _ring(api: ApiStack, viewer: str, author: str) -> dict[str, Any]:
         .get("Item", {})
     )
     return item
+
+
+def _schedules_due(api: ApiStack, seconds: set[int]) -> dict[str, list[str]]:
+    """The expiry schedules firing at any of ``seconds``, by name, with the Stories each carries."""
+    scheduler = client("scheduler")
+    found = {}
+    for page in scheduler.get_paginator("list_schedules").paginate(NamePrefix="expire-"):
+        for listed in page["Schedules"]:
+            if int(listed["Name"].split("-")[1]) in seconds:
+                target = scheduler.get_schedule(Name=listed["Name"])["Target"]
+                found[listed["Name"]] = [s["story_id"] for s in json.loads(target["Input"])["stories"]]
+    return found
+
+
+@pytest.mark.usefixtures("expiry_by_hand")
+def test_stories_expiring_in_one_second_share_schedules_and_a_repeated_tick_adds_none(
+    api: ApiStack, manual_clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given five Stories posted in one second and one a second later (at a time no other test uses),
+    # and groups of at most two Stories a schedule
+    monkeypatch.setattr(expiry, "EXPIRY_GROUP", 2)
+    manual_clock.set(1_750_000_000.25)
+    stories = []
+    for index in range(6):
+        if index == 5:
+            manual_clock.advance(1)
+        author = f"u_group_{index}"
+        stories.append(_post_story(api, author, api.signup(author)))
+    seconds = {math.ceil(story["expires_at"]) for story in stories}
+
+    # When the scheduler's tick runs half a minute before they expire, and then runs again
+    manual_clock.set(stories[0]["expires_at"] - 30)
+    first = expiry.schedule_expiries(manual_clock.now())
+    again = expiry.schedule_expiries(manual_clock.now())
+
+    # Then three schedules carry the first second's five Stories and one the last, each Story once
+    assert (first["scheduled"], first["schedules"], first["schedules_created"]) == (6, 4, 4)
+    grouped = _schedules_due(api, seconds)
+    assert sorted(len(members) for members in grouped.values()) == [1, 1, 2, 2]
+    carried = [story_id for members in grouped.values() for story_id in members]
+    assert sorted(carried) == sorted(story["story_id"] for story in stories)
+    # And the repeated tick met its own schedules
+    assert (again["schedules"], again["schedules_created"]) == (4, 0)
+    assert len(_schedules_due(api, seconds)) == 4
+
+
+@pytest.mark.usefixtures("expiry_by_hand")
+def test_a_large_audience_leaves_trays_in_slices_through_the_fanout_queue(
+    api: ApiStack, manual_clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given an author with five followers, whose Story is in each tray, and slices of two followers
+    # for any audience over two
+    monkeypatch.setattr(story_domain, "TRAYS_INLINE", 2)
+    monkeypatch.setattr(story_domain, "FANOUT_SLICE", 2)
+    author = "u_slices_author"
+    fans = [f"u_slices_fan_{i}" for i in range(5)]
+    token = api.signup(author)
+    for fan in fans:
+        follow = {"following": True, "client_timestamp": 1}
+        reply = api.client.call("PUT", f"/users/{fan}/following/{author}", follow, token=api.signup(fan))
+        assert reply.status == 200
+    story = _post_story(api, author, token)
+
+    # When the Story expires
+    manual_clock.set(story["expires_at"])
+    assert _deliver_expiry(api, author, story["story_id"]) == {"batchItemFailures": []}
+
+    # Then three slices leave the trays through the fan-out function, and no tray keeps the author
+    eventually(lambda: all(_ring(api, fan, author) == {} for fan in fans))
+    removals = [
+        json.loads(record["body"])
+        for invocation in api.stack.log.of("fanout")
+        for record in invocation.event["Records"]
+        if "removed_until" in record["body"] and author in record["body"]
+    ]
+    assert sorted(len(removal["followers"]) for removal in removals) == [1, 2, 2]
+    assert sorted(fan for removal in removals for fan in removal["followers"]) == fans
+
+
+@pytest.mark.usefixtures("expiry_by_hand")
+def test_a_group_with_a_story_not_yet_due_expires_the_rest_and_comes_back_for_it(
+    api: ApiStack, manual_clock: ManualClock
+) -> None:
+    # Given a schedule's group of two Stories, one of them due and one a second later
+    due = _post_story(api, "u_grp_due", api.signup("u_grp_due"))
+    manual_clock.advance(1)
+    later = _post_story(api, "u_grp_later", api.signup("u_grp_later"))
+    event = load_event("story_expirer/story_expiry_group.json")
+    group = {"stories": [{"author_id": s["author_id"], "story_id": s["story_id"]} for s in (due, later)]}
+    event["Records"][0]["body"] = json.dumps(group)
+    expirer = api.stack.function("story_expirer")
+
+    # When the group arrives at the first one's time, then the invocation fails (the message comes back)
+    manual_clock.set(due["expires_at"])
+    with pytest.raises(FunctionError, match="All records failed"):
+        expirer.invoke(event)
+
+    # And the due Story is expired meanwhile, the other not
+    assert _story_items(api, "u_grp_due") == ["archive", "expired", "story"]
+    assert "expired" not in _story_items(api, "u_grp_later")
+    # And when it comes back a second later, the other is expired and the first is not redone
+    manual_clock.set(later["expires_at"])
+    assert expirer.invoke(event) == {"batchItemFailures": []}
+    assert _story_items(api, "u_grp_later") == ["archive", "expired", "story"]
+    assert _story_items(api, "u_grp_due") == ["archive", "expired", "story"]

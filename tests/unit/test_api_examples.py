@@ -8,6 +8,7 @@ import pytest
 from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
 
 from aperture.core import responses
+from aperture.social.users import PROFILE_FIELDS
 from tools.client_models import document
 
 DOCUMENT = document()
@@ -38,3 +39,8 @@ def test_each_example_validates_against_its_schema_and_its_model(name: str) -> N
     for example in SCHEMAS[name]["examples"]:
         assert [error.message for error in validator.iter_errors(example)] == []
         getattr(responses, name).model_validate(example, strict=True)
+
+
+def test_a_profile_is_read_with_exactly_the_fields_its_answer_documents() -> None:
+    # (the user item also holds the service's own state: merge listing, merged head, activity)
+    assert sorted(PROFILE_FIELDS) == sorted(responses.Profile.model_fields)

@@ -14,20 +14,20 @@ from typing import Any
 
 from pynamodb.exceptions import UpdateError
 
-from aperture.core.aws import client
-from aperture.core.config import resource_name
 from aperture.core.jobs import PermanentError
-from aperture.core.messages import FANOUT_SLICE, FanoutJob, TrayJob
+from aperture.core.messages import FANOUT_SLICE, FanoutJob, TrayJob, TrayRemoval, send_all
 from aperture.core.tables import condition_failed, write_batch
-from aperture.feed.home import FEED_WINDOW_SECONDS, feed_row, list_as_merged
+from aperture.feed.home import FEED_WINDOW_SECONDS, add_to_head, feed_row, list_as_merged
 from aperture.feed.tables import FeedRow
 from aperture.social.posts import FANOUT_QUEUE
 from aperture.social.tables import Edge, Post, User
 from aperture.social.users import is_large_account
-from aperture.stories.story import add_to_tray, followers_of
+from aperture.stories.story import add_to_tray, followers_of, remove_from_trays
 
 
-def fan_out(job: FanoutJob | TrayJob) -> dict[str, Any]:
+def fan_out(job: FanoutJob | TrayJob | TrayRemoval) -> dict[str, Any]:
+    if isinstance(job, TrayRemoval):
+        return {"author_id": job.author_id, "rings_changed": remove_from_trays(job)}
     if isinstance(job, TrayJob):
         return fan_out_story(job)
     if job.followers is None:
@@ -77,27 +77,24 @@ def _queue_slices(job: FanoutJob | TrayJob, followers: list[str]) -> int:
         job.model_copy(update={"followers": followers[start : start + FANOUT_SLICE]})
         for start in range(0, len(followers), FANOUT_SLICE)
     ]
-    sqs = client("sqs")
-    for start in range(0, len(jobs), 10):
-        entries = [
-            {"Id": str(index), "MessageBody": job.model_dump_json()}
-            for index, job in enumerate(jobs[start : start + 10])
-        ]
-        result = sqs.send_message_batch(QueueUrl=resource_name(FANOUT_QUEUE), Entries=entries)
-        if result.get("Failed"):
-            raise RuntimeError(f"{len(result['Failed'])} fan-out slices were not queued: {result['Failed']}")
+    send_all(FANOUT_QUEUE, jobs)
     return len(jobs)
 
 
 def _mark_merged(job: FanoutJob) -> None:
-    """List the author as merged for as long as this post stays in the feed window."""
+    """List the author as merged for as long as this post stays in the feed window, and put the
+    post at the head reads take merged posts from."""
     list_as_merged(job.author_id, job.created_at + FEED_WINDOW_SECONDS)
-    _set_delivery(job.post_id, "merge")
+    if _set_delivery(job.post_id, "merge"):
+        add_to_head(job.author_id, job.created_at, job.post_id)
 
 
-def _set_delivery(post_id: str, delivery: str) -> None:
+def _set_delivery(post_id: str, delivery: str) -> bool:
+    """Whether the post is still there to be delivered."""
     try:
         Post(post_id).update([Post.delivery.set(delivery)], condition=Post.post_id.exists())
     except UpdateError as error:
         if not condition_failed(error):
-            raise  # else deleted meanwhile: feeds drop its rows when they meet them
+            raise
+        return False  # deleted meanwhile: feeds drop its rows when they meet them
+    return True

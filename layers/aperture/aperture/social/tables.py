@@ -7,6 +7,7 @@ from pynamodb.attributes import (
     BooleanAttribute,
     NumberAttribute,
     UnicodeAttribute,
+    UnicodeSetAttribute,
 )
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection, KeysOnlyProjection
 
@@ -39,6 +40,8 @@ class User(TableModel):
     following_count = NumberAttribute(null=True)
     merge_group = UnicodeAttribute(null=True)
     merge_until = NumberAttribute(null=True)
+    # A merged author's newest merged posts, as feed keys (see feed.home.add_to_head)
+    merged_head = UnicodeSetAttribute(null=True)
     last_active_at = NumberAttribute(null=True)
     dormant_since = NumberAttribute(null=True)
     merged_authors = MergedAuthors()

@@ -71,6 +71,19 @@ def create_profile(caller: Caller, profile: NewProfile) -> dict[str, Any]:
     return user.to_dict()
 
 
+PROFILE_FIELDS = (
+    "user_id",
+    "username",
+    "display_name",
+    "bio",
+    "archive_stories",
+    "follower_count",
+    "following_count",
+    "created_at",
+    "updated_at",
+)
+
+
 def is_large_account(user: dict[str, Any]) -> bool:
     """At or above CelebrityFollowerThreshold: merged on read, and first in the priority queues."""
     return int(user.get("follower_count", 0)) >= settings().celebrity_follower_threshold
@@ -81,9 +94,11 @@ def get_profile(user_id: str) -> dict[str, Any]:
 
 
 def _user(user_id: str) -> User:
+    """The user's profile fields only: the item also holds the service's own state (merge listing,
+    the merged head of post keys, activity), which is nobody's to read."""
     try:
         if not user_id.startswith("username#"):
-            return User.get(user_id, consistent_read=True)
+            return User.get(user_id, consistent_read=True, attributes_to_get=list(PROFILE_FIELDS))
     except User.DoesNotExist:
         pass
     raise NotFound(f"there is no user {user_id}")

@@ -22,7 +22,7 @@ from aperture.core.config import resource_name, settings
 from aperture.core.errors import Conflict, Forbidden, NotFound, Unprocessable
 from aperture.core.identity import Caller
 from aperture.core.ids import item_id
-from aperture.core.messages import TrayJob
+from aperture.core.messages import FANOUT_SLICE, StoryExpiry, TrayJob, TrayRemoval, send_all
 from aperture.core.tables import condition_failed, ttl
 from aperture.feed.home import followed_authors, list_as_merged, merged_authors
 from aperture.media.records import MEDIA_BUCKET, attach, find_media, get_media, is_cleared
@@ -43,6 +43,8 @@ from aperture.stories.tables import (
 )
 
 CLAIM_DAYS = 7  # claims outlive any late TTL delete of their Story
+TRAYS_INLINE = 100  # followers whose tray rings an expiry changes itself; more go out in slices
+GROUP_THREADS = 16  # Stories of one expiry group expired at once (each waits on DynamoDB, not CPU)
 EXPIRED_STORY_TAG = "aperture-expired-story"  # the media bucket's lifecycle rule deletes these
 
 
@@ -207,20 +209,41 @@ def claim_expiry(author_id: str, story_id: str) -> bool:
     return True
 
 
-def refresh_trays(author_id: str, removed_until: float) -> int:
+def refresh_trays(author_id: str, removed_until: float) -> dict[str, int]:
     """A Story that would have lasted until ``removed_until`` is gone (expired or deleted): drop
-    the author from each follower's tray, or keep them for their Stories still live."""
+    the author from each follower's tray, or keep them for their Stories still live. A large
+    audience goes to the fan-out queue in slices, as a post's does, so no expiry outlives its
+    function's timeout."""
     remaining = live_stories(author_id)
+    latest = max(remaining, key=lambda s: s["expires_at"]) if remaining else {}
+    followers = followers_of(author_id)
+    removals = [
+        TrayRemoval(
+            author_id=author_id,
+            removed_until=removed_until,
+            latest_story_at=latest.get("created_at"),
+            latest_expires_at=latest.get("expires_at"),
+            followers=followers[start : start + FANOUT_SLICE],
+        )
+        for start in range(0, len(followers), FANOUT_SLICE)
+    ]
+    if len(followers) > TRAYS_INLINE:
+        send_all(FANOUT_QUEUE, removals)
+        return {"trays_changed": 0, "tray_slices": len(removals)}
+    return {"trays_changed": sum(remove_from_trays(removal) for removal in removals), "tray_slices": 0}
+
+
+def remove_from_trays(removal: TrayRemoval) -> int:
+    """One slice of a tray refresh; each ring is changed only if no later Story already moved it."""
     changed = 0
-    guard = TrayRing.expires_at <= removed_until  # a ring kept by a later Story stays as it is
-    for viewer_id in followers_of(author_id):
-        ring = TrayRing(viewer_id, author_id)
+    guard = TrayRing.expires_at <= removal.removed_until
+    for viewer_id in removal.followers:
+        ring = TrayRing(viewer_id, removal.author_id)
         try:
-            if remaining:
-                latest = max(remaining, key=lambda s: s["expires_at"])
+            if removal.latest_expires_at is not None and removal.latest_story_at is not None:
                 actions: list[Action] = [
-                    TrayRing.expires_at.set(latest["expires_at"]),
-                    TrayRing.latest_story_at.set(latest["created_at"]),
+                    TrayRing.expires_at.set(removal.latest_expires_at),
+                    TrayRing.latest_story_at.set(removal.latest_story_at),
                 ]
                 ring.update(actions, condition=guard)
             else:
@@ -269,6 +292,17 @@ def expire(author_id: str, story_id: str, image: dict[str, Any] | None = None) -
     return _end(story, "expired", archivable=True)
 
 
+def expire_all(stories: list[StoryExpiry]) -> tuple[list[dict[str, Any]], BaseException | None]:
+    """Expire a schedule's group of Stories side by side: the outcomes of those that finished, and
+    the first failure, if any, for the caller to raise after reporting them (the message comes
+    back, and the Stories done meanwhile find their claims)."""
+    with ThreadPoolExecutor(max_workers=min(GROUP_THREADS, len(stories))) as pool:
+        futures = [pool.submit(expire, story.author_id, story.story_id) for story in stories]
+    failures = [error for future in futures if (error := future.exception()) is not None]
+    outcomes = [future.result() for future in futures if future.exception() is None]
+    return outcomes, (failures[0] if failures else None)
+
+
 def withdraw(author_id: str, story_id: str, image: dict[str, Any]) -> dict[str, Any]:
     """The author deleted a Story: the expiry's steps at once, except that it is never archived."""
     return _end(image | {"author_id": author_id, "story_id": story_id}, "deleted", archivable=False)
@@ -294,7 +328,7 @@ def _expire_now(story: dict[str, Any], kept: bool) -> dict[str, Any]:
     with ThreadPoolExecutor(max_workers=3) as pool:
         # A merged author's Story has no tray rows to drop: trays merged it in on read.
         merged = story.get("tray_delivery") == "merge"
-        trays = pool.submit(lambda: 0 if merged else refresh_trays(author_id, story["expires_at"]))
+        trays = pool.submit(lambda: {} if merged else refresh_trays(author_id, story["expires_at"]))
         cdn = pool.submit(request_invalidation, paths)
         kept_or_deleted = pool.submit(
             lambda: archive(story) if kept else schedule_media_deletion(media) if media else None
@@ -302,7 +336,7 @@ def _expire_now(story: dict[str, Any], kept: bool) -> dict[str, Any]:
     cdn.result()
     kept_or_deleted.result()
     return {
-        "trays_changed": trays.result(),
+        **trays.result(),
         "archived": kept,
         "cdn_paths": paths,
         "media_id": story.get("media_id"),

@@ -1,0 +1,211 @@
+"""Story expiry in bulk: AWS requests per expiry, and expiries per second per consumer.
+
+A world on the local stack (moto's server, event sources off): ``AUTHORS`` authors with
+``FOLLOWERS`` followers each and ``LARGE`` authors with ``LARGE_AUDIENCE``, every follower's tray
+showing the author's one Story (with a two-rendition media record, kept in the archive), all
+expiring over ``SPREAD`` seconds of one minute.
+
+Aperture: one scheduler tick (schedules grouped by second, created in parallel); each schedule's
+group handed to the expirer handler in turn, as one consumer meets them (its Stories expired side
+by side); then the fan-out queue drained, where large audiences' tray slices went. Yardstick: the
+design before, on a second copy of the world: one CreateSchedule per Story (counted as such: that
+code is gone) and one Story per message, expired in turn with its trays changed inline.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+from aperture.core import clock
+from aperture.core.aws import client
+from aperture.core.clock import ManualClock
+from aperture.core.messages import StoryExpiry
+from aperture.stories import story as story_domain
+from aperture.stories.expiry import schedule_expiries
+from aperture.stories.story import expire
+from aperture_local.stack import LocalStack
+
+from . import report
+from .fanout import RequestCounter, _drain, _put, _sqs_event, counting
+
+AUTHORS, FOLLOWERS = 300, 10
+LARGE, LARGE_AUDIENCE = 2, 2_500
+SPREAD = 10  # seconds the Stories' expiries spread over
+START = 1_790_000_000.0
+SERVICES = ("dynamodb", "sqs", "scheduler", "s3")
+RATE_PER_MINUTE = 350_000  # the seed's expiries a minute
+
+
+def _world(stack: LocalStack, prefix: str, expiring_at: float) -> list[dict[str, Any]]:
+    env = stack.environment
+    audiences = [(f"u_{prefix}_a{i:04d}", FOLLOWERS) for i in range(AUTHORS)]
+    audiences += [(f"u_{prefix}_big{i}", LARGE_AUDIENCE) for i in range(LARGE)]
+    users, edges, rings, stories, media = [], [], [], [], []
+    for index, (author, audience) in enumerate(audiences):
+        expires_at = expiring_at + (index % SPREAD) + 0.5
+        story_id, media_id = f"s_{author}", f"m_{author}"
+        users.append({"user_id": author, "follower_count": audience, "archive_stories": True})
+        followers = [f"{author}_f{i:05d}" for i in range(audience)]
+        edges += [
+            {
+                "follower_id": f,
+                "followee_id": author,
+                "following": True,
+                "updated_at": 1,
+                "active_followee_id": author,
+            }
+            for f in followers
+        ]
+        rings += [
+            {
+                "viewer_id": f,
+                "author_id": author,
+                "latest_story_at": expires_at - 86_400,
+                "expires_at": expires_at,
+            }
+            for f in followers
+        ]
+        renditions = [{"key": f"media/{media_id}/d/{size}.jpg"} for size in ("display", "thumb")]
+        media.append({"media_id": media_id, "owner_id": author, "state": "ready", "renditions": renditions})
+        stories.append(
+            {
+                "author_id": author,
+                "story_id": story_id,
+                "media_id": media_id,
+                "created_at": expires_at - 86_400,
+                "expires_at": expires_at,
+                "expiry_minute": int(expires_at // 60),
+                "tray_delivery": "fanout",
+                "expires_at_epoch": int(expires_at) + 60,
+            }
+        )
+    for table, items in (
+        ("USERS_TABLE", users),
+        ("GRAPH_TABLE", edges),
+        ("TRAYS_TABLE", rings),
+        ("MEDIA_TABLE", media),
+        ("STORIES_TABLE", stories),
+    ):
+        _put(env[table], items)
+    return stories
+
+
+def _groups(stack: LocalStack) -> list[dict[str, Any]]:
+    """The SQS records the created schedules would deliver, earliest first (and then removed)."""
+    scheduler = client("scheduler")
+    names = sorted(
+        listed["Name"]
+        for page in scheduler.get_paginator("list_schedules").paginate(NamePrefix="expire-")
+        for listed in page["Schedules"]
+    )
+    bodies = [scheduler.get_schedule(Name=name)["Target"]["Input"] for name in names]
+    for name in names:
+        scheduler.delete_schedule(Name=name)
+    return [
+        {"MessageId": name, "ReceiptHandle": name, "Body": body}
+        for name, body in zip(names, bodies, strict=True)
+    ]
+
+
+def _aperture(stack: LocalStack, stories: list[dict[str, Any]], manual: ManualClock) -> dict[str, Any]:
+    counter = RequestCounter()
+    manual.set(min(story["expires_at"] for story in stories) - 30)
+    with counting(counter, SERVICES):
+        ticked = schedule_expiries(manual.now())
+    scheduling = sum(counter.requests.values())
+    manual.set(max(story["expires_at"] for story in stories) + 1)
+    arn = stack.environment["STORY_EXPIRY_QUEUE_ARN"]
+    began = time.perf_counter()
+    for group in _groups(stack):
+        with counting(counter, SERVICES):
+            response = stack.function("story_expirer").invoke(_sqs_event([group], arn))
+        assert response == {"batchItemFailures": []}, response
+    expiring = time.perf_counter() - began
+    began = time.perf_counter()
+    slices = _drain(stack, counter, SERVICES)
+    slicing = time.perf_counter() - began
+    return {
+        "design": "aperture: grouped schedules, a group's Stories side by side, large trays in slices",
+        "stories": len(stories),
+        "schedules": ticked["schedules"],
+        "scheduling_requests": scheduling,
+        "requests_per_expiry": round(sum(counter.requests.values()) / len(stories), 2),
+        "expiries_per_s": round(len(stories) / expiring, 1),
+        "tray_slices": slices,
+        "slice_s": round(slicing, 2),
+        "requests": dict(sorted(counter.requests.items())),
+    }
+
+
+def _one_at_a_time(stories: list[dict[str, Any]], manual: ManualClock) -> dict[str, Any]:
+    counter = RequestCounter()
+    manual.set(max(story["expires_at"] for story in stories) + 1)
+    inline = story_domain.TRAYS_INLINE
+    story_domain.TRAYS_INLINE = math.inf  # type: ignore[assignment]  # every tray changed in the expiry
+    try:
+        began = time.perf_counter()
+        with counting(counter, SERVICES):
+            for story in stories:
+                job = StoryExpiry(author_id=story["author_id"], story_id=story["story_id"])
+                assert expire(job.author_id, job.story_id)["outcome"] == "expired"
+        expiring = time.perf_counter() - began
+    finally:
+        story_domain.TRAYS_INLINE = inline
+    requests = sum(counter.requests.values()) + len(stories)  # + one CreateSchedule a Story
+    return {
+        "design": "yardstick: a schedule and a message per Story, expired in turn, trays inline",
+        "stories": len(stories),
+        "schedules": len(stories),
+        "scheduling_requests": len(stories),
+        "requests_per_expiry": round(requests / len(stories), 2),
+        "expiries_per_s": round(len(stories) / expiring, 1),
+        "tray_slices": 0,
+        "slice_s": 0.0,
+        "requests": dict(sorted(counter.requests.items())),
+    }
+
+
+def run() -> None:
+    manual = ManualClock(START)
+    previous = clock.set_clock(manual)
+    try:
+        with LocalStack(event_sources=False) as stack:
+            print("  world: Aperture's copy", flush=True)
+            ours = _world(stack, "new", START + 600)
+            print("  world: the yardstick's copy", flush=True)
+            theirs = _world(stack, "old", START + 1_200)
+            print("  expiring: Aperture", flush=True)
+            aperture = _aperture(stack, ours, manual)
+            print("  expiring: yardstick", flush=True)
+            yardstick = _one_at_a_time(theirs, manual)
+    finally:
+        clock.set_clock(previous)
+    rate = RATE_PER_MINUTE / 60
+    consumers = math.ceil(rate / aperture["expiries_per_s"])
+    path = report.write(
+        "stories_expiry",
+        f"{len(ours)} Stories ({AUTHORS} authors with {FOLLOWERS} followers, {LARGE} with {LARGE_AUDIENCE:,})"
+        f" expiring over {SPREAD} s, against moto's server: {aperture['requests_per_expiry']} AWS requests an"
+        f" expiry ({yardstick['requests_per_expiry']} before), {aperture['schedules']} schedules for"
+        f" {len(ours)} Stories, {aperture['expiries_per_s']} expiries/s on one consumer"
+        f" ({yardstick['expiries_per_s']} before): {RATE_PER_MINUTE:,} a minute ({rate:,.0f}/s) need about"
+        f" {consumers} concurrent expirers at this rate.",
+        [{k: v for k, v in row.items() if k != "requests"} for row in (aperture, yardstick)],
+        {
+            "authors": AUTHORS,
+            "followers": FOLLOWERS,
+            "large_authors": LARGE,
+            "large_audience": LARGE_AUDIENCE,
+            "spread_s": SPREAD,
+            "requests_by_operation": {"aperture": aperture["requests"], "yardstick": yardstick["requests"]},
+        },
+        headline={
+            "requests_per_expiry": aperture["requests_per_expiry"],
+            "expiries_per_s": aperture["expiries_per_s"],
+            "consumers_for_350k_a_minute": consumers,
+            "yardstick": {k: yardstick[k] for k in ("requests_per_expiry", "expiries_per_s")},
+        },
+    )
+    print(path.read_text())
