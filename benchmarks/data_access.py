@@ -9,14 +9,14 @@ expressions), checked out with ``git worktree``; the two alternate, REPEATS time
 from __future__ import annotations
 
 import json
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
+
+from aperture_local.motoserver import moto_server_process
 
 from . import report
 
@@ -26,12 +26,6 @@ YARDSTICK = (
 )
 ROUNDS, REPEATS = 30, 3
 GOAL = 1.10  # at most 10% more CPU per call
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _measure(tree: Path, endpoint: str) -> dict[str, float]:
@@ -48,20 +42,12 @@ def _measure(tree: Path, endpoint: str) -> dict[str, float]:
 
 
 def run() -> None:
-    port = _free_port()
-    endpoint = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    with tempfile.TemporaryDirectory() as scratch:
+    with moto_server_process() as endpoint, tempfile.TemporaryDirectory() as scratch:
         yardstick = Path(scratch) / "yardstick"
         subprocess.run(
             ["git", "worktree", "add", "--detach", str(yardstick), YARDSTICK], cwd=ROOT, check=True
         )
         try:
-            time.sleep(2)  # the moto server starts
             runs: dict[str, list[dict[str, float]]] = {"before": [], "after": []}
             for repeat in range(REPEATS):
                 for side, tree in (("before", yardstick), ("after", ROOT)):
@@ -69,7 +55,6 @@ def run() -> None:
                     runs[side].append(_measure(tree, endpoint))
         finally:
             subprocess.run(["git", "worktree", "remove", "--force", str(yardstick)], cwd=ROOT, check=True)
-            server.terminate()
     calls = sorted(runs["after"][0])
     medians = {
         side: {call: statistics.median(run[call] for run in runs[side]) for call in calls} for side in runs

@@ -1,6 +1,6 @@
 """Story expiry in bulk: AWS requests per expiry, and expiries per second per consumer.
 
-A world on the local stack (moto's server, event sources off): ``AUTHORS`` authors with
+A world on the local stack (a moto server in its own process, event sources off): ``AUTHORS`` authors with
 ``FOLLOWERS`` followers each and ``LARGE`` authors with ``LARGE_AUDIENCE``, every follower's tray
 showing the author's one Story (with a two-rendition media record, kept in the archive), all
 expiring over ``SPREAD`` seconds of one minute.
@@ -25,6 +25,7 @@ from aperture.core.messages import StoryExpiry
 from aperture.stories import story as story_domain
 from aperture.stories.expiry import schedule_expiries
 from aperture.stories.story import expire
+from aperture_local.motoserver import moto_server_process
 from aperture_local.stack import LocalStack
 
 from . import report
@@ -171,7 +172,7 @@ def run() -> None:
     manual = ManualClock(START)
     previous = clock.set_clock(manual)
     try:
-        with LocalStack(event_sources=False) as stack:
+        with moto_server_process() as endpoint, LocalStack(endpoint=endpoint, event_sources=False) as stack:
             print("  world: Aperture's copy", flush=True)
             ours = _world(stack, "new", START + 600)
             print("  world: the yardstick's copy", flush=True)
@@ -187,8 +188,9 @@ def run() -> None:
     path = report.write(
         "stories_expiry",
         f"{len(ours)} Stories ({AUTHORS} authors with {FOLLOWERS} followers, {LARGE} with {LARGE_AUDIENCE:,})"
-        f" expiring over {SPREAD} s, against moto's server: {aperture['requests_per_expiry']} AWS requests an"
-        f" expiry ({yardstick['requests_per_expiry']} before), {aperture['schedules']} schedules for"
+        f" expiring over {SPREAD} s, against a moto server in its own process:"
+        f" {aperture['requests_per_expiry']} AWS requests an expiry ({yardstick['requests_per_expiry']}"
+        f" before), {aperture['schedules']} schedules for"
         f" {len(ours)} Stories, {aperture['expiries_per_s']} expiries/s on one consumer"
         f" ({yardstick['expiries_per_s']} before): {RATE_PER_MINUTE:,} a minute ({rate:,.0f}/s) need about"
         f" {consumers} concurrent expirers at this rate.",

@@ -7,9 +7,6 @@ event sources, TTL and schedule emulation still run in this process.
 from __future__ import annotations
 
 import http.server
-import socket
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 
@@ -18,8 +15,8 @@ import pytest
 from aperture.core.aws import client
 from aperture_local.__main__ import main
 from aperture_local.endpoint import EndpointError
+from aperture_local.motoserver import free_port, moto_server_process
 from aperture_local.stack import LocalStack
-from tests.conftest import eventually
 from tests.e2e.conftest import ApiStack, serving
 
 # The same end-to-end upload test the embedded stack passes, collected here with this module's `api`
@@ -30,35 +27,10 @@ from tests.e2e.test_image_pipeline import (  # noqa: F401
 pytestmark = pytest.mark.slow
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def moto_server() -> Iterator[str]:
-    port = _free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        eventually(lambda: _answers(url), timeout=30)
+    with moto_server_process() as url:
         yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
-
-
-def _answers(url: str) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", int(url.rsplit(":", 1)[1])), timeout=1):
-            return True
-    except OSError:
-        return False
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +60,7 @@ def test_an_unreachable_endpoint_is_named_and_the_command_exits_non_zero(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     # Given nothing listening on a port
-    url = f"http://127.0.0.1:{_free_port()}"
+    url = f"http://127.0.0.1:{free_port()}"
 
     # When the stack is started against it, then it says nothing answers there
     with pytest.raises(EndpointError, match=f"nothing answers at {url}"):

@@ -12,6 +12,7 @@ import pytest
 from aperture.core.aws import client
 from aperture.core.clock import ManualClock
 from aperture.core.ids import new_id
+from aperture.core.messages import TrayRemoval
 from aperture.feed.home import clear_caches
 from aperture.stories import expiry
 from aperture.stories import story as story_domain
@@ -518,15 +519,18 @@ def test_a_large_audience_leaves_trays_in_slices_through_the_fanout_queue(
     assert _deliver_expiry(api, author, story["story_id"]) == {"batchItemFailures": []}
 
     # Then three slices leave the trays through the fan-out function, and no tray keeps the author
-    eventually(lambda: all(_ring(api, fan, author) == {} for fan in fans))
-    removals = [
-        json.loads(record["body"])
-        for invocation in api.stack.log.of("fanout")
-        for record in invocation.event["Records"]
-        if "removed_until" in record["body"] and author in record["body"]
-    ]
-    assert sorted(len(removal["followers"]) for removal in removals) == [1, 2, 2]
-    assert sorted(fan for removal in removals for fan in removal["followers"]) == fans
+    def removals() -> list[dict[str, Any]]:
+        return [
+            json.loads(record["body"])
+            for invocation in api.stack.log.of("fanout")
+            for record in invocation.event["Records"]
+            if "removed_until" in record["body"] and author in record["body"]
+        ]
+
+    eventually(lambda: len(removals()) == 3)
+    assert all(_ring(api, fan, author) == {} for fan in fans)
+    assert sorted(len(removal["followers"]) for removal in removals()) == [1, 2, 2]
+    assert sorted(fan for removal in removals() for fan in removal["followers"]) == fans
 
 
 @pytest.mark.usefixtures("expiry_by_hand")
@@ -555,3 +559,25 @@ def test_a_group_with_a_story_not_yet_due_expires_the_rest_and_comes_back_for_it
     assert expirer.invoke(event) == {"batchItemFailures": []}
     assert _story_items(api, "u_grp_later") == ["archive", "expired", "story"]
     assert _story_items(api, "u_grp_due") == ["archive", "expired", "story"]
+
+
+@pytest.mark.usefixtures("expiry_by_hand")
+def test_a_story_posted_while_a_slice_leaves_trays_keeps_its_rings(
+    api: ApiStack, manual_clock: ManualClock
+) -> None:
+    # Given a follower's tray showing an author's Story, and a slice planned when no Story was left
+    # (the author posted this one after the expiry read their live Stories)
+    _author_with_follower(api, "u_race_author", "u_race_fan")
+    story = _post_story(api, "u_race_author", api.token("u_race_author"))
+    removal = TrayRemoval(
+        author_id="u_race_author", removed_until=story["created_at"], followers=["u_race_fan"]
+    )
+
+    # When the slice runs
+    changed = story_domain.remove_from_trays(removal)
+
+    # Then the ring is deleted and put back for the live Story
+    assert changed == 1
+    ring = _ring(api, "u_race_fan", "u_race_author")
+    assert float(ring["expires_at"]["N"]) == pytest.approx(story["expires_at"])
+    assert _visible(api, "u_race_author", "u_race_fan")["tray"] == ["u_race_author"]

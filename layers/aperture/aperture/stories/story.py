@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from pynamodb.exceptions import DeleteError, PutError, UpdateError
+from pynamodb.exceptions import PutError, UpdateError
 from pynamodb.expressions.update import Action
 
 from aperture.core import clock
@@ -23,7 +23,7 @@ from aperture.core.errors import Conflict, Forbidden, NotFound, Unprocessable
 from aperture.core.identity import Caller
 from aperture.core.ids import item_id
 from aperture.core.messages import FANOUT_SLICE, StoryExpiry, TrayJob, TrayRemoval, send_all
-from aperture.core.tables import condition_failed, ttl
+from aperture.core.tables import condition_failed, ttl, write_batch
 from aperture.feed.home import followed_authors, list_as_merged, merged_authors
 from aperture.media.records import MEDIA_BUCKET, attach, find_media, get_media, is_cleared
 from aperture.social.posts import FANOUT_QUEUE
@@ -234,22 +234,34 @@ def refresh_trays(author_id: str, removed_until: float) -> dict[str, int]:
 
 
 def remove_from_trays(removal: TrayRemoval) -> int:
-    """One slice of a tray refresh; each ring is changed only if no later Story already moved it."""
+    """One slice of a tray refresh; returns the rings changed.
+
+    With no Story of the author left, the rings go in BatchWriteItem deletes of 25, which cannot be
+    conditional: a Story posted meanwhile is found by reading the author's live Stories after the
+    deletes, and its rings are put back. Otherwise each ring moves to the latest live Story unless
+    a later one already moved it."""
+    author_id = removal.author_id
+    latest_story_at, latest_expires_at = removal.latest_story_at, removal.latest_expires_at
+    if latest_story_at is None or latest_expires_at is None:
+        write_batch(TrayRing, deletes=[TrayRing(viewer_id, author_id) for viewer_id in removal.followers])
+        live = live_stories(author_id)
+        if not live:
+            return len(removal.followers)
+        latest = max(live, key=lambda story: story["expires_at"])
+        latest_story_at, latest_expires_at = latest["created_at"], latest["expires_at"]
+        guard = TrayRing.expires_at.does_not_exist() | (TrayRing.expires_at <= latest_expires_at)
+    else:
+        guard = TrayRing.expires_at <= removal.removed_until
+    actions: list[Action] = [
+        TrayRing.expires_at.set(latest_expires_at),
+        TrayRing.latest_story_at.set(latest_story_at),
+    ]
     changed = 0
-    guard = TrayRing.expires_at <= removal.removed_until
     for viewer_id in removal.followers:
-        ring = TrayRing(viewer_id, removal.author_id)
         try:
-            if removal.latest_expires_at is not None and removal.latest_story_at is not None:
-                actions: list[Action] = [
-                    TrayRing.expires_at.set(removal.latest_expires_at),
-                    TrayRing.latest_story_at.set(removal.latest_story_at),
-                ]
-                ring.update(actions, condition=guard)
-            else:
-                ring.delete(condition=guard)
+            TrayRing(viewer_id, author_id).update(actions, condition=guard)
             changed += 1
-        except (UpdateError, DeleteError) as error:
+        except UpdateError as error:
             if not condition_failed(error):
                 raise
     return changed
