@@ -16,15 +16,20 @@ from __future__ import annotations
 
 import math
 import time
+from collections import Counter
 from typing import Any
+
+from pynamodb.exceptions import DeleteError
 
 from aperture.core import clock
 from aperture.core.aws import client
 from aperture.core.clock import ManualClock
-from aperture.core.messages import StoryExpiry
+from aperture.core.messages import TrayRemoval
+from aperture.core.tables import condition_failed
 from aperture.stories import story as story_domain
 from aperture.stories.expiry import schedule_expiries
 from aperture.stories.story import expire
+from aperture.stories.tables import TrayRing
 from aperture_local.motoserver import moto_server_process
 from aperture_local.stack import LocalStack
 
@@ -37,6 +42,8 @@ SPREAD = 10  # seconds the Stories' expiries spread over
 START = 1_790_000_000.0
 SERVICES = ("dynamodb", "sqs", "scheduler", "s3")
 RATE_PER_MINUTE = 350_000  # the seed's expiries a minute
+# An assumption, not a measurement: DynamoDB answers in single-digit milliseconds, SQS in about ten
+AWS_REQUEST_MS = 10
 
 
 def _world(stack: LocalStack, prefix: str, expiring_at: float) -> list[dict[str, Any]]:
@@ -111,60 +118,92 @@ def _groups(stack: LocalStack) -> list[dict[str, Any]]:
 
 
 def _aperture(stack: LocalStack, stories: list[dict[str, Any]], manual: ManualClock) -> dict[str, Any]:
-    counter = RequestCounter()
+    scheduling, expiring, slicing = RequestCounter(), RequestCounter(), RequestCounter()
     manual.set(min(story["expires_at"] for story in stories) - 30)
-    with counting(counter, SERVICES):
+    with counting(scheduling, SERVICES):
         ticked = schedule_expiries(manual.now())
-    scheduling = sum(counter.requests.values())
     manual.set(max(story["expires_at"] for story in stories) + 1)
     arn = stack.environment["STORY_EXPIRY_QUEUE_ARN"]
     began = time.perf_counter()
     for group in _groups(stack):
-        with counting(counter, SERVICES):
+        with counting(expiring, SERVICES):
             response = stack.function("story_expirer").invoke(_sqs_event([group], arn))
         assert response == {"batchItemFailures": []}, response
-    expiring = time.perf_counter() - began
-    began = time.perf_counter()
-    slices = _drain(stack, counter, SERVICES)
-    slicing = time.perf_counter() - began
-    return {
-        "design": "aperture: grouped schedules, a group's Stories side by side, large trays in slices",
-        "stories": len(stories),
-        "schedules": ticked["schedules"],
-        "scheduling_requests": scheduling,
-        "requests_per_expiry": round(sum(counter.requests.values()) / len(stories), 2),
-        "expiries_per_s": round(len(stories) / expiring, 1),
-        "tray_slices": slices,
-        "slice_s": round(slicing, 2),
-        "requests": dict(sorted(counter.requests.items())),
-    }
+    seconds = time.perf_counter() - began
+    slices = _drain(stack, slicing, SERVICES)
+    return _row(
+        "aperture: grouped schedules, a group's Stories side by side, large trays in slices",
+        stories,
+        schedules=ticked["schedules"],
+        counters=(scheduling, expiring, slicing),
+        seconds=seconds,
+        threads=story_domain.GROUP_THREADS,
+        slices=slices,
+    )
+
+
+def _ring_by_ring(removal: TrayRemoval) -> int:
+    """The tray step before: one conditional write per follower's ring."""
+    guard = TrayRing.expires_at <= removal.removed_until
+    for viewer_id in removal.followers:
+        try:
+            TrayRing(viewer_id, removal.author_id).delete(condition=guard)
+        except DeleteError as error:
+            if not condition_failed(error):
+                raise
+    return len(removal.followers)
 
 
 def _one_at_a_time(stories: list[dict[str, Any]], manual: ManualClock) -> dict[str, Any]:
-    counter = RequestCounter()
+    expiring = RequestCounter()
     manual.set(max(story["expires_at"] for story in stories) + 1)
-    inline = story_domain.TRAYS_INLINE
+    before = story_domain.TRAYS_INLINE, story_domain.remove_from_trays
     story_domain.TRAYS_INLINE = math.inf  # type: ignore[assignment]  # every tray changed in the expiry
+    story_domain.remove_from_trays = _ring_by_ring
     try:
         began = time.perf_counter()
-        with counting(counter, SERVICES):
+        with counting(expiring, SERVICES):
             for story in stories:
-                job = StoryExpiry(author_id=story["author_id"], story_id=story["story_id"])
-                assert expire(job.author_id, job.story_id)["outcome"] == "expired"
-        expiring = time.perf_counter() - began
+                assert expire(story["author_id"], story["story_id"])["outcome"] == "expired"
+        seconds = time.perf_counter() - began
     finally:
-        story_domain.TRAYS_INLINE = inline
-    requests = sum(counter.requests.values()) + len(stories)  # + one CreateSchedule a Story
+        story_domain.TRAYS_INLINE, story_domain.remove_from_trays = before
+    scheduling = RequestCounter()
+    scheduling.requests["scheduler.CreateSchedule"] = len(stories)  # one a Story (that code is gone)
+    return _row(
+        "yardstick: a schedule and a message per Story, expired in turn, a write per ring",
+        stories,
+        schedules=len(stories),
+        counters=(scheduling, expiring, RequestCounter()),
+        seconds=seconds,
+        threads=1,
+        slices=0,
+    )
+
+
+def _row(
+    design: str,
+    stories: list[dict[str, Any]],
+    *,
+    schedules: int,
+    counters: tuple[RequestCounter, RequestCounter, RequestCounter],
+    seconds: float,
+    threads: int,
+    slices: int,
+) -> dict[str, Any]:
+    scheduling, expiring, slicing = (sum(counter.requests.values()) for counter in counters)
+    on_expirer = expiring / len(stories)
     return {
-        "design": "yardstick: a schedule and a message per Story, expired in turn, trays inline",
+        "design": design,
         "stories": len(stories),
-        "schedules": len(stories),
-        "scheduling_requests": len(stories),
-        "requests_per_expiry": round(requests / len(stories), 2),
-        "expiries_per_s": round(len(stories) / expiring, 1),
-        "tray_slices": 0,
-        "slice_s": 0.0,
-        "requests": dict(sorted(counter.requests.items())),
+        "schedules": schedules,
+        "requests_per_expiry": round((scheduling + expiring + slicing) / len(stories), 2),
+        "expirer_requests_per_expiry": round(on_expirer, 2),
+        "tray_slices": slices,
+        "expiries_per_s_here": round(len(stories) / seconds, 1),
+        "requests_per_s_here": round(expiring / seconds),
+        "expiries_per_s_aws_estimate": round(threads * 1000 / (on_expirer * AWS_REQUEST_MS), 1),
+        "requests": dict(sorted(sum((counter.requests for counter in counters), Counter()).items())),
     }
 
 
@@ -184,16 +223,19 @@ def run() -> None:
     finally:
         clock.set_clock(previous)
     rate = RATE_PER_MINUTE / 60
-    consumers = math.ceil(rate / aperture["expiries_per_s"])
+    consumers = math.ceil(rate / aperture["expiries_per_s_aws_estimate"])
+    before = math.ceil(rate / yardstick["expiries_per_s_aws_estimate"])
     path = report.write(
         "stories_expiry",
         f"{len(ours)} Stories ({AUTHORS} authors with {FOLLOWERS} followers, {LARGE} with {LARGE_AUDIENCE:,})"
         f" expiring over {SPREAD} s, against a moto server in its own process:"
         f" {aperture['requests_per_expiry']} AWS requests an expiry ({yardstick['requests_per_expiry']}"
-        f" before), {aperture['schedules']} schedules for"
-        f" {len(ours)} Stories, {aperture['expiries_per_s']} expiries/s on one consumer"
-        f" ({yardstick['expiries_per_s']} before): {RATE_PER_MINUTE:,} a minute ({rate:,.0f}/s) need about"
-        f" {consumers} concurrent expirers at this rate.",
+        f" before), {aperture['schedules']} schedules for {len(ours)} Stories. One consumer expires"
+        f" {aperture['expiries_per_s_here']}/s here ({yardstick['expiries_per_s_here']} before), bound by the"
+        f" emulator, which served {aperture['requests_per_s_here']} requests/s; at {AWS_REQUEST_MS} ms a"
+        f" request in AWS (assumed), one expirer would do {aperture['expiries_per_s_aws_estimate']}/s, so"
+        f" {RATE_PER_MINUTE:,} a minute ({rate:,.0f}/s) need about {consumers} concurrent expirers"
+        f" ({before} before), plus the fan-out consumers for large audiences' slices.",
         [{k: v for k, v in row.items() if k != "requests"} for row in (aperture, yardstick)],
         {
             "authors": AUTHORS,
@@ -201,13 +243,20 @@ def run() -> None:
             "large_authors": LARGE,
             "large_audience": LARGE_AUDIENCE,
             "spread_s": SPREAD,
+            "aws_request_ms": AWS_REQUEST_MS,
             "requests_by_operation": {"aperture": aperture["requests"], "yardstick": yardstick["requests"]},
         },
         headline={
             "requests_per_expiry": aperture["requests_per_expiry"],
-            "expiries_per_s": aperture["expiries_per_s"],
+            "expiries_per_s": aperture["expiries_per_s_here"],
+            "expiries_per_s_aws_estimate": aperture["expiries_per_s_aws_estimate"],
             "consumers_for_350k_a_minute": consumers,
-            "yardstick": {k: yardstick[k] for k in ("requests_per_expiry", "expiries_per_s")},
+            "yardstick": {
+                "requests_per_expiry": yardstick["requests_per_expiry"],
+                "expiries_per_s": yardstick["expiries_per_s_here"],
+                "expiries_per_s_aws_estimate": yardstick["expiries_per_s_aws_estimate"],
+                "consumers_for_350k_a_minute": before,
+            },
         },
     )
     print(path.read_text())

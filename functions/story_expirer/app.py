@@ -3,6 +3,7 @@ exact time; idempotent, since schedules and the TTL stream both ask."""
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -28,8 +29,8 @@ def expire_stories(record: SQSRecord) -> None:
     outcomes, failure = expire_all(stories)
     for outcome in outcomes:
         logger.info("story_expired", extra=outcome)  # the analytics event
-        name = f"Stories_{outcome['outcome'].replace(' ', '_')}"
-        metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
+    for kind, count in Counter(outcome["outcome"] for outcome in outcomes).items():
+        metrics.add_metric(name=f"Stories_{kind.replace(' ', '_')}", unit=MetricUnit.Count, value=count)
     if failure is not None:
         raise failure
 
