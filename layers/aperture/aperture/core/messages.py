@@ -1,4 +1,4 @@
-"""The jobs that travel between functions on SQS, one model per queue's message."""
+"""The jobs that travel between functions on SQS, one model per queue's message, and how they are sent."""
 
 from __future__ import annotations
 

@@ -39,6 +39,8 @@ MERGED_HEAD_TTL = 15.0  # seconds it trusts a merged author's newest posts
 BACKFILL_POSTS = 20  # posts of a newly followed author copied into the follower's feed
 HEAD_POSTS = 50  # a merged author's newest posts kept on their user item, for reads
 HEAD_SLACK = 10  # keys a head may hold past HEAD_POSTS before a write trims it
+_HEAD = ["user_id", "merged_head"]  # with the key, so an item without a head is not read as missing
+_BATCH_GET = 100  # keys BatchGetItem takes at once
 _PAGE = 50
 _KEY = re.compile(r"^\d{13}#[A-Za-z0-9_-]{1,64}$")
 _cache_lock = threading.Lock()
@@ -163,9 +165,9 @@ def _merged_source(author_id: str, before: str | None, now: float, newest: Head 
     return _Source(fetch)
 
 
-def merged_heads(author_ids: list[str]) -> dict[str, Head | None]:
+def merged_heads(author_ids: list[str], pool: ThreadPoolExecutor) -> dict[str, Head | None]:
     """Each author's head of feed keys (None where none is kept yet), cached briefly; the uncached
-    ones in one BatchGetItem per 100 authors."""
+    ones in one BatchGetItem per 100 authors, the batches side by side on ``pool``."""
     table = User.physical_name()
     heads: dict[str, Head | None] = {}
     with _cache_lock:
@@ -173,7 +175,12 @@ def merged_heads(author_ids: list[str]) -> dict[str, Head | None]:
             if (table, author_id) in _merged_heads:
                 heads[author_id] = _merged_heads[(table, author_id)]
     missing = [author_id for author_id in author_ids if author_id not in heads]
-    found = User.batch_get(missing, attributes_to_get=["user_id", "merged_head"]) if missing else []
+    batches = [missing[start : start + _BATCH_GET] for start in range(0, len(missing), _BATCH_GET)]
+    found = [
+        user
+        for users in pool.map(lambda keys: list(User.batch_get(keys, attributes_to_get=_HEAD)), batches)
+        for user in users
+    ]
     read = {user.user_id: tuple(sorted(user.merged_head, reverse=True)) for user in found if user.merged_head}
     with _cache_lock:
         for author_id in missing:
@@ -275,7 +282,7 @@ def read_feed(viewer_id: str, limit: int, cursor: str | None, ranker: Ranker = b
         merged = pool.submit(merged_authors, now)
         first_rows = pool.submit(rows.head)
         authors = followed.result() | {viewer_id}
-        heads = merged_heads(sorted(authors & merged.result()))
+        heads = merged_heads(sorted(authors & merged.result()), pool)
         merged_sources = [_merged_source(author, before, now, newest) for author, newest in heads.items()]
         list(pool.map(_Source.head, merged_sources))  # a query only where no head serves
         first_rows.result()
