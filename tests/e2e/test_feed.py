@@ -245,6 +245,29 @@ def test_a_celebrity_with_more_posts_than_the_head_holds_pages_on_through_the_in
     assert sorted(profile) == sorted(PROFILE_FIELDS)
 
 
+def test_a_celebrity_with_no_head_yet_is_read_from_their_index(
+    api: ApiStack, manual_clock: ManualClock
+) -> None:
+    # Given a celebrity whose three merged posts predate heads (none is kept), and a follower
+    star, viewer = "u_nohead_star", "u_nohead_viewer"
+    for user in (star, viewer):
+        api.signup(user)
+    _follow(api, viewer, star)
+    _set_followers(api, star, THRESHOLD)
+    list_as_merged(star, manual_clock.now() + FEED_WINDOW_SECONDS)
+    posted = []
+    for i in range(3):
+        manual_clock.advance(1)
+        post = Post(f"p_nohead_{i}", author_id=star, created_at=manual_clock.now(), caption=f"{i}")
+        post.state, post.delivery, post.like_count = "published", "merge", 0
+        post.save()
+        posted.append(post.post_id)
+    _past_caches()
+    # When the follower reads the feed, then the posts show, newest first, and still no head is written
+    assert _feed(api, viewer) == list(reversed(posted))
+    assert User.get(star, attributes_to_get=["user_id", "merged_head"]).merged_head is None
+
+
 def test_posts_racing_to_one_head_are_all_kept(api: ApiStack, manual_clock: ManualClock) -> None:
     # Given a celebrity with no head yet
     star = "u_hd_racer"

@@ -47,7 +47,7 @@ _cache_lock = threading.Lock()
 # Caches of one function instance, on real elapsed time (the domain clock may be frozen or fast).
 _merged_authors: TTLCache[str, frozenset[str]] = TTLCache(maxsize=16, ttl=MERGED_AUTHORS_TTL)
 Head = tuple[str, ...]
-_merged_heads: TTLCache[tuple[str, str], Head | None] = TTLCache(maxsize=10_000, ttl=MERGED_HEAD_TTL)
+_merged_heads: TTLCache[tuple[str, str], Head] = TTLCache(maxsize=10_000, ttl=MERGED_HEAD_TTL)
 
 
 def clear_caches() -> None:
@@ -126,9 +126,9 @@ def _row_source(viewer_id: str, before: str | None) -> _Source:
     return _Source(fetch)
 
 
-def _merged_source(author_id: str, before: str | None, now: float, newest: Head | None) -> _Source:
+def _merged_source(author_id: str, before: str | None, now: float, newest: Head) -> _Source:
     """A merged author's posts that were not fanned out, newest first, within the feed window: from
-    the author's head first, then (past a full head, or where none is kept yet) from their index."""
+    the author's head first, then, past a full head, from their index."""
     window_start = feed_key(now - FEED_WINDOW_SECONDS, "")
 
     def query(bound: str | None, start: dict[str, Any] | None) -> tuple[list[Entry], dict[str, Any] | None]:
@@ -152,8 +152,6 @@ def _merged_source(author_id: str, before: str | None, now: float, newest: Head 
     def fetch(start: dict[str, Any] | None) -> tuple[list[Entry], dict[str, Any] | None]:
         if start is not None:
             return query(start["bound"], start["start"])
-        if newest is None:
-            return query(before, None)
         held = newest[:HEAD_POSTS]  # all merged posts newer than the last of these are in the head
         keys = [key for key in held if key >= window_start and (before is None or key < before)]
         entries = [Entry(key, key[14:], author_id, merged=True) for key in keys]
@@ -165,11 +163,12 @@ def _merged_source(author_id: str, before: str | None, now: float, newest: Head 
     return _Source(fetch)
 
 
-def merged_heads(author_ids: list[str], pool: ThreadPoolExecutor) -> dict[str, Head | None]:
-    """Each author's head of feed keys (None where none is kept yet), cached briefly; the uncached
-    ones in one BatchGetItem per 100 authors, the batches side by side on ``pool``."""
+def merged_heads(author_ids: list[str], pool: ThreadPoolExecutor) -> dict[str, Head]:
+    """Each author's head of feed keys, newest first, cached briefly; the uncached ones in one
+    BatchGetItem per 100 authors, the batches side by side on ``pool``. An author whose head is not
+    kept yet (no merged post since heads began) gets one from their index, cached the same way."""
     table = User.physical_name()
-    heads: dict[str, Head | None] = {}
+    heads: dict[str, Head] = {}
     with _cache_lock:
         for author_id in author_ids:
             if (table, author_id) in _merged_heads:
@@ -181,10 +180,13 @@ def merged_heads(author_ids: list[str], pool: ThreadPoolExecutor) -> dict[str, H
         for users in pool.map(lambda keys: list(User.batch_get(keys, attributes_to_get=_HEAD)), batches)
         for user in users
     ]
-    read = {user.user_id: tuple(sorted(user.merged_head, reverse=True)) for user in found if user.merged_head}
+    read: dict[str, Iterable[str]] = {user.user_id: user.merged_head for user in found if user.merged_head}
+    headless = [author_id for author_id in missing if author_id not in read]
+    read |= dict(zip(headless, pool.map(_indexed_keys, headless), strict=True))
     with _cache_lock:
         for author_id in missing:
-            heads[author_id] = _merged_heads[(table, author_id)] = read.get(author_id)
+            newest = tuple(sorted(read[author_id], reverse=True))
+            heads[author_id] = _merged_heads[(table, author_id)] = newest
     return heads
 
 
