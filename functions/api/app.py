@@ -22,7 +22,8 @@ from aperture.feed import dormancy
 from aperture.feed import home as feed
 from aperture.media import records, superres
 from aperture.moderation import checks as moderation
-from aperture.social import blocks, graph, likes, notifications, posts, users
+from aperture.moderation import screening, terms
+from aperture.social import blocks, comments, graph, likes, notifications, posts, users
 from aperture.stories import story as stories
 
 logger, tracer, metrics = powertools("api")
@@ -202,6 +203,8 @@ def list_posts(request: Request, user_id: str) -> dict[str, Any]:
             "PUT /posts/{post_id}/like",
             "DELETE /posts/{post_id}/like",
             "POST /posts/{post_id}/interactions",
+            "POST /posts/{post_id}/comments",
+            "GET /posts/{post_id}/comments",
             "DELETE /posts/{post_id}",
         )
     },
@@ -222,6 +225,66 @@ def get_post(request: Request, post_id: str) -> dict[str, Any]:
 )
 def delete_post(request: Request, post_id: str) -> dict[str, Any]:
     return posts.delete_post(request.user, post_id)
+
+
+@api.route(
+    "/posts/{post_id}/comments",
+    "POST",
+    "Comment on a post, or reply to one of its comments",
+    response=responses.Comment,
+    errors=(403, 409, 429),
+    body=comments.NewComment,
+    status=201,
+    headers=IDEMPOTENT,
+    links={
+        target: {"post_id": "$response.body#/post_id", "comment_id": "$response.body#/comment_id"}
+        for target in (
+            "GET /posts/{post_id}/comments/{comment_id}/replies",
+            "DELETE /posts/{post_id}/comments/{comment_id}",
+        )
+    },
+)
+def create_comment(request: Request, post_id: str) -> dict[str, Any]:
+    return _create_once(
+        request,
+        f"POST /posts/{post_id}/comments",
+        lambda key: screening.post_comment(request.user, post_id, request.body, key),
+    )
+
+
+@api.route(
+    "/posts/{post_id}/comments",
+    "GET",
+    "A post's comments, oldest first",
+    response=responses.CommentPage,
+    query=PAGE,
+)
+def list_comments(request: Request, post_id: str) -> dict[str, Any]:
+    limit, cursor = page_size(request.query.get("limit")), request.query.get("cursor")
+    return comments.list_comments(request.user, post_id, limit, cursor)
+
+
+@api.route(
+    "/posts/{post_id}/comments/{comment_id}/replies",
+    "GET",
+    "A comment's replies, oldest first",
+    response=responses.CommentPage,
+    query=PAGE,
+)
+def list_replies(request: Request, post_id: str, comment_id: str) -> dict[str, Any]:
+    limit, cursor = page_size(request.query.get("limit")), request.query.get("cursor")
+    return comments.list_replies(request.user, post_id, comment_id, limit, cursor)
+
+
+@api.route(
+    "/posts/{post_id}/comments/{comment_id}",
+    "DELETE",
+    "Delete a comment (its author or the post's author) and its replies",
+    response=responses.CommentRemoved,
+    errors=(403, 409),
+)
+def delete_comment(request: Request, post_id: str, comment_id: str) -> dict[str, Any]:
+    return comments.delete_comment(request.user, post_id, comment_id)
 
 
 @api.route("/feed", "GET", "The caller's home feed, newest first", response=responses.FeedPage, query=PAGE)
@@ -330,6 +393,44 @@ def review_queue(request: Request) -> dict[str, Any]:
 )
 def decide_review(request: Request, media_id: str) -> dict[str, Any]:
     return moderation.decide_review(request.user, media_id, request.body)
+
+
+@api.route(
+    "/moderation/terms",
+    "POST",
+    "Moderators: hold comments containing a word or phrase for review",
+    response=responses.ModerationTerm,
+    errors=(403,),
+    body=terms.NewTerm,
+    status=201,
+)
+def add_moderation_term(request: Request) -> dict[str, Any]:
+    return terms.add_term(request.user, request.body)
+
+
+@api.route(
+    "/moderation/comments",
+    "GET",
+    "Moderators: comments held for review, oldest first",
+    response=responses.HeldCommentPage,
+    errors=(403,),
+    query=PAGE,
+)
+def held_comments(request: Request) -> dict[str, Any]:
+    limit, cursor = page_size(request.query.get("limit")), request.query.get("cursor")
+    return screening.held_comments(request.user, limit, cursor)
+
+
+@api.route(
+    "/moderation/comments/{post_id}/{comment_id}",
+    "PUT",
+    "Moderators: approve or remove a held comment",
+    response=responses.CommentVerdict,
+    errors=(403, 409),
+    body=screening.CommentDecision,
+)
+def decide_comment(request: Request, post_id: str, comment_id: str) -> dict[str, Any]:
+    return screening.decide_comment(request.user, post_id, comment_id, request.body)
 
 
 @api.route(

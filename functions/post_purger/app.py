@@ -1,4 +1,5 @@
-"""A post was deleted: its like rows and, once nothing else shows it, its media's bytes go too.
+"""A post was deleted: its like rows, its comments and, once nothing else shows it, its media's
+bytes go too.
 
 Fed by the posts table's stream, filtered to REMOVE records, so every way a post is deleted (the
 API, an account's deletion) purges the same way and a crash between the delete and the purge loses
@@ -43,6 +44,7 @@ def on_post_removed(record: DynamoDBRecord) -> None:
     outcome = purge_deleted(post)
     logger.info("post purged", extra=outcome)
     metrics.add_metric(name="LikesPurged", unit=MetricUnit.Count, value=outcome["likes_removed"])
+    metrics.add_metric(name="CommentsPurged", unit=MetricUnit.Count, value=outcome["comments_removed"])
     metrics.add_metric(name=f"Media_{outcome['media']}", unit=MetricUnit.Count, value=1)
 
 

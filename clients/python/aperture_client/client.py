@@ -222,6 +222,28 @@ class Aperture:
         )
         return self._call("POST", f"/posts/{post_id}/interactions", models.Interaction, event)
 
+    # ----------------------------------------------------------------------------- comments
+    def create_comment(
+        self, post_id: str, text: str, *, reply_to: str | None = None, idempotency_key: str | None = None
+    ) -> models.Comment:
+        """A comment on a post, or a reply to one of its comments; a 429 is retried after its wait."""
+        comment = models.NewComment(text=text, reply_to=reply_to)
+        return self._create(f"/posts/{post_id}/comments", models.Comment, comment, idempotency_key)
+
+    def list_comments(
+        self, post_id: str, *, limit: int | None = None, cursor: str | None = None
+    ) -> models.CommentPage:
+        return self._call("GET", f"/posts/{post_id}/comments", models.CommentPage, query=_page(limit, cursor))
+
+    def list_replies(
+        self, post_id: str, comment_id: str, *, limit: int | None = None, cursor: str | None = None
+    ) -> models.CommentPage:
+        path = f"/posts/{post_id}/comments/{comment_id}/replies"
+        return self._call("GET", path, models.CommentPage, query=_page(limit, cursor))
+
+    def delete_comment(self, post_id: str, comment_id: str) -> models.CommentRemoved:
+        return self._call("DELETE", f"/posts/{post_id}/comments/{comment_id}", models.CommentRemoved)
+
     # ----------------------------------------------------------------------------- reading
     def home_feed(self, *, limit: int | None = None, cursor: str | None = None) -> models.FeedPage:
         return self._call("GET", "/feed", models.FeedPage, query=_page(limit, cursor))
@@ -267,6 +289,21 @@ class Aperture:
     ) -> models.ReviewOutcome:
         decision = models.ReviewDecision(verdict=verdict, note=note)
         return self._call("PUT", f"/moderation/review/{media_id}", models.ReviewOutcome, decision)
+
+    def add_moderation_term(self, term: str, reason: str) -> models.ModerationTerm:
+        return self._call(
+            "POST", "/moderation/terms", models.ModerationTerm, models.NewTerm(term=term, reason=reason)
+        )
+
+    def held_comments(self, *, limit: int | None = None, cursor: str | None = None) -> models.HeldCommentPage:
+        return self._call("GET", "/moderation/comments", models.HeldCommentPage, query=_page(limit, cursor))
+
+    def decide_comment(
+        self, post_id: str, comment_id: str, verdict: Literal["approved", "removed"]
+    ) -> models.CommentVerdict:
+        decision = models.CommentDecision(verdict=verdict)
+        path = f"/moderation/comments/{post_id}/{comment_id}"
+        return self._call("PUT", path, models.CommentVerdict, decision)
 
     # ----------------------------------------------------------------------------- plumbing
     def _create(self, path: str, answer: type[Model], body: BaseModel, idempotency_key: str | None) -> Model:

@@ -181,6 +181,7 @@ class Post(BaseModel):
     caption: str
     state: Literal["pending", "published"]
     like_count: int
+    comment_count: int | None = 0
     created_at: float
     published_at: float | None = None
     media_id: str | None = None
@@ -204,12 +205,56 @@ class PostDeleted(BaseModel):
     deleted: bool
 
 
+class Comment(BaseModel):
+    """
+    A comment, or a reply when it has a ``parent_id``; a held one is shown to no one yet.
+    """
+
+    post_id: str
+    comment_id: str
+    author_id: str
+    text: str
+    created_at: float
+    state: Literal["shown", "held"]
+    parent_id: str | None = None
+    reply_count: int
+
+
+class NewComment(BaseModel):
+    text: Annotated[str, Field(max_length=2200, min_length=1)]
+    reply_to: Annotated[str | None, Field(pattern="^[A-Za-z0-9_-]{1,64}$")] = None
+    """
+    the comment this one answers; replies take no replies
+    """
+
+
+class CommentPage(BaseModel):
+    """
+    Comments, oldest first.
+    """
+
+    items: list[Comment]
+    next_cursor: str | None
+
+
+class CommentRemoved(BaseModel):
+    """
+    The comment and its replies are gone; the post's count after it.
+    """
+
+    post_id: str
+    comment_id: str
+    deleted: bool
+    comment_count: int
+
+
 class FeedPost(BaseModel):
     post_id: str
     author_id: str
     caption: str
     state: Literal["pending", "published"]
     like_count: int
+    comment_count: int | None = 0
     created_at: float
     published_at: float | None = None
     media_id: str | None = None
@@ -275,6 +320,12 @@ class Notification(BaseModel):
     message: str
     created_at: float
     media_id: str | None = None
+    post_id: str | None = None
+    comment_id: str | None = None
+    actor_id: str | None = None
+    """
+    who did what this is about
+    """
 
 
 class NotificationPage(BaseModel):
@@ -334,6 +385,66 @@ class ReviewOutcome(BaseModel):
 class ReviewDecision(BaseModel):
     verdict: Literal["approved", "blocked"]
     note: Annotated[str | None, Field(max_length=500)] = ""
+
+
+class ModerationTerm(BaseModel):
+    """
+    A term on the moderators' list: comments containing it are held for review.
+    """
+
+    term: str
+    """
+    its words as matched: case-folded, accents removed
+    """
+    reason: str
+    added_by: str
+    added_at: float
+
+
+class NewTerm(BaseModel):
+    term: Annotated[str, Field(max_length=100, min_length=1)]
+    """
+    a word or phrase; case and accents ignored
+    """
+    reason: Annotated[str, Field(max_length=500, min_length=1)]
+
+
+class HeldComment(BaseModel):
+    post_id: str
+    comment_id: str
+    author_id: str
+    text: str
+    created_at: float
+    state: Literal["shown", "held"]
+    parent_id: str | None = None
+    reply_count: int
+    held_for: str
+    """
+    the moderators' term it matched
+    """
+
+
+class HeldCommentPage(BaseModel):
+    """
+    Comments held for review, oldest first.
+    """
+
+    items: list[HeldComment]
+    next_cursor: str | None
+
+
+class CommentVerdict(BaseModel):
+    """
+    A moderator's decision on a held comment.
+    """
+
+    post_id: str
+    comment_id: str
+    verdict: Literal["approved", "removed"]
+
+
+class CommentDecision(BaseModel):
+    verdict: Literal["approved", "removed"]
 
 
 class PresignedPost(BaseModel):
@@ -511,6 +622,7 @@ class GridPost(BaseModel):
     caption: str
     state: Literal["pending", "published"]
     like_count: int
+    comment_count: int | None = 0
     created_at: float
     published_at: float | None = None
     media_id: str | None = None

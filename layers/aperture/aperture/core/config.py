@@ -22,6 +22,7 @@ class Settings:
     explore_feature_deadline_s: float
     explore_retrieval_budget_ms: float
     explore_ranking_budget_ms: float
+    comments_per_minute: int
 
     @classmethod
     def from_environment(cls) -> Settings:
@@ -32,6 +33,7 @@ class Settings:
             explore_feature_deadline_s=float(os.environ.get("EXPLORE_FEATURE_DEADLINE_MS", "80")) / 1000,
             explore_retrieval_budget_ms=float(os.environ.get("EXPLORE_RETRIEVAL_BUDGET_MS", "50")),
             explore_ranking_budget_ms=float(os.environ.get("EXPLORE_RANKING_BUDGET_MS", "200")),
+            comments_per_minute=int(os.environ.get("COMMENTS_PER_MINUTE", "20")),
         )
 
 

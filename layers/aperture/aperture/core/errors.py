@@ -13,6 +13,7 @@ class DomainError(Exception):
         super().__init__(message)
         self.message = message
         self.details = details
+        self.headers: dict[str, str] = {}
 
     def body(self) -> dict[str, Any]:
         return {"error": {"code": self.code, "message": self.message, **self.details}}
@@ -44,3 +45,11 @@ class PayloadTooLarge(DomainError):
 
 class Unprocessable(DomainError):
     status, code = 422, "Unprocessable"
+
+
+class TooManyRequests(DomainError):
+    status, code = 429, "TooManyRequests"
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message, retry_after=retry_after)
+        self.headers = {"Retry-After": str(retry_after)}

@@ -94,6 +94,7 @@ POST: dict[str, Any] = {
     "caption": "Chelsea, on the sofa",
     "state": "published",
     "like_count": 0,
+    "comment_count": 0,
     "created_at": 1796093487.3566134,
     "published_at": 1796093487.9596765,
     "media_id": "m_01M8QR76TXBNY6XM5TRQP0KY9J",
@@ -104,6 +105,16 @@ LIKE_STATE: dict[str, Any] = {
     "liked": True,
     "changed": True,
     "like_count": 1,
+}
+
+COMMENT: dict[str, Any] = {
+    "post_id": "p_GYRF2PKQRGAMFCQQHWB2Y6E0TE",
+    "comment_id": "c_5RZ0W8J3Q9KX2M7ND4TB6VH1CA",
+    "author_id": "u_bob",
+    "text": "What a cat!",
+    "created_at": 1796093490.1180413,
+    "state": "shown",
+    "reply_count": 0,
 }
 
 STORY: dict[str, Any] = {
@@ -135,6 +146,7 @@ FEED_PAGE: dict[str, Any] = {
             "caption": "Chelsea, on the sofa",
             "state": "published",
             "like_count": 1,
+            "comment_count": 1,
             "created_at": 1796093487.3566134,
             "published_at": 1796093487.9596765,
             "media_id": "m_01M8QR76TXBNY6XM5TRQP0KY9J",

@@ -19,7 +19,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 
 from aperture.core import clock
-from aperture.core.errors import NotFound, Unauthorized
+from aperture.core.errors import Forbidden, NotFound, Unauthorized
 
 ALGORITHM = "RS256"
 MODERATORS = "moderators"
@@ -36,6 +36,11 @@ class Caller:
     def is_moderator(self) -> bool:
         """In the Cognito group whose members decide reviews and see moderation's details."""
         return MODERATORS in (self.claims.get("cognito:groups") or [])
+
+
+def require_moderator(caller: Caller) -> None:
+    if not caller.is_moderator:
+        raise Forbidden("only moderators may do this")
 
 
 @dataclass(frozen=True)

@@ -31,3 +31,10 @@ def item_id(prefix: str, request_key: str | None) -> str:
         return new_id(prefix)
     digest = int.from_bytes(hashlib.sha256(request_key.encode()).digest()[:17], "big") >> 6
     return f"{prefix}_{_base32(digest, 26)}"
+
+
+def timed_id(prefix: str, at_ms: int, seed: str) -> str:
+    """An id that sorts at ``at_ms`` and that ``seed`` always gives: a time-ordered row written
+    again by a retry (a notification of a comment) lands on itself."""
+    digest = int.from_bytes(hashlib.sha256(seed.encode()).digest()[:10], "big")
+    return f"{prefix}_{_base32(at_ms, 10)}{_base32(digest, 16)}"

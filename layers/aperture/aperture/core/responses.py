@@ -147,6 +147,7 @@ class Post(_Body):
     caption: str
     state: Literal["pending", "published"]
     like_count: int
+    comment_count: int = 0
     created_at: float
     published_at: float | None = None
     media_id: str | None = None
@@ -224,6 +225,67 @@ class Interaction(_Body):
     duplicate: bool
 
 
+class Comment(_Body):
+    """A comment, or a reply when it has a ``parent_id``; a held one is shown to no one yet."""
+
+    model_config = _example(examples.COMMENT)
+
+    post_id: str
+    comment_id: str
+    author_id: str
+    text: str
+    created_at: float
+    state: Literal["shown", "held"]
+    parent_id: str | None = None
+    reply_count: int
+
+
+class CommentPage(_Body):
+    """Comments, oldest first."""
+
+    items: list[Comment]
+    next_cursor: Cursor
+
+
+class CommentRemoved(_Body):
+    """The comment and its replies are gone; the post's count after it."""
+
+    post_id: str
+    comment_id: str
+    deleted: bool
+    comment_count: int
+
+
+class HeldComment(Comment):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={})
+
+    held_for: str = Field(description="the moderators' term it matched")
+
+
+class HeldCommentPage(_Body):
+    """Comments held for review, oldest first."""
+
+    items: list[HeldComment]
+    next_cursor: Cursor
+
+
+class CommentVerdict(_Body):
+    """A moderator's decision on a held comment."""
+
+    post_id: str
+    comment_id: str
+    verdict: Literal["approved", "removed"]
+
+
+class ModerationTerm(_Body):
+    """A term on the moderators' list: comments containing it are held for review."""
+
+    term: str = Field(description="its words as matched: case-folded, accents removed")
+    reason: str
+    added_by: str
+    added_at: float
+
+
 class BlockState(_Body):
     """Whether the caller now blocks the user."""
 
@@ -239,6 +301,9 @@ class Notification(_Body):
     message: str
     created_at: float
     media_id: str | None = None
+    post_id: str | None = None
+    comment_id: str | None = None
+    actor_id: str | None = Field(default=None, description="who did what this is about")
 
 
 class NotificationPage(_Body):

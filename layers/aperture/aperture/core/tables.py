@@ -10,6 +10,7 @@ starts one local stack after another follows each (``rebind``).
 from __future__ import annotations
 
 import math
+import random
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -24,6 +25,7 @@ from pynamodb.transactions import TransactWrite
 
 from aperture.core.aws import client, reset_clients
 from aperture.core.config import resource_name
+from aperture.core.errors import Conflict
 
 CONDITION_FAILED = "ConditionalCheckFailed"
 
@@ -102,6 +104,24 @@ def transaction() -> TransactWrite:
     connection = Connection()
     connection._client = client("dynamodb")
     return TransactWrite(connection=connection)
+
+
+def commit(build: Callable[[TransactWrite], None], attempts: int = 50) -> list[str]:
+    """Run the transaction ``build`` describes, again after each conflict with a concurrent one.
+
+    Answers [] when it applied, or its per-item codes (``reasons``) when a condition failed."""
+    for _ in range(attempts):
+        try:
+            with transaction() as write:
+                build(write)
+        except TransactWriteError as error:
+            codes = reasons(error)
+            if CONDITION_FAILED in codes:
+                return codes
+            time.sleep(random.uniform(0, 0.01))  # TransactionConflict: another writer of these items
+            continue
+        return []
+    raise Conflict("too many concurrent changes to this item: retry")
 
 
 def reasons(error: TransactWriteError) -> list[str]:

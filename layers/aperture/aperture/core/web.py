@@ -34,6 +34,7 @@ _ERRORS = {
     413: "the body is too large",
     415: "the body is not JSON",
     422: "the body is well-formed but not valid",
+    429: "too many of these lately: retry after Retry-After seconds",
 }
 
 
@@ -153,7 +154,8 @@ class Api:
                         return Response(body=result.body, status_code=operation.status, headers=headers)
                     return Response(body=result, status_code=operation.status, headers=JSON_HEADERS)
                 except DomainError as error:
-                    return Response(body=error.body(), status_code=error.status, headers=JSON_HEADERS)
+                    headers = {**JSON_HEADERS, **error.headers}
+                    return Response(body=error.body(), status_code=error.status, headers=headers)
                 except (ClientError, BotoCoreError, IdempotencyPersistenceLayerError):
                     self.logger.exception("a dependency failed")
                     failure = error_body("ServiceUnavailable", "try again shortly")

@@ -49,22 +49,30 @@ def record_interaction(
     post = get_post(post_id)
     if post.get("state") != "published":
         raise NotFound(f"there is no post {post_id}")
-    now = clock.now()
     event_id = f"report_{post_id}" if interaction.action == "report" else interaction.event_id
+    return store_action(caller.user_id, post_id, event_id, interaction.action, interaction.watch_seconds)
+
+
+def store_action(
+    user_id: str, post_id: str, event_id: str, action: str, watch_seconds: float = 0.0
+) -> tuple[dict[str, Any], bool]:
+    """One action on a published post, once per ``event_id``: the service's own (a comment made
+    through the API) as well as what clients report."""
+    now = clock.now()
     row = {
-        "user_id": caller.user_id,
+        "user_id": user_id,
         "event_id": event_id,
         "post_id": post_id,
-        "action": interaction.action,
-        "watch_seconds": interaction.watch_seconds,
+        "action": action,
+        "watch_seconds": watch_seconds,
         "at": now,
     }
     recorded = Interaction(
-        caller.user_id,
+        user_id,
         event_id,
         post_id=post_id,
-        action=interaction.action,
-        watch_seconds=interaction.watch_seconds,
+        action=action,
+        watch_seconds=watch_seconds,
         at=now,
         expires_at=ttl(now + HISTORY_DAYS * DAY),
     )

@@ -24,8 +24,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from aperture.core import clock
 from aperture.core.aws import client
 from aperture.core.config import resource_name
-from aperture.core.errors import Conflict, Forbidden, NotFound, Unprocessable
-from aperture.core.identity import Caller
+from aperture.core.errors import Conflict, NotFound, Unprocessable
+from aperture.core.identity import Caller, require_moderator
 from aperture.core.jobs import PermanentError
 from aperture.core.pagination import decode_cursor, encode_cursor
 from aperture.explore import safety
@@ -292,11 +292,6 @@ def _notify_blocked(media: dict[str, Any], reason: str) -> None:
 
 
 # ------------------------------------------------------------------------------ moderators
-def require_moderator(caller: Caller) -> None:
-    if not caller.is_moderator:
-        raise Forbidden("only moderators may do this")
-
-
 def review_queue(caller: Caller, limit: int, cursor: str | None) -> dict[str, Any]:
     """Media held for review, oldest first, a page at a time."""
     require_moderator(caller)

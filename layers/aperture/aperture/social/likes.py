@@ -6,21 +6,18 @@ it read, so it never overwrites a like that landed while it counted.
 
 from __future__ import annotations
 
-import random
-import time
 from typing import Any
 
-from pynamodb.exceptions import TransactWriteError, UpdateError
+from pynamodb.exceptions import UpdateError
+from pynamodb.transactions import TransactWrite
 
 from aperture.core import clock
-from aperture.core.errors import Conflict, NotFound
+from aperture.core.errors import NotFound
 from aperture.core.identity import Caller
-from aperture.core.tables import CONDITION_FAILED, condition_failed, reasons, transaction
+from aperture.core.tables import CONDITION_FAILED, commit, condition_failed
 from aperture.social.posts import PUBLISHED, get_post
 from aperture.social.tables import Like, Post
 from aperture.stories import closeness
-
-_ATTEMPTS = 50
 
 
 def _transact(row: Like, post_id: str, *, liked: bool) -> bool:
@@ -28,28 +25,22 @@ def _transact(row: Like, post_id: str, *, liked: bool) -> bool:
 
     True when applied; False when the like row was already as wanted. The count moves only on a
     published post: a pending or blocked one is not there to like."""
-    for _ in range(_ATTEMPTS):
-        try:
-            with transaction() as write:
-                if liked:
-                    write.save(row, condition=Like.user_id.does_not_exist())
-                else:
-                    write.delete(row, condition=Like.user_id.exists())
-                write.update(
-                    Post(post_id),
-                    [Post.like_count.add(1 if liked else -1)],
-                    condition=Post.state == PUBLISHED,
-                )
-        except TransactWriteError as error:
-            row_code, post_code = reasons(error)
-            if post_code == CONDITION_FAILED:
-                raise NotFound(f"there is no post {post_id}") from error
-            if row_code == CONDITION_FAILED:
-                return False
-            time.sleep(random.uniform(0, 0.01))  # TransactionConflict: another like of this post
-            continue
+
+    def build(write: TransactWrite) -> None:
+        if liked:
+            write.save(row, condition=Like.user_id.does_not_exist())
+        else:
+            write.delete(row, condition=Like.user_id.exists())
+        write.update(
+            Post(post_id), [Post.like_count.add(1 if liked else -1)], condition=Post.state == PUBLISHED
+        )
+
+    codes = commit(build)
+    if not codes:
         return True
-    raise Conflict("too many concurrent changes to this post: retry")
+    if codes[1] == CONDITION_FAILED:
+        raise NotFound(f"there is no post {post_id}")
+    return False
 
 
 def like(caller: Caller, post_id: str) -> dict[str, Any]:

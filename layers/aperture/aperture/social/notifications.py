@@ -1,4 +1,5 @@
-"""Notifications: what the service tells a user about their content (failed uploads, blocked media)."""
+"""Notifications: what the service tells a user about their content (failed uploads, blocked media)
+and about what others did with it (comments)."""
 
 from __future__ import annotations
 
@@ -10,14 +11,23 @@ from aperture.core.pagination import decode_cursor, encode_cursor
 from aperture.social.tables import Notification
 
 
-def notify(user_id: str, kind: str, message: str, *, media_id: str | None = None) -> None:
+def notify(
+    user_id: str,
+    kind: str,
+    message: str,
+    *,
+    notification_id: str | None = None,
+    **about: Any,
+) -> None:
+    """Tell ``user_id``; ``about`` names what it concerns (media_id, post_id, comment_id, actor_id).
+    A ``notification_id`` (time-ordered, see ``ids.timed_id``) makes a repeated notice one notice."""
     Notification(
         user_id,
-        new_id("n"),  # time-ordered: newest sorts last
+        notification_id or new_id("n"),  # time-ordered: newest sorts last
         kind=kind,
         message=message,
         created_at=clock.now(),
-        media_id=media_id,
+        **about,
     ).save()
 
 

@@ -28,7 +28,7 @@ from aperture.core.tables import condition_failed, write_batch
 from aperture.media.records import attach, find_media, is_cleared, shown_media
 from aperture.media.removal import release
 from aperture.social import blocks
-from aperture.social.tables import Like, Post
+from aperture.social.tables import Comment, Like, Post
 from aperture.social.users import get_profile
 
 FANOUT_QUEUE = "FANOUT_QUEUE_URL"
@@ -59,6 +59,7 @@ def create_post(caller: Caller, post: NewPost, request_key: str | None = None) -
         media_id=post.media_id,
         created_at=clock.now(),
         like_count=0,
+        comment_count=0,
         state=PENDING,
     )
     try:
@@ -170,12 +171,20 @@ def delete_post(caller: Caller, post_id: str) -> dict[str, Any]:
 
 
 def purge_deleted(post: dict[str, Any]) -> dict[str, Any]:
-    """What a deleted post leaves in storage goes: its like rows, and its media's bytes once no
-    other post or Story shows them. Every step repeats harmlessly (the stream may deliver again)."""
+    """What a deleted post leaves in storage goes: its like rows, its comments, and its media's
+    bytes once no other post or Story shows them. Every step repeats harmlessly (the stream may
+    deliver again)."""
     likes = [Like(post["post_id"], like.user_id) for like in Like.query(post["post_id"])]
     write_batch(Like, deletes=likes)
+    comments = list(Comment.query(post["post_id"], attributes_to_get=["post_id", "comment_id"]))
+    write_batch(Comment, deletes=comments)
     media = release(post["media_id"], post["post_id"]) if post.get("media_id") else "none"
-    return {"post_id": post["post_id"], "likes_removed": len(likes), "media": media}
+    return {
+        "post_id": post["post_id"],
+        "likes_removed": len(likes),
+        "comments_removed": len(comments),
+        "media": media,
+    }
 
 
 def posts_by_id(post_ids: Iterable[str]) -> dict[str, dict[str, Any]]:

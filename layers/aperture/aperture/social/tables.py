@@ -1,5 +1,5 @@
 """The social tables' shapes: users with their username claims, the follow graph, posts, likes,
-blocks and notifications. Keys, indexes and attribute types match ``template.yaml``."""
+comments, blocks and notifications. Keys, indexes and attribute types match ``template.yaml``."""
 
 from __future__ import annotations
 
@@ -120,6 +120,7 @@ class Post(TableModel):
     media_id = UnicodeAttribute(null=True)
     created_at = NumberAttribute()
     like_count = NumberAttribute(null=True)
+    comment_count = NumberAttribute(null=True)
     state = UnicodeAttribute()
     published_at = NumberAttribute(null=True)
     delivery = UnicodeAttribute(null=True)  # "fanout" or "merge"
@@ -133,6 +134,60 @@ class Like(TableModel):
     post_id = UnicodeAttribute(hash_key=True)
     user_id = UnicodeAttribute(range_key=True)
     liked_at = NumberAttribute()
+
+
+class Threads(GlobalSecondaryIndex["Comment"]):
+    """Sparse: a shown comment carries ``thread_id`` (its post's id, or its parent comment's for a
+    reply), so one query lists a post's comments or a comment's replies, oldest first."""
+
+    class Meta:
+        index_name = "Threads"
+        projection = AllProjection()
+
+    thread_id = UnicodeAttribute(hash_key=True)
+    created_at = NumberAttribute(range_key=True)
+
+
+class HeldComments(GlobalSecondaryIndex["Comment"]):
+    """Sparse: only comments held for a moderator carry ``review_queue``."""
+
+    class Meta:
+        index_name = "HeldComments"
+        projection = AllProjection()
+
+    review_queue = UnicodeAttribute(hash_key=True)
+    created_at = NumberAttribute(range_key=True)
+
+
+class ByCommenter(GlobalSecondaryIndex["Comment"]):
+    """A user's comments, wherever they are: what deleting the account must find."""
+
+    class Meta:
+        index_name = "ByCommenter"
+        projection = KeysOnlyProjection()
+
+    author_id = UnicodeAttribute(hash_key=True)
+    created_at = NumberAttribute(range_key=True)
+
+
+class Comment(TableModel):
+    class Meta:
+        table_env = "COMMENTS_TABLE"
+
+    post_id = UnicodeAttribute(hash_key=True)
+    comment_id = UnicodeAttribute(range_key=True)
+    author_id = UnicodeAttribute()
+    text = UnicodeAttribute()
+    created_at = NumberAttribute()
+    state = UnicodeAttribute()  # "shown" or "held"
+    parent_id = UnicodeAttribute(null=True)  # the comment this one replies to
+    reply_count = NumberAttribute(null=True)
+    thread_id = UnicodeAttribute(null=True)
+    review_queue = UnicodeAttribute(null=True)
+    held_for = UnicodeAttribute(null=True)  # the term it matched
+    threads = Threads()
+    held = HeldComments()
+    by_commenter = ByCommenter()
 
 
 class Block(TableModel):
@@ -154,3 +209,6 @@ class Notification(TableModel):
     message = UnicodeAttribute()
     created_at = NumberAttribute()
     media_id = UnicodeAttribute(null=True)  # what it is about
+    post_id = UnicodeAttribute(null=True)
+    comment_id = UnicodeAttribute(null=True)
+    actor_id = UnicodeAttribute(null=True)  # who did it
