@@ -15,12 +15,13 @@ from aperture_local.template import Template
 from tests.conftest import EVENTS, ROOT, load_event
 
 # On an empty stack, in this order: the user is created, the intent made; the post and media
-# the like and the Story name do not exist there.
+# the like, the comment and the Story name do not exist there.
 EXPECTED = [
     ("health.json", 200),
     ("create_user.json", 201),
     ("upload_intent.json", 201),
     ("like_post.json", 404),
+    ("create_comment.json", 404),
     ("home_feed.json", 200),
     ("post_story.json", 404),
     ("explore.json", 200),
