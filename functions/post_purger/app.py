@@ -30,6 +30,7 @@ class RemovedPost(BaseModel):
     post_id: str = Field(pattern=r"^p_")
     author_id: str
     media_id: str | None = None
+    media_items: list[dict[str, str]] | None = None
 
 
 @tracer.capture_method
@@ -45,7 +46,8 @@ def on_post_removed(record: DynamoDBRecord) -> None:
     logger.info("post purged", extra=outcome)
     metrics.add_metric(name="LikesPurged", unit=MetricUnit.Count, value=outcome["likes_removed"])
     metrics.add_metric(name="CommentsPurged", unit=MetricUnit.Count, value=outcome["comments_removed"])
-    metrics.add_metric(name=f"Media_{outcome['media']}", unit=MetricUnit.Count, value=1)
+    for fate, items in outcome["media"].items():
+        metrics.add_metric(name=f"Media_{fate}", unit=MetricUnit.Count, value=items)
 
 
 @logger.inject_lambda_context

@@ -182,9 +182,16 @@ class Aperture:
 
     # ----------------------------------------------------------------------------- posts
     def create_post(
-        self, media_id: str | None = None, *, caption: str = "", idempotency_key: str | None = None
+        self,
+        media_id: str | None = None,
+        *,
+        caption: str = "",
+        media: list[models.MediaItem] | None = None,
+        idempotency_key: str | None = None,
     ) -> models.Post:
-        post = models.NewPost(media_id=media_id, caption=caption)
+        """A post of one media item (``media_id``), a carousel of 1 to 10 with alt text
+        (``media``), or none."""
+        post = models.NewPost(media_id=media_id, caption=caption, media=media)
         return self._create("/posts", models.Post, post, idempotency_key)
 
     def get_post(self, post_id: str) -> models.Post:

@@ -155,6 +155,27 @@ class UserPage(BaseModel):
     next_cursor: str | None
 
 
+class Playback(BaseModel):
+    mp4: str
+    """
+    the fast-start MP4's key
+    """
+    mp4_url: str
+    hls: str | None = None
+    """
+    the HLS master playlist's key, once laddered
+    """
+    hls_url: str | None = None
+
+
+class PostMedia(BaseModel):
+    media_id: str
+    alt_text: str
+    """
+    what a screen reader says of it; empty when none was given
+    """
+
+
 class Rendition(BaseModel):
     key: str
     url: str
@@ -185,15 +206,37 @@ class Post(BaseModel):
     created_at: float
     published_at: float | None = None
     media_id: str | None = None
+    """
+    the first media item: the cover
+    """
+    media_items: Annotated[list[PostMedia] | None, Field(validate_default=True)] = []
+    """
+    every media item, in order (0 to 10)
+    """
     delivery: Literal["fanout", "merge"] | None = None
     """
     how followers' feeds got it: rows written, or merged on read
     """
 
 
+class MediaItem(BaseModel):
+    media_id: Annotated[str, Field(pattern="^[A-Za-z0-9_-]{1,64}$")]
+    alt_text: Annotated[str | None, Field(max_length=1000)] = ""
+    """
+    what a screen reader says of it
+    """
+
+
 class NewPost(BaseModel):
     caption: Annotated[str | None, Field(max_length=2200)] = ""
     media_id: Annotated[str | None, Field(pattern="^[A-Za-z0-9_-]{1,64}$")] = None
+    """
+    one item, no alt text
+    """
+    media: Annotated[list[MediaItem] | None, Field(max_length=10, min_length=1)] = None
+    """
+    1 to 10 items, photos and videos, in order
+    """
 
 
 class PostDeleted(BaseModel):
@@ -258,6 +301,13 @@ class FeedPost(BaseModel):
     created_at: float
     published_at: float | None = None
     media_id: str | None = None
+    """
+    the first media item: the cover
+    """
+    media_items: Annotated[list[PostMedia] | None, Field(validate_default=True)] = []
+    """
+    every media item, in order (0 to 10)
+    """
     delivery: Literal["fanout", "merge"] | None = None
     """
     how followers' feeds got it: rows written, or merged on read
@@ -487,19 +537,6 @@ class UploadIntent(BaseModel):
     filter: Literal["clarendon", "gingham", "juno", "lark", "moon", "reyes", "valencia"] | None = None
 
 
-class Playback(BaseModel):
-    mp4: str
-    """
-    the fast-start MP4's key
-    """
-    mp4_url: str
-    hls: str | None = None
-    """
-    the HLS master playlist's key, once laddered
-    """
-    hls_url: str | None = None
-
-
 class Variant(BaseModel):
     name: str
     codecs: str
@@ -610,10 +647,12 @@ class GridMedia(BaseModel):
     media_id: str
     kind: str
     state: str
+    content_type: str | None = None
     width: int
     height: int
     renditions: list[Rendition]
     thumbhash: str
+    playback: Playback | None = None
 
 
 class GridPost(BaseModel):
@@ -626,6 +665,13 @@ class GridPost(BaseModel):
     created_at: float
     published_at: float | None = None
     media_id: str | None = None
+    """
+    the first media item: the cover
+    """
+    media_items: Annotated[list[PostMedia] | None, Field(validate_default=True)] = []
+    """
+    every media item, in order (0 to 10)
+    """
     delivery: Literal["fanout", "merge"] | None = None
     """
     how followers' feeds got it: rows written, or merged on read
@@ -646,6 +692,10 @@ class ExploreItem(BaseModel):
     post_id: str
     author_id: str
     kind: str
+    media_items: Annotated[list[PostMedia] | None, Field(validate_default=True)] = []
+    """
+    the post's media, in order
+    """
     reason: Reason
 
 
@@ -686,13 +736,14 @@ class Ladder(BaseModel):
 
 class Media(BaseModel):
     """
-    A media item's state and, once processed, its renditions, ThumbHash and playback.
+    A media item's state and, once processed, its renditions, ThumbHash and playback. Anyone
+    but its owner and moderators sees the public fields only (no owner, times or moderation).
     """
 
     media_id: str
-    owner_id: str
+    owner_id: str | None = None
     state: Literal["pending", "processing", "ready", "failed", "expired"]
-    created_at: float
+    created_at: float | None = None
     updated_at: float | None = None
     declared_size: int | None = None
     declared_type: str | None = None

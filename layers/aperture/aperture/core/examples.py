@@ -98,6 +98,7 @@ POST: dict[str, Any] = {
     "created_at": 1796093487.3566134,
     "published_at": 1796093487.9596765,
     "media_id": "m_01M8QR76TXBNY6XM5TRQP0KY9J",
+    "media_items": [{"media_id": "m_01M8QR76TXBNY6XM5TRQP0KY9J", "alt_text": "A cat asleep on a red sofa"}],
 }
 
 LIKE_STATE: dict[str, Any] = {
@@ -150,6 +151,9 @@ FEED_PAGE: dict[str, Any] = {
             "created_at": 1796093487.3566134,
             "published_at": 1796093487.9596765,
             "media_id": "m_01M8QR76TXBNY6XM5TRQP0KY9J",
+            "media_items": [
+                {"media_id": "m_01M8QR76TXBNY6XM5TRQP0KY9J", "alt_text": "A cat asleep on a red sofa"}
+            ],
             "delivery": "fanout",
             "source": "fanout",
         }

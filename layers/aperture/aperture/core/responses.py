@@ -131,10 +131,17 @@ class GridMedia(_Body):
     media_id: str
     kind: str
     state: str
+    content_type: str | None = None
     width: int
     height: int
     renditions: list[Rendition]
     thumbhash: str
+    playback: Playback | None = None
+
+
+class PostMedia(_Body):
+    media_id: str
+    alt_text: str = Field(description="what a screen reader says of it; empty when none was given")
 
 
 class Post(_Body):
@@ -150,7 +157,8 @@ class Post(_Body):
     comment_count: int = 0
     created_at: float
     published_at: float | None = None
-    media_id: str | None = None
+    media_id: str | None = Field(default=None, description="the first media item: the cover")
+    media_items: list[PostMedia] = Field(default=[], description="every media item, in order (0 to 10)")
     delivery: Literal["fanout", "merge"] | None = Field(
         default=None, description="how followers' feeds got it: rows written, or merged on read"
     )
@@ -200,6 +208,7 @@ class ExploreItem(_Body):
     post_id: str
     author_id: str
     kind: str
+    media_items: list[PostMedia] = Field(default=[], description="the post's media, in order")
     reason: Reason
 
 
@@ -397,14 +406,15 @@ class Ladder(_Body):
 
 
 class Media(_Body):
-    """A media item's state and, once processed, its renditions, ThumbHash and playback."""
+    """A media item's state and, once processed, its renditions, ThumbHash and playback. Anyone
+    but its owner and moderators sees the public fields only (no owner, times or moderation)."""
 
     model_config = _example(examples.MEDIA)
 
     media_id: str
-    owner_id: str
+    owner_id: str | None = None
     state: Literal["pending", "processing", "ready", "failed", "expired"]
-    created_at: float
+    created_at: float | None = None
     updated_at: float | None = None
     declared_size: int | None = None
     declared_type: str | None = None

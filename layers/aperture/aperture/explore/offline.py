@@ -73,13 +73,18 @@ def read_catalogue(since: float) -> Catalogue:
     """Posts created since ``since`` that are not deleted, with their media's kind and verdict."""
     found = Post.scan((Post.created_at >= since) & (Post.state != "deleted"))
     posts = [post.to_dict() for post in found]
-    media_ids = sorted({p["media_id"] for p in posts if p.get("media_id")})
+    media_ids = sorted({item["media_id"] for p in posts for item in p.get("media_items", [])})
     media = {m.media_id: m.to_dict() for m in Media.batch_get(media_ids)}
 
     def verdict(post: dict[str, Any]) -> str:
-        if not post.get("media_id"):
+        """The verdict of the post's media: approved when every item is, else the first that is not."""
+        if not post.get("media_items"):
             return "approved" if post.get("state") == "published" else "pending"
-        return str(media.get(post["media_id"], {}).get("moderation", {}).get("verdict", "pending"))
+        verdicts = [
+            str(media.get(item["media_id"], {}).get("moderation", {}).get("verdict", "pending"))
+            for item in post["media_items"]
+        ]
+        return next((v for v in verdicts if v != "approved"), "approved")
 
     return Catalogue(
         post_id=np.array([p["post_id"] for p in posts], dtype=np.str_),

@@ -18,6 +18,7 @@ from aperture.explore.offline import BUCKET, LATEST
 from aperture.explore.pipeline import Explore, ExploreConfig
 from aperture.explore.store import OnlineFeatures
 from aperture.feed.home import followed_authors
+from aperture.social.posts import PUBLISHED, posts_by_id
 
 
 class ModelCache:
@@ -93,15 +94,19 @@ def explore_page(user_id: str) -> dict[str, Any]:
     viewer, stale = _features.viewer(user_id, frozenset(followed_authors(user_id)))
     viewer = replace(viewer, unsafe=safety.unsafe_posts())
     page = explorer.page(viewer, clock.now())
+    # One BatchGet: each post's media as it is now, and a post deleted since the batch never shown.
+    posts = posts_by_id(pick.post_id for pick in page.items)
     return {
         "items": [
             {
                 "post_id": pick.post_id,
                 "author_id": pick.author_id,
                 "kind": pick.kind,
+                "media_items": posts[pick.post_id].get("media_items", []),
                 "reason": {"source": pick.source, "score": pick.score},
             }
             for pick in page.items
+            if posts.get(pick.post_id, {}).get("state") == PUBLISHED
         ],
         "fallbacks": [*page.fallbacks, *(["stale_features"] if stale else [])],
         "model_version": page.model_version,

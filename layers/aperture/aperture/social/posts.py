@@ -1,19 +1,21 @@
 """Posts: created once per idempotency key, published when their media may be shown.
 
-A post starts ``pending``. It is published (and its fan-out job sent) as soon as its media is
-ready and moderation has approved it; media held for review or blocked keeps its posts pending,
-shown nowhere. A post without media is published at once. Whichever of "post created" and
-"media approved" happens second publishes: both update the media record, so the later one always
-sees the other.
+A post holds no media, or 1 to 10 items (a carousel of photos and videos), each with optional alt
+text. It starts ``pending`` and is published (and its fan-out job sent) as soon as every item is
+ready and approved by moderation; an item held for review or blocked keeps it pending, shown
+nowhere. A post without media is published at once. Whichever of "post created" and "its last
+item approved" happens last publishes: each writes its media record before reading the others'
+(strongly consistent), so of two that race, at least one sees both done.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from itertools import islice
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pynamodb.exceptions import DeleteError, PutError, UpdateError
 
 from aperture.core import clock
@@ -36,27 +38,64 @@ PENDING, PUBLISHED = "pending", "published"
 ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 
 
+class MediaItem(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    media_id: str = Field(pattern=ID_PATTERN)
+    alt_text: str = Field(default="", max_length=1000, description="what a screen reader says of it")
+
+
 class NewPost(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     caption: str = Field(default="", max_length=2200)
-    media_id: str | None = Field(default=None, pattern=ID_PATTERN)
+    media_id: str | None = Field(default=None, pattern=ID_PATTERN, description="one item, no alt text")
+    media: list[MediaItem] | None = Field(
+        default=None, min_length=1, max_length=10, description="1 to 10 items, photos and videos, in order"
+    )
+
+    @model_validator(mode="after")
+    def _one_way_to_name_media(self) -> NewPost:
+        if self.media_id is not None and self.media is not None:
+            raise ValueError("give media_id or media, not both")
+        if len({item.media_id for item in self.items}) < len(self.items):
+            raise ValueError("a media item appears twice")
+        return self
+
+    @property
+    def items(self) -> list[MediaItem]:
+        if self.media is not None:
+            return self.media
+        return [MediaItem(media_id=self.media_id)] if self.media_id else []
+
+
+def media_items(post: dict[str, Any]) -> list[dict[str, str]]:
+    """A post's media items (a post from before carousels, or its stream image, names one)."""
+    if post.get("media_items"):
+        return list(post["media_items"])
+    return [{"media_id": post["media_id"], "alt_text": ""}] if post.get("media_id") else []
+
+
+def _stored(items: list[MediaItem]) -> list[dict[str, str]]:
+    return [{"media_id": i.media_id, "alt_text": i.alt_text} for i in items]
 
 
 def create_post(caller: Caller, post: NewPost, request_key: str | None = None) -> dict[str, Any]:
     """A pending post, published at once when its media may be shown. Each step may repeat: a
     retry with the same ``request_key`` finds the post its first try saved and finishes it."""
-    if post.media_id is not None:
-        media = find_media(post.media_id)
+    items = _stored(post.items)
+    for item in items:
+        media = find_media(item["media_id"])
         if media is None:
-            raise NotFound(f"there is no media {post.media_id}")
+            raise NotFound(f"there is no media {item['media_id']}")
         if media["owner_id"] != caller.user_id:
             raise Forbidden("you can only post your own media")
     created = Post(
         item_id("p", request_key),
         author_id=caller.user_id,
         caption=post.caption,
-        media_id=post.media_id,
+        media_id=items[0]["media_id"] if items else None,
+        media_items=items or None,
         created_at=clock.now(),
         like_count=0,
         comment_count=0,
@@ -69,13 +108,18 @@ def create_post(caller: Caller, post: NewPost, request_key: str | None = None) -
         if request_key is None or not condition_failed(error):
             raise
         item = get_post(created.post_id)
-        if (item.get("caption") or "", item.get("media_id")) != (post.caption, post.media_id):
+        if (item.get("caption") or "", media_items(item)) != (post.caption, items):
             raise Unprocessable("this Idempotency-Key was used with a different request body") from error
-    if item["state"] == PENDING and (
-        post.media_id is None or is_cleared(attach(post.media_id, "post_ids", item["post_id"]))
-    ):
+    for media in items:
+        attach(media["media_id"], "post_ids", item["post_id"])
+    if item["state"] == PENDING and _all_cleared(item):
         item["state"] = publish(item)
     return item
+
+
+def _all_cleared(post: dict[str, Any]) -> bool:
+    """Every media item of the post is ready and approved (read after this step's own write)."""
+    return all(is_cleared(find_media(i["media_id"]) or {}) for i in media_items(post))
 
 
 def publish(post: dict[str, Any]) -> str:
@@ -94,10 +138,11 @@ def publish(post: dict[str, Any]) -> str:
 
 
 def publish_posts_of(media: dict[str, Any]) -> int:
-    """Publish the pending posts of media that moderation has just approved."""
+    """Publish the pending posts of media that moderation has just approved, those whose every
+    other item is approved too."""
     published = 0
     for post in posts_by_id(media.get("post_ids", [])).values():
-        if post["state"] == PENDING:
+        if post["state"] == PENDING and _all_cleared(post):
             publish(post)
             published += 1
     return published
@@ -178,12 +223,12 @@ def purge_deleted(post: dict[str, Any]) -> dict[str, Any]:
     write_batch(Like, deletes=likes)
     comments = list(Comment.query(post["post_id"], attributes_to_get=["post_id", "comment_id"]))
     write_batch(Comment, deletes=comments)
-    media = release(post["media_id"], post["post_id"]) if post.get("media_id") else "none"
+    media = Counter(release(item["media_id"], post["post_id"]) for item in media_items(post))
     return {
         "post_id": post["post_id"],
         "likes_removed": len(likes),
         "comments_removed": len(comments),
-        "media": media,
+        "media": dict(media),  # how many items were "deleted", "kept" (shown elsewhere), or "gone"
     }
 
 

@@ -3,8 +3,12 @@ comments, blocks and notifications. Keys, indexes and attribute types match ``te
 
 from __future__ import annotations
 
+from typing import Any
+
 from pynamodb.attributes import (
     BooleanAttribute,
+    ListAttribute,
+    MapAttribute,
     NumberAttribute,
     UnicodeAttribute,
     UnicodeSetAttribute,
@@ -110,6 +114,13 @@ class ByAuthor(GlobalSecondaryIndex["Post"]):
     created_at = NumberAttribute(range_key=True)
 
 
+class PostMedia(MapAttribute[str, str]):
+    """One media item of a post, with the text a screen reader says of it."""
+
+    media_id = UnicodeAttribute()
+    alt_text = UnicodeAttribute()  # "" when there is none
+
+
 class Post(TableModel):
     class Meta:
         table_env = "POSTS_TABLE"
@@ -117,7 +128,8 @@ class Post(TableModel):
     post_id = UnicodeAttribute(hash_key=True)
     author_id = UnicodeAttribute()
     caption = UnicodeAttribute(null=True)
-    media_id = UnicodeAttribute(null=True)
+    media_id = UnicodeAttribute(null=True)  # the first media item: the cover
+    media_items = ListAttribute(of=PostMedia, null=True)  # every item, in order, 1 to 10
     created_at = NumberAttribute()
     like_count = NumberAttribute(null=True)
     comment_count = NumberAttribute(null=True)
@@ -125,6 +137,13 @@ class Post(TableModel):
     published_at = NumberAttribute(null=True)
     delivery = UnicodeAttribute(null=True)  # "fanout" or "merge"
     by_author = ByAuthor()
+
+    def to_dict(self) -> dict[str, Any]:
+        """As stored, with ``media_items`` for a post from before carousels too (its one item)."""
+        item = super().to_dict()
+        if self.media_id and not self.media_items:
+            item["media_items"] = [{"media_id": self.media_id, "alt_text": ""}]
+        return item
 
 
 class Like(TableModel):
