@@ -178,7 +178,9 @@ class LocalStack:
         All functions share this process's environment locally, so two functions giving one
         variable different values would silently see the wrong one: that is refused.
         """
-        overrides = local_identity()
+        # moto's Cognito stands in for the pool's users, which an account's deletion deletes.
+        pool = client("cognito-idp").create_user_pool(PoolName=self.stack_name)["UserPool"]["Id"]
+        overrides = local_identity() | {"USER_POOL_ID": pool}
         merged: dict[str, str] = dict(overrides)
         for spec in self.template.functions():
             for name, expression in spec.environment.items():

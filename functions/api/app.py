@@ -9,6 +9,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from chalice.app import Chalice
 from pydantic import BaseModel, ConfigDict, Field
 
+from aperture.accounts import deletion
 from aperture.core import clock, responses
 from aperture.core.errors import NotFound
 from aperture.core.idempotency import once
@@ -106,6 +107,7 @@ def super_resolution_model(request: Request) -> Reply:
 def dev_token(request: Request) -> dict[str, Any]:
     login: DevLogin = request.body
     token = dev_issuer().issue(login.user_id, login.lifetime_seconds, tuple(login.groups))
+    deletion.cancel_deletion(login.user_id)  # a sign-in, as Cognito's post-authentication trigger sees it
     return {"id_token": token, "token_type": "Bearer", "expires_in": login.lifetime_seconds}
 
 
@@ -146,6 +148,18 @@ def get_user(request: Request, user_id: str) -> dict[str, Any]:
 )
 def update_user(request: Request, user_id: str) -> dict[str, Any]:
     return users.update_profile(request.user, user_id, request.body)
+
+
+@api.route(
+    "/users/{user_id}",
+    "DELETE",
+    "Delete the caller's account and everything it made, once the grace period ends (signing in cancels)",
+    response=responses.AccountDeletionScheduled,
+    errors=(403,),
+    status=202,
+)
+def delete_user(request: Request, user_id: str) -> dict[str, Any]:
+    return deletion.request_deletion(request.user, user_id)
 
 
 @api.route(

@@ -39,7 +39,7 @@ def _imported(room: str) -> set[str]:
 
 
 def test_the_layer_is_rooms_only() -> None:
-    assert ROOMS == ["core", "explore", "feed", "media", "moderation", "social", "stories"]
+    assert ROOMS == ["accounts", "core", "explore", "feed", "media", "moderation", "social", "stories"]
     assert sorted(path.name for path in PACKAGE.glob("*.py")) == ["__init__.py"]
 
 

@@ -108,6 +108,10 @@ class Aperture:
         )
         return self._call("PATCH", f"/users/{user_id}", models.Profile, changes)
 
+    def delete_user(self, user_id: str) -> models.AccountDeletionScheduled:
+        """Schedule the account's deletion; signing in before ``deletes_at`` cancels it."""
+        return self._call("DELETE", f"/users/{user_id}", models.AccountDeletionScheduled)
+
     def set_follow(
         self, user_id: str, followee_id: str, following: bool, *, client_timestamp: int | None = None
     ) -> models.FollowState:

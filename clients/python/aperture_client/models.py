@@ -118,6 +118,16 @@ class ProfileChanges(BaseModel):
     archive_stories: bool | None = None
 
 
+class AccountDeletionScheduled(BaseModel):
+    """
+    The account will be deleted at ``deletes_at`` unless its owner signs in before.
+    """
+
+    user_id: str
+    deletes_at: float
+    state: Literal["scheduled"]
+
+
 class FollowState(BaseModel):
     """
     The follow edge after this request; ``applied`` is false when a later tap already won.

@@ -23,6 +23,7 @@ class Settings:
     explore_retrieval_budget_ms: float
     explore_ranking_budget_ms: float
     comments_per_minute: int
+    account_deletion_grace_seconds: int
 
     @classmethod
     def from_environment(cls) -> Settings:
@@ -34,6 +35,7 @@ class Settings:
             explore_retrieval_budget_ms=float(os.environ.get("EXPLORE_RETRIEVAL_BUDGET_MS", "50")),
             explore_ranking_budget_ms=float(os.environ.get("EXPLORE_RANKING_BUDGET_MS", "200")),
             comments_per_minute=int(os.environ.get("COMMENTS_PER_MINUTE", "20")),
+            account_deletion_grace_seconds=int(os.environ.get("ACCOUNT_DELETION_GRACE_SECONDS", "2592000")),
         )
 
 

@@ -37,6 +37,11 @@ class Caller:
         """In the Cognito group whose members decide reviews and see moderation's details."""
         return MODERATORS in (self.claims.get("cognito:groups") or [])
 
+    @property
+    def sign_in_name(self) -> str:
+        """The Cognito user behind the token (its username), to delete with the account."""
+        return str(self.claims.get("cognito:username") or self.user_id)
+
 
 def require_moderator(caller: Caller) -> None:
     if not caller.is_moderator:

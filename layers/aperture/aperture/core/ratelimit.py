@@ -22,7 +22,8 @@ class RateWindow(TableModel):
     class Meta:
         table_env = "RATE_LIMITS_TABLE"
 
-    limit_key = UnicodeAttribute(hash_key=True)  # "{action}#{user_id}#{window start}"
+    user_id = UnicodeAttribute(hash_key=True)
+    window = UnicodeAttribute(range_key=True)  # "{action}#{window start}"
     used = NumberAttribute()
     expires_at = TTLAttribute()
 
@@ -39,7 +40,7 @@ class RateLimit:
         start = math.floor(now / self.window_seconds) * self.window_seconds
         end = start + self.window_seconds
         try:
-            RateWindow(f"{self.action}#{user_id}#{start}").update(
+            RateWindow(user_id, f"{self.action}#{start}").update(
                 [RateWindow.used.add(1), RateWindow.expires_at.set(ttl(end))],
                 condition=RateWindow.used.does_not_exist() | (RateWindow.used < self.limit),
             )

@@ -90,6 +90,14 @@ class Profile(_Body):
     updated_at: float
 
 
+class AccountDeletionScheduled(_Body):
+    """The account will be deleted at ``deletes_at`` unless its owner signs in before."""
+
+    user_id: str
+    deletes_at: float
+    state: Literal["scheduled"]
+
+
 class FollowState(_Body):
     """The follow edge after this request; ``applied`` is false when a later tap already won."""
 

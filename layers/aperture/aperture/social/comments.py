@@ -189,20 +189,25 @@ def delete_comment(caller: Caller, post_id: str, comment_id: str) -> dict[str, A
         post_author = None  # the post is going: its purge takes its comments
     if caller.user_id not in (comment["author_id"], post_author):
         raise Forbidden("only the comment's author or the post's author may delete it")
-    if comment["state"] == SHOWN and not comment.get("parent_id"):
-        for _ in range(_DELETE_ROUNDS):  # a reply that lands meanwhile is found by the next round
-            for reply in Comment.threads.query(comment_id, attributes_to_get=["post_id", "comment_id"]):
-                _remove(post_id, reply.comment_id)
-            if (outcome := _remove(post_id, comment_id, no_replies=True)) != "replied to":
-                break
-        else:
-            raise Conflict("replies keep arriving: retry")
-    else:
-        outcome = _remove(post_id, comment_id)
-    if outcome == "gone":  # another request deleted it first
+    if remove_thread(post_id, comment_id) == "gone":  # another request deleted it first
         raise NotFound(f"there is no comment {comment_id} on this post")
     count = int(get_post(post_id).get("comment_count") or 0) if post_author else 0
     return {"post_id": post_id, "comment_id": comment_id, "deleted": True, "comment_count": count}
+
+
+def remove_thread(post_id: str, comment_id: str) -> str:
+    """Delete a comment and, for a top-level one, its replies first: "removed", or "gone"."""
+    comment = _find(post_id, comment_id)
+    if comment is None:
+        return "gone"
+    if comment["state"] != SHOWN or comment.get("parent_id"):
+        return _remove(post_id, comment_id)
+    for _ in range(_DELETE_ROUNDS):  # a reply that lands meanwhile is found by the next round
+        for reply in Comment.threads.query(comment_id, attributes_to_get=["post_id", "comment_id"]):
+            _remove(post_id, reply.comment_id)
+        if (outcome := _remove(post_id, comment_id, no_replies=True)) != "replied to":
+            return outcome
+    raise Conflict("replies keep arriving: retry")
 
 
 def _remove(post_id: str, comment_id: str, *, no_replies: bool = False) -> str:

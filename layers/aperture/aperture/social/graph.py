@@ -14,11 +14,12 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.pagination import ResultIterator
+from pynamodb.transactions import TransactWrite
 
 from aperture.core.errors import Conflict, Forbidden, NotFound, Unprocessable
 from aperture.core.identity import Caller
 from aperture.core.pagination import decode_cursor, encode_cursor
-from aperture.core.tables import CONDITION_FAILED, reasons, transaction
+from aperture.core.tables import CONDITION_FAILED, commit, reasons, transaction
 from aperture.social.tables import Edge, User
 from aperture.social.users import get_profile
 
@@ -97,6 +98,28 @@ def _write(follower_id: str, followee_id: str, request: FollowRequest, edge: Edg
             delta = 1 if request.following else -1
             for user_id, counter in ((followee_id, User.follower_count), (follower_id, User.following_count)):
                 write.update(User(user_id), [counter.add(delta)], condition=User.user_id.exists())
+
+
+def sever(follower_id: str, followee_id: str) -> bool:
+    """Remove an edge for good (one of its users' account is deleted), taking back the counts a
+    live edge holds from whichever of the two still exists. True when it removed one."""
+    for _ in range(_ATTEMPTS):
+        edge = _edge(follower_id, followee_id)
+        if edge is None:
+            return False
+        counters = [(followee_id, User.follower_count), (follower_id, User.following_count)]
+        alive = [(user_id, counter) for user_id, counter in counters if User.count(user_id)]
+        alive = alive if edge.following else []
+
+        def build(write: TransactWrite, edge: Edge = edge, alive: list[tuple[str, Any]] = alive) -> None:
+            write.delete(edge, condition=Edge.updated_at == edge.updated_at)
+            for user_id, counter in alive:
+                write.update(User(user_id), [counter.add(-1)], condition=User.user_id.exists())
+
+        if not commit(build):
+            return True
+        # else the edge changed, or a user went, since it was read: read again
+    raise Conflict("too many concurrent changes to this follow: retry")
 
 
 def _page(edges: ResultIterator[Edge], other: str) -> dict[str, Any]:

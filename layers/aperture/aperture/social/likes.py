@@ -62,6 +62,15 @@ def unlike(caller: Caller, post_id: str) -> dict[str, Any]:
     }
 
 
+def withdraw(user_id: str, post_id: str) -> None:
+    """Take a like back for good (its user's account is deleted): the count moves while the post
+    is up; a pending or deleted post's like row just goes."""
+    try:
+        _transact(Like(post_id, user_id), post_id, liked=False)
+    except NotFound:
+        Like(post_id, user_id).delete()
+
+
 def count_likes(post_id: str) -> int:
     return Like.count(post_id, consistent_read=True)
 

@@ -48,6 +48,9 @@ class User(TableModel):
     merged_head = UnicodeSetAttribute(null=True)
     last_active_at = NumberAttribute(null=True)
     dormant_since = NumberAttribute(null=True)
+    # A deletion the user asked for: it runs at deletes_at unless they sign in before (accounts)
+    deletes_at = NumberAttribute(null=True)
+    sign_in_name = UnicodeAttribute(null=True)  # the Cognito user to delete with the account
     merged_authors = MergedAuthors()
 
 
@@ -87,6 +90,17 @@ class Audience(GlobalSecondaryIndex["Edge"]):
     follower_id = UnicodeAttribute(range_key=True)
 
 
+class ByFollowee(GlobalSecondaryIndex["Edge"]):
+    """Every edge to a user, tombstones included: what deleting the account must find."""
+
+    class Meta:
+        index_name = "ByFollowee"
+        projection = KeysOnlyProjection()
+
+    followee_id = UnicodeAttribute(hash_key=True)
+    follower_id = UnicodeAttribute(range_key=True)
+
+
 class Edge(TableModel):
     """A follow edge; it stays as a tombstone after an unfollow, for last-write-wins."""
 
@@ -103,6 +117,7 @@ class Edge(TableModel):
     last_interaction_at = NumberAttribute(null=True)
     followers = Followers()
     audience = Audience()
+    by_followee = ByFollowee()
 
 
 class ByAuthor(GlobalSecondaryIndex["Post"]):
@@ -146,6 +161,17 @@ class Post(TableModel):
         return item
 
 
+class ByLiker(GlobalSecondaryIndex["Like"]):
+    """A user's likes, wherever they are."""
+
+    class Meta:
+        index_name = "ByLiker"
+        projection = KeysOnlyProjection()
+
+    user_id = UnicodeAttribute(hash_key=True)
+    post_id = UnicodeAttribute(range_key=True)
+
+
 class Like(TableModel):
     class Meta:
         table_env = "LIKES_TABLE"
@@ -153,6 +179,7 @@ class Like(TableModel):
     post_id = UnicodeAttribute(hash_key=True)
     user_id = UnicodeAttribute(range_key=True)
     liked_at = NumberAttribute()
+    by_liker = ByLiker()
 
 
 class Threads(GlobalSecondaryIndex["Comment"]):
@@ -209,6 +236,15 @@ class Comment(TableModel):
     by_commenter = ByCommenter()
 
 
+class ByBlocked(GlobalSecondaryIndex["Block"]):
+    class Meta:
+        index_name = "ByBlocked"
+        projection = KeysOnlyProjection()
+
+    blocked_id = UnicodeAttribute(hash_key=True)
+    blocker_id = UnicodeAttribute(range_key=True)
+
+
 class Block(TableModel):
     class Meta:
         table_env = "BLOCKS_TABLE"
@@ -216,6 +252,18 @@ class Block(TableModel):
     blocker_id = UnicodeAttribute(hash_key=True)
     blocked_id = UnicodeAttribute(range_key=True)
     created_at = NumberAttribute()
+    by_blocked = ByBlocked()
+
+
+class ByActor(GlobalSecondaryIndex["Notification"]):
+    """Sparse: notifications about what someone did (a comment) carry ``actor_id``."""
+
+    class Meta:
+        index_name = "ByActor"
+        projection = KeysOnlyProjection()
+
+    actor_id = UnicodeAttribute(hash_key=True)
+    notification_id = UnicodeAttribute(range_key=True)
 
 
 class Notification(TableModel):
@@ -231,3 +279,4 @@ class Notification(TableModel):
     post_id = UnicodeAttribute(null=True)
     comment_id = UnicodeAttribute(null=True)
     actor_id = UnicodeAttribute(null=True)  # who did it
+    by_actor = ByActor()

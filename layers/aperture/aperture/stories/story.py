@@ -27,7 +27,7 @@ from aperture.core.tables import condition_failed, ttl, write_batch
 from aperture.feed.home import followed_authors, list_as_merged, merged_authors
 from aperture.media.records import MEDIA_BUCKET, attach, find_media, get_media, is_cleared
 from aperture.social.posts import FANOUT_QUEUE
-from aperture.social.tables import Edge
+from aperture.social.tables import Edge, User
 from aperture.social.users import get_profile, is_large_account
 from aperture.stories.closeness import closeness_to
 from aperture.stories.closeness import record as record_interaction
@@ -316,8 +316,21 @@ def expire_all(stories: list[StoryExpiry]) -> tuple[list[dict[str, Any]], BaseEx
 
 
 def withdraw(author_id: str, story_id: str, image: dict[str, Any]) -> dict[str, Any]:
-    """The author deleted a Story: the expiry's steps at once, except that it is never archived."""
+    """The author deleted a Story: the expiry's steps at once, except that it is never archived.
+    A Story that its author's account deletion removed is that job's: it clears every Story's
+    traces at once, and a late stream record must not write a claim back after it."""
+    if _account_deleted(author_id):
+        return {"story_id": story_id, "outcome": "account deleted"}
     return _end(image | {"author_id": author_id, "story_id": story_id}, "deleted", archivable=False)
+
+
+def _account_deleted(author_id: str) -> bool:
+    """The author's account is gone, or its deletion is under way."""
+    try:
+        user = User.get(author_id, consistent_read=True, attributes_to_get=["user_id", "deletes_at"])
+    except User.DoesNotExist:
+        return True
+    return user.deletes_at is not None and user.deletes_at <= clock.now()
 
 
 def _end(story: dict[str, Any], outcome: str, archivable: bool) -> dict[str, Any]:
