@@ -145,7 +145,7 @@ def test_a_deleted_account_leaves_no_item_or_object_and_every_counter_it_moved_i
     idempotency = api.stack.environment["IDEMPOTENCY_TABLE"]
 
     def leftovers() -> dict[str, list[Any]]:
-        found = {
+        found: dict[str, list[Any]] = {
             table: [item for item in items if any(name in json.dumps(item) for name in names)]
             for table, items in _everything_in_tables(api).items()
         }
