@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from aperture.accounts import deletion
 from aperture.core.aws import client
 from aperture.stories.story import archived
 from aperture_local.stack import LocalStack
@@ -182,3 +183,39 @@ def test_a_sign_in_during_the_grace_period_keeps_the_account(api: ApiStack) -> N
     assert again["deletes_at"] == first["deletes_at"]
     assert other.status == 403
     assert _call(api, "GET", "/users/u_del_regret", "u_del_regret")["username"] == "u_del_regret"
+
+
+def test_a_deletion_that_dies_part_way_or_runs_short_of_time_is_finished_by_its_next_try(
+    api: ApiStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given an account due for deletion, with likes and follows that move others' counters
+    for user in ("u_del_crash", "u_del_d"):
+        api.signup(user)
+    d_post = _post(api, "u_del_d", {"caption": "d"})
+    _call(api, "PUT", f"/posts/{d_post}/like", "u_del_crash")
+    _follow(api, "u_del_crash", "u_del_d")
+    client("dynamodb").update_item(
+        TableName=api.stack.environment["USERS_TABLE"],
+        Key={"user_id": {"S": "u_del_crash"}},
+        UpdateExpression="SET deletes_at = :due",
+        ExpressionAttributeValues={":due": {"N": str(time.time() - 1)}},
+    )
+
+    # When a first try dies after taking the likes back, and a second has no time left
+    def crash(user_id: str) -> deletion.Removed:
+        raise RuntimeError("the function timed out")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(deletion, "STEPS", (*deletion.STEPS[:6], crash))
+        with pytest.raises(RuntimeError):
+            deletion.delete_account("u_del_crash", lambda: 900.0)
+    short = deletion.delete_account("u_del_crash", lambda: 1.0)
+
+    # Then the short one hands the rest to the queue, whose try finishes it, every count moved once
+    assert short["outcome"] == "continued"
+    eventually(
+        lambda: api.client.call("GET", "/users/u_del_crash", token=api.token("u_del_d")).status == 404, 30
+    )
+    assert _call(api, "GET", f"/posts/{d_post}", "u_del_d")["like_count"] == 0
+    assert _counts(api, "u_del_d") == (0, 0)
+    assert deletion.delete_account("u_del_crash", lambda: 900.0)["outcome"] == "already deleted"
