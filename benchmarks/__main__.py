@@ -8,6 +8,7 @@ import sys
 import aperture_local  # noqa: F401  (puts the domain layer on the path, as Lambda does)
 
 from . import (
+    account_deletion,
     data_access,
     explore,
     explore_10m,
@@ -25,6 +26,7 @@ from . import (
 )
 
 BENCHMARKS = {
+    "account_deletion": account_deletion,
     "data_access": data_access,
     "explore": explore,
     "explore_10m": explore_10m,

@@ -9,7 +9,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from chalice.app import Chalice
 from pydantic import BaseModel, ConfigDict, Field
 
-from aperture.accounts import deletion
+from aperture.accounts import deletion, export
 from aperture.core import clock, responses
 from aperture.core.errors import NotFound
 from aperture.core.idempotency import once
@@ -160,6 +160,43 @@ def update_user(request: Request, user_id: str) -> dict[str, Any]:
 )
 def delete_user(request: Request, user_id: str) -> dict[str, Any]:
     return deletion.request_deletion(request.user, user_id)
+
+
+@api.route(
+    "/users/{user_id}/exports",
+    "POST",
+    "Export the caller's data as a zip: poll the export until it is ready",
+    response=responses.AccountExport,
+    errors=(403,),
+    status=202,
+    headers=IDEMPOTENT,
+    links={
+        "GET /users/{user_id}/exports/{export_id}": {
+            "user_id": "$response.body#/user_id",
+            "export_id": "$response.body#/export_id",
+        }
+    },
+)
+def export_account(request: Request, user_id: str) -> dict[str, Any]:
+    return once(
+        f"POST /users/{user_id}/exports",
+        request.user.user_id,
+        request.headers.get("idempotency-key"),
+        {},
+        lambda key: export.request_export(request.user, user_id, key),
+        lambda_context=request.lambda_context,
+    )
+
+
+@api.route(
+    "/users/{user_id}/exports/{export_id}",
+    "GET",
+    "An export's state, and a link to its zip once ready",
+    response=responses.AccountExport,
+    errors=(403,),
+)
+def get_export(request: Request, user_id: str, export_id: str) -> dict[str, Any]:
+    return export.export_state(request.user, user_id, export_id)
 
 
 @api.route(

@@ -5,9 +5,12 @@ their media, and every counter they moved is checked."""
 from __future__ import annotations
 
 import gzip
+import io
 import json
 import time
+import urllib.request
 import uuid
+import zipfile
 from collections.abc import Iterator
 from typing import Any
 
@@ -219,3 +222,40 @@ def test_a_deletion_that_dies_part_way_or_runs_short_of_time_is_finished_by_its_
     assert _call(api, "GET", f"/posts/{d_post}", "u_del_d")["like_count"] == 0
     assert _counts(api, "u_del_d") == (0, 0)
     assert deletion.delete_account("u_del_crash", lambda: 900.0)["outcome"] == "already deleted"
+
+
+def test_an_export_zips_the_profile_posts_with_alt_text_original_media_comments_likes_and_follows(
+    api: ApiStack,
+) -> None:
+    # Given an account with a described photo, a comment, a like and a follow
+    for user in ("u_exp", "u_exp_friend"):
+        api.signup(user)
+    original = jpeg(scene(404, size=(240, 180)))
+    photo = upload_media(api, api.token("u_exp"), original)
+    mine = _post(api, "u_exp", {"caption": "home", "media": [{"media_id": photo, "alt_text": "my street"}]})
+    theirs = _post(api, "u_exp_friend", {"caption": "hi"})
+    _call(api, "PUT", f"/posts/{theirs}/like", "u_exp")
+    _call(api, "POST", f"/posts/{theirs}/comments", "u_exp", {"text": "hello back"})
+    _follow(api, "u_exp", "u_exp_friend")
+
+    # When its owner asks for an export and polls until it is ready
+    started = api.client.call("POST", "/users/u_exp/exports", token=api.token("u_exp"))
+    path = f"/users/u_exp/exports/{started.body['export_id']}"
+    ready = eventually(lambda: (a := _call(api, "GET", path, "u_exp"))["state"] == "ready" and a, 30)
+    with urllib.request.urlopen(ready["url"]) as response:
+        archive = zipfile.ZipFile(io.BytesIO(response.read()))
+
+    # Then the zip holds their data and the original bytes, and no one else may see the export
+    assert (started.status, started.body["state"]) == (202, "pending")
+    assert sorted(archive.namelist()) == sorted(
+        ["profile.json", "posts.json", f"media/{photo}", "comments.json", "likes.json", "follows.json"]
+    )
+    posts = {p["post_id"]: p for p in json.loads(archive.read("posts.json"))}
+    assert posts[mine]["media_items"] == [{"media_id": photo, "alt_text": "my street"}]
+    assert archive.read(f"media/{photo}") == original
+    assert [c["text"] for c in json.loads(archive.read("comments.json"))] == ["hello back"]
+    assert json.loads(archive.read("likes.json")) == [{"post_id": theirs}]
+    assert json.loads(archive.read("follows.json")) == {"following": ["u_exp_friend"], "followers": []}
+    listed = _call(api, "GET", "/users/u_exp/following", "u_exp")["users"]
+    assert [user["user_id"] for user in listed] == ["u_exp_friend"]
+    assert api.client.call("GET", path, token=api.token("u_exp_friend")).status == 403

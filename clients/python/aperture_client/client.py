@@ -112,6 +112,14 @@ class Aperture:
         """Schedule the account's deletion; signing in before ``deletes_at`` cancels it."""
         return self._call("DELETE", f"/users/{user_id}", models.AccountDeletionScheduled)
 
+    def export_account(self, user_id: str, *, idempotency_key: str | None = None) -> models.AccountExport:
+        """Start an export of the caller's data; poll ``get_export`` until it is ready."""
+        headers = {"Idempotency-Key": idempotency_key or str(uuid.uuid4())}
+        return self._call("POST", f"/users/{user_id}/exports", models.AccountExport, headers=headers)
+
+    def get_export(self, user_id: str, export_id: str) -> models.AccountExport:
+        return self._call("GET", f"/users/{user_id}/exports/{export_id}", models.AccountExport)
+
     def set_follow(
         self, user_id: str, followee_id: str, following: bool, *, client_timestamp: int | None = None
     ) -> models.FollowState:

@@ -128,6 +128,21 @@ class AccountDeletionScheduled(BaseModel):
     state: Literal["scheduled"]
 
 
+class AccountExport(BaseModel):
+    """
+    An export of the caller's data: pending, failed, or ready with a link to its zip.
+    """
+
+    user_id: str
+    export_id: str
+    state: Literal["pending", "ready", "failed"]
+    url: str | None = None
+    """
+    a presigned GET of the zip, once ready
+    """
+    url_expires_at: float | None = None
+
+
 class FollowState(BaseModel):
     """
     The follow edge after this request; ``applied`` is false when a later tap already won.

@@ -32,7 +32,7 @@ from aperture.core.tables import TableModel, condition_failed, write_batch
 from aperture.explore import safety
 from aperture.explore.offline import BUCKET as FEATURE_STORE
 from aperture.explore.tables import Interaction, UserFeatureSet
-from aperture.feed.home import feed_row
+from aperture.feed.home import FEED_WINDOW_SECONDS, feed_row
 from aperture.feed.tables import FeedRow
 from aperture.media.records import UPLOADS_BUCKET
 from aperture.media.removal import remove_renditions
@@ -157,21 +157,26 @@ def _hide_from_explore(user_id: str) -> Removed:
 
 
 def _feed_rows(user_id: str) -> Removed:
-    """The user's own feed, and the rows fan-out gave everyone who ever followed them."""
+    """The user's own feed, and the rows fan-out gave everyone who ever followed them (only posts
+    still inside the feed window have rows: older ones expired)."""
     own = _delete(FeedRow, FeedRow.query(user_id, attributes_to_get=["user_id", "feed_key"]))
-    posts = [p.to_dict() for p in Post.by_author.query(user_id, filter_condition=Post.delivery == "fanout")]
-    readers = [edge.follower_id for edge in Edge.by_followee.query(user_id)]
+    recent = Post.by_author.query(
+        user_id,
+        Post.created_at >= clock.now() - FEED_WINDOW_SECONDS,
+        filter_condition=Post.delivery == "fanout",
+    )
+    posts = [p.to_dict() for p in recent]
+    readers = [edge.follower_id for edge in Edge.by_followee.query(user_id)] if posts else []
     keys = [(reader, feed_row(reader, post).feed_key) for reader in readers for post in posts]
-    delivered = list(FeedRow.batch_get(keys))
-    return Counter(items=own + _delete(FeedRow, delivered))
+    return Counter(items=own + _delete(FeedRow, FeedRow.batch_get(keys)))
 
 
 def _media(user_id: str) -> Removed:
     """Every media item they uploaded: its renditions (then the CDN), its original, its record."""
-    records = list(Media.by_owner.query(user_id))
-    objects = sum(len(remove_renditions(m.media_id)) for m in records)
-    s3, uploads = client("s3"), resource_name(UPLOADS_BUCKET)
-    objects += _delete_objects(s3, uploads, f"uploads/{user_id}/")
+    records = list(Media.by_owner.query(user_id, attributes_to_get=["media_id", "owner_id", "created_at"]))
+    with ThreadPoolExecutor(max_workers=WRITERS) as pool:
+        objects = sum(len(keys) for keys in pool.map(remove_renditions, [m.media_id for m in records]))
+    objects += _delete_objects(client("s3"), resource_name(UPLOADS_BUCKET), f"uploads/{user_id}/")
     return Counter(items=_delete(Media, records), objects=objects)
 
 
@@ -186,12 +191,15 @@ def _delete_objects(s3: Any, bucket: str, prefix: str) -> int:
 
 def _posts(user_id: str) -> Removed:
     """Each post, with what its purge takes: its likes and comments (its media went before)."""
-    removed: Removed = Counter()
-    for post in Post.by_author.query(user_id):
+
+    def purge(post: Post) -> int:
         post.delete()
         purged = purge_deleted(post.to_dict())
-        removed += Counter(items=1 + purged["likes_removed"] + purged["comments_removed"], posts=1)
-    return removed
+        return 1 + int(purged["likes_removed"]) + int(purged["comments_removed"])
+
+    posts = list(Post.by_author.query(user_id))
+    with ThreadPoolExecutor(max_workers=WRITERS) as pool:
+        return Counter(items=sum(pool.map(purge, posts)), posts=len(posts))
 
 
 def _stories(user_id: str) -> Removed:

@@ -98,6 +98,16 @@ class AccountDeletionScheduled(_Body):
     state: Literal["scheduled"]
 
 
+class AccountExport(_Body):
+    """An export of the caller's data: pending, failed, or ready with a link to its zip."""
+
+    user_id: str
+    export_id: str
+    state: Literal["pending", "ready", "failed"]
+    url: str | None = Field(default=None, description="a presigned GET of the zip, once ready")
+    url_expires_at: float | None = None
+
+
 class FollowState(_Body):
     """The follow edge after this request; ``applied`` is false when a later tap already won."""
 

@@ -138,5 +138,6 @@ def followers(user_id: str, limit: int, cursor: str | None) -> dict[str, Any]:
 def following(user_id: str, limit: int, cursor: str | None) -> dict[str, Any]:
     get_profile(user_id)
     start = decode_cursor(cursor, {"follower_id", "followee_id"}, partition={"follower_id": user_id})
-    edges = Edge.query(user_id, Edge.following == True, limit=limit, last_evaluated_key=start)  # noqa: E712
+    live = Edge.following == True  # noqa: E712 (a filter: tombstones stay in the partition)
+    edges = Edge.query(user_id, filter_condition=live, limit=limit, last_evaluated_key=start)
     return _page(edges, "followee_id")
