@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import urllib.parse
@@ -12,14 +13,19 @@ from typing import Any
 
 import pytest
 from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
+from PIL import Image
 
+from aperture.core.aws import client
 from aperture.core.identity import DevIssuer
+from aperture.core.ids import new_id
 from aperture_client import Aperture
 from aperture_client.transport import Response, Transport
+from aperture_local.items import to_item
 from aperture_local.runtime import _import
 from aperture_local.server import ApiServer
 from aperture_local.stack import LocalStack
-from tests.conftest import ROOT
+from tests.conftest import ROOT, load_event
+from tests.pictures import jpeg
 
 
 class Documented:
@@ -140,3 +146,31 @@ def upload_media(
     assert reply.body["state"] == "pending"
     assert post_to_s3(reply.body["upload"], data) in (200, 204)
     return str(reply.body["media_id"])
+
+
+def finished_media(api: ApiStack, owner: str, picture: Image.Image) -> str:
+    """Media the image pipeline has finished, not yet moderated: a JPEG display rendition in the
+    media bucket and a ready record."""
+    media_id = new_id("m")
+    key = f"media/{media_id}/digest/display.jpg"
+    client("s3").put_object(Bucket=api.stack.environment["MEDIA_BUCKET"], Key=key, Body=jpeg(picture))
+    rendition = {"key": key, "format": "jpeg", "width": picture.width, "height": picture.height}
+    item = {
+        "media_id": media_id,
+        "owner_id": owner,
+        "state": "ready",
+        "kind": "image",
+        "created_at": 0,
+        "renditions": [rendition],
+    }
+    client("dynamodb").put_item(TableName=api.stack.environment["MEDIA_TABLE"], Item=to_item(item))
+    return media_id
+
+
+def run_moderation(api: ApiStack, media_id: str) -> dict[str, Any]:
+    """The moderation function's job for one media item, as its queue would hand it over."""
+    record = load_event("moderation/moderation_job.json")["Records"][0] | {
+        "body": json.dumps({"media_id": media_id})
+    }
+    response: dict[str, Any] = api.stack.function("moderation").invoke({"Records": [record]})
+    return response

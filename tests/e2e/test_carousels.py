@@ -3,47 +3,26 @@ post publishes when its last item is approved; feed, grid and purge handle every
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from aperture.core.aws import client
 from aperture.core.ids import new_id
 from aperture.media import records
 from aperture.moderation import checks as moderation
-from aperture_local.items import to_item
 from tests.clips import clip
-from tests.conftest import eventually, load_event
-from tests.e2e.conftest import ApiStack, upload_media
+from tests.conftest import eventually
+from tests.e2e.conftest import ApiStack, finished_media, run_moderation, upload_media
 from tests.pictures import jpeg, scene
 
 ALT = "A harbour at dusk: fishing boats, their lights on the water"
 
 
 def _media(api: ApiStack, owner: str) -> str:
-    """Given media the image pipeline has finished (a display rendition in the media bucket), not
-    yet moderated."""
-    media_id, picture = new_id("m"), scene(sum(map(ord, new_id("s"))) % 10_000, size=(240, 180))
-    key = f"media/{media_id}/digest/display.jpg"
-    client("s3").put_object(Bucket=api.stack.environment["MEDIA_BUCKET"], Key=key, Body=jpeg(picture))
-    rendition = {"key": key, "format": "jpeg", "width": picture.width, "height": picture.height}
-    item = {
-        "media_id": media_id,
-        "owner_id": owner,
-        "state": "ready",
-        "kind": "image",
-        "created_at": 0,
-        "renditions": [rendition],
-    }
-    client("dynamodb").put_item(TableName=api.stack.environment["MEDIA_TABLE"], Item=to_item(item))
-    return media_id
+    return finished_media(api, owner, scene(sum(map(ord, new_id("s"))) % 10_000, size=(240, 180)))
 
 
 def _approve(api: ApiStack, media_id: str) -> None:
-    """Moderation's job for one media item (the local stack's blocklist-only classifier approves)."""
-    record = load_event("moderation/moderation_job.json")["Records"][0] | {
-        "body": json.dumps({"media_id": media_id})
-    }
-    assert api.stack.function("moderation").invoke({"Records": [record]}) == {"batchItemFailures": []}
+    assert run_moderation(api, media_id) == {"batchItemFailures": []}
 
 
 def _state(api: ApiStack, post_id: str, token: str) -> str:

@@ -152,7 +152,7 @@ def test_a_one_time_schedule_fires_its_target_at_its_time_on_the_clock(
         ActionAfterCompletion="DELETE",
         Target={
             "Arn": stack.environment["STORY_EXPIRY_QUEUE_ARN"],
-            "RoleArn": stack.environment["STORY_EXPIRY_SCHEDULER_ROLE_ARN"],
+            "RoleArn": stack.environment["SCHEDULER_ROLE_ARN"],
             "Input": json.dumps({"author_id": "u_sched", "story_id": "s_scheduled"}),
         },
     )

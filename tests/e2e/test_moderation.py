@@ -12,40 +12,14 @@ import pytest
 from PIL import Image
 
 from aperture.core.aws import client
-from aperture.core.ids import new_id
 from aperture.media import records
 from aperture.moderation import checks as moderation
 from aperture.social.notifications import notify
 from aperture_local.items import to_item
 from aperture_local.runtime import FunctionError
-from tests.conftest import eventually, load_event
-from tests.e2e.conftest import ApiStack
-from tests.pictures import CROPS_OF_5_PERCENT, disguised, jpeg, scene
-
-
-def _ready_media(api: ApiStack, owner: str, picture: Image.Image) -> str:
-    """Media the image pipeline has finished: a JPEG display rendition in the media bucket."""
-    media_id = new_id("m")
-    key = f"media/{media_id}/digest/display.jpg"
-    client("s3").put_object(Bucket=api.stack.environment["MEDIA_BUCKET"], Key=key, Body=jpeg(picture))
-    rendition = {"key": key, "format": "jpeg", "width": picture.width, "height": picture.height}
-    item = {
-        "media_id": media_id,
-        "owner_id": owner,
-        "state": "ready",
-        "created_at": 0,
-        "renditions": [rendition],
-    }
-    client("dynamodb").put_item(TableName=api.stack.environment["MEDIA_TABLE"], Item=to_item(item))
-    return media_id
-
-
-def _moderate(api: ApiStack, media_id: str) -> dict[str, Any]:
-    record = load_event("moderation/moderation_job.json")["Records"][0] | {
-        "body": json.dumps({"media_id": media_id})
-    }
-    response: dict[str, Any] = api.stack.function("moderation").invoke({"Records": [record]})
-    return response
+from tests.conftest import eventually
+from tests.e2e.conftest import ApiStack, finished_media, run_moderation
+from tests.pictures import CROPS_OF_5_PERCENT, disguised, scene
 
 
 def _post(api: ApiStack, author: str, media_id: str) -> dict[str, Any]:
@@ -84,7 +58,7 @@ def _author_and_follower(api: ApiStack, author: str, viewer: str) -> None:
 def blocklisted(api: ApiStack) -> Image.Image:
     """Given a picture a moderator put on the blocklist."""
     picture = scene(7)
-    media_id = _ready_media(api, "u_known_bad", picture)
+    media_id = finished_media(api, "u_known_bad", picture)
     body = {"media_id": media_id, "reason": "known abuse material (test stand-in)"}
     reply = api.client.call("POST", "/moderation/blocklist", body, token=_moderator_token(api))
     assert (reply.status, reply.body["hashes"]) == (201, 11), reply
@@ -94,7 +68,7 @@ def blocklisted(api: ApiStack) -> Image.Image:
 def test_an_unrelated_picture_is_approved_and_its_waiting_post_published(api: ApiStack) -> None:
     # Given a follower, and a post made while its media was still processing
     _author_and_follower(api, "u_ok_author", "u_ok_viewer")
-    media_id = _ready_media(api, "u_ok_author", scene(1234))
+    media_id = finished_media(api, "u_ok_author", scene(1234))
     records_table = api.stack.environment["MEDIA_TABLE"]
     client("dynamodb").update_item(
         TableName=records_table,
@@ -107,7 +81,7 @@ def test_an_unrelated_picture_is_approved_and_its_waiting_post_published(api: Ap
     assert post["state"] == "pending"
     assert records.mark_ready(media_id, {"width": 800})
     # When moderation runs (the local classifier stands aside: only the blocklist decides)
-    assert _moderate(api, media_id) == {"batchItemFailures": []}
+    assert run_moderation(api, media_id) == {"batchItemFailures": []}
     # Then the media is approved, and the post reaches the follower
     assert _verdict(media_id)["verdict"] == "approved"
     eventually(lambda: _feed(api, "u_ok_viewer") == [post["post_id"]])
@@ -121,11 +95,11 @@ def test_a_disguised_copy_of_a_blocklisted_picture_is_blocked_and_shown_nowhere(
     slug = crop.rsplit(maxsplit=1)[-1]  # a username: 30 characters at most
     author, viewer = f"u_evader_{slug}", f"u_evader_fan_{slug}"
     _author_and_follower(api, author, viewer)
-    media_id = _ready_media(api, author, disguised(blocklisted, CROPS_OF_5_PERCENT[crop]))
+    media_id = finished_media(api, author, disguised(blocklisted, CROPS_OF_5_PERCENT[crop]))
     post = _post(api, author, media_id)
     # When moderation runs (the CDN invalidator held back, to read what was queued for it)
     with api.stack.paused("sqs:cdn_invalidator"):
-        assert _moderate(api, media_id) == {"batchItemFailures": []}
+        assert run_moderation(api, media_id) == {"batchItemFailures": []}
         queued = client("sqs").receive_message(
             QueueUrl=api.stack.environment["CDN_INVALIDATION_QUEUE_URL"], MaxNumberOfMessages=10
         )["Messages"]
@@ -203,11 +177,11 @@ def test_with_the_classifier_down_media_waits_in_review_unpublished_and_is_retri
 ) -> None:
     # Given a follower and a post whose media is being moderated while the classifier is down
     _author_and_follower(api, "u_outage_author", "u_outage_viewer")
-    media_id = _ready_media(api, "u_outage_author", scene(4321))
+    media_id = finished_media(api, "u_outage_author", scene(4321))
     post = _post(api, "u_outage_author", media_id)
     # When moderation runs, then the invocation fails so SQS retries it, and the media waits in review
     with pytest.raises(FunctionError, match="All records failed"):
-        _moderate(api, media_id)
+        run_moderation(api, media_id)
     verdict = _verdict(media_id)
     assert (verdict["verdict"], verdict["reason"]) == (
         "review",
@@ -219,12 +193,12 @@ def test_with_the_classifier_down_media_waits_in_review_unpublished_and_is_retri
     # When the outage goes on, then after 5 failures the circuit opens and stops calling the service
     for _ in range(6):
         with pytest.raises(FunctionError):
-            _moderate(api, media_id)
+            run_moderation(api, media_id)
     assert classifier_down.calls == 5
     # When the service is back and the circuit closes, then the retry approves and publishes the post
     monkeypatch.undo()
     moderation._breaker.close()
-    assert _moderate(api, media_id) == {"batchItemFailures": []}
+    assert run_moderation(api, media_id) == {"batchItemFailures": []}
     assert _verdict(media_id)["verdict"] == "approved"
     eventually(lambda: _feed(api, "u_outage_viewer") == [post["post_id"]])
     queue = api.client.call("GET", "/moderation/review", token=_moderator_token(api)).body["items"]
@@ -236,10 +210,10 @@ def test_a_moderator_decides_held_media_once_and_nobody_else_may(
 ) -> None:
     # Given media held for review with a post waiting on it
     _author_and_follower(api, "u_held_author", "u_held_viewer")
-    media_id = _ready_media(api, "u_held_author", scene(999))
+    media_id = finished_media(api, "u_held_author", scene(999))
     post = _post(api, "u_held_author", media_id)
     with pytest.raises(FunctionError):
-        _moderate(api, media_id)
+        run_moderation(api, media_id)
     decision = f"/moderation/review/{media_id}"
     # When a user who is not a moderator tries to decide or to extend the blocklist, then 403
     user = api.signup("u_not_moderator")
@@ -262,9 +236,9 @@ def test_a_moderator_decides_held_media_once_and_nobody_else_may(
         "media m_no_jpeg has no JPEG rendition to check",
     )
     # When the moderator pages through the held media one at a time, then each page holds one, in order
-    other = _ready_media(api, "u_held_author", scene(998))
+    other = finished_media(api, "u_held_author", scene(998))
     with pytest.raises(FunctionError):
-        _moderate(api, other)
+        run_moderation(api, other)
     pages, cursor = [], ""
     while True:
         page = api.client.call("GET", f"/moderation/review?limit=1{cursor}", token=moderator).body

@@ -16,7 +16,6 @@ import json
 from collections import Counter
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -28,6 +27,7 @@ from aperture.core.config import resource_name, settings
 from aperture.core.errors import Forbidden
 from aperture.core.identity import USER_ID, Caller
 from aperture.core.ratelimit import RateWindow
+from aperture.core.schedules import deliver_at
 from aperture.core.tables import TableModel, condition_failed, write_batch
 from aperture.explore import safety
 from aperture.explore.offline import BUCKET as FEATURE_STORE
@@ -85,22 +85,8 @@ def _schedule(user_id: str, at: float) -> None:
     message = AccountDeletion(user_id=user_id).model_dump_json()
     if at <= clock.now():
         client("sqs").send_message(QueueUrl=resource_name(DELETION_QUEUE), MessageBody=message)
-        return
-    scheduler = client("scheduler")
-    with contextlib.suppress(scheduler.exceptions.ConflictException):  # scheduled by the first request
-        scheduler.create_schedule(
-            Name=_schedule_name(user_id),
-            ScheduleExpression=f"at({datetime.fromtimestamp(int(at) + 1, UTC):%Y-%m-%dT%H:%M:%S})",
-            ScheduleExpressionTimezone="UTC",
-            FlexibleTimeWindow={"Mode": "OFF"},
-            ActionAfterCompletion="DELETE",
-            Target={
-                "Arn": resource_name("ACCOUNT_DELETION_QUEUE_ARN"),
-                "RoleArn": resource_name("SCHEDULER_ROLE_ARN"),
-                "Input": message,
-                "RetryPolicy": {"MaximumRetryAttempts": 185, "MaximumEventAgeInSeconds": 86_400},
-            },
-        )
+    else:  # a second request meets the first one's schedule
+        deliver_at(_schedule_name(user_id), int(at) + 1, "ACCOUNT_DELETION_QUEUE_ARN", message)
 
 
 def cancel_deletion(user_id: str) -> bool:

@@ -1,4 +1,5 @@
-"""The moderation blocklist's shape: known-bad pictures by PDQ hash, with their likely crops."""
+"""The moderation tables' shapes: known-bad pictures by PDQ hash (with their likely crops), and the
+terms comments are held for."""
 
 from __future__ import annotations
 
@@ -17,3 +18,13 @@ class BlocklistItem(TableModel):
     reason = UnicodeAttribute(null=True)
     added_by = UnicodeAttribute(null=True)
     added_at = NumberAttribute(null=True)
+
+
+class Term(TableModel):
+    class Meta:
+        table_env = "MODERATION_TERMS_TABLE"
+
+    term = UnicodeAttribute(hash_key=True)  # its words, folded, joined by one space
+    reason = UnicodeAttribute()
+    added_by = UnicodeAttribute()
+    added_at = NumberAttribute()

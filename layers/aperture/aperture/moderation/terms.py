@@ -15,23 +15,13 @@ from typing import Any
 
 from cachetools import TTLCache
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 
 from aperture.core import clock
 from aperture.core.identity import Caller, require_moderator
-from aperture.core.tables import TableModel, forget_on_rebind
+from aperture.core.tables import forget_on_rebind
+from aperture.moderation.tables import Term
 
 _WORD = re.compile(r"\w+")
-
-
-class Term(TableModel):
-    class Meta:
-        table_env = "MODERATION_TERMS_TABLE"
-
-    term = UnicodeAttribute(hash_key=True)  # its words, folded, joined by one space
-    reason = UnicodeAttribute()
-    added_by = UnicodeAttribute()
-    added_at = NumberAttribute()
 
 
 def words(text: str) -> tuple[str, ...]:

@@ -14,11 +14,9 @@ import hashlib
 import math
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
 
-from aperture.core.aws import client
-from aperture.core.config import resource_name
 from aperture.core.messages import EXPIRY_GROUP, StoryExpiry, StoryExpiryGroup, send_all
+from aperture.core.schedules import deliver_at
 from aperture.stories.story import due_within
 
 LOOKAHEAD_SECONDS = 60
@@ -53,22 +51,4 @@ def schedule_expiries(now: float) -> dict[str, int]:
 def _create_schedule(second: int, group: StoryExpiryGroup) -> bool:
     members = sorted(f"{story.author_id}/{story.story_id}" for story in group.stories)
     digest = hashlib.sha256("\n".join(members).encode()).hexdigest()[:16]
-    at = datetime.fromtimestamp(second, UTC)
-    scheduler = client("scheduler")
-    try:
-        scheduler.create_schedule(
-            Name=f"expire-{second}-{digest}",
-            ScheduleExpression=f"at({at:%Y-%m-%dT%H:%M:%S})",
-            ScheduleExpressionTimezone="UTC",
-            FlexibleTimeWindow={"Mode": "OFF"},
-            ActionAfterCompletion="DELETE",
-            Target={
-                "Arn": resource_name("STORY_EXPIRY_QUEUE_ARN"),
-                "RoleArn": resource_name("STORY_EXPIRY_SCHEDULER_ROLE_ARN"),
-                "Input": group.model_dump_json(),
-                "RetryPolicy": {"MaximumRetryAttempts": 185, "MaximumEventAgeInSeconds": 86_400},
-            },
-        )
-    except scheduler.exceptions.ConflictException:
-        return False  # scheduled by an earlier tick
-    return True
+    return deliver_at(f"expire-{second}-{digest}", second, "STORY_EXPIRY_QUEUE_ARN", group.model_dump_json())
