@@ -14,7 +14,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from aperture.accounts.export import AccountExport, build_export, mark_failed
-from aperture.core.jobs import MAX_ATTEMPTS, attempt, consume, parse_job
+from aperture.core.jobs import MAX_ATTEMPTS, PermanentError, attempt, consume, parse_job
 from aperture.core.observability import powertools
 
 logger, tracer, metrics = powertools("account_exporter")
@@ -25,6 +25,9 @@ def on_export_asked(record: SQSRecord) -> None:
     job = parse_job(record, AccountExport)
     try:
         written = build_export(job)
+    except PermanentError as error:  # the account is gone: there is nothing to export
+        mark_failed(job, str(error))
+        raise
     except Exception as error:
         if attempt(record) >= MAX_ATTEMPTS:
             mark_failed(job, f"the export failed {MAX_ATTEMPTS} times: {type(error).__name__}")

@@ -19,9 +19,10 @@ from pydantic import BaseModel, Field
 from aperture.core import clock
 from aperture.core.aws import client
 from aperture.core.config import resource_name
-from aperture.core.errors import Forbidden
+from aperture.core.errors import Forbidden, NotFound
 from aperture.core.identity import USER_ID, Caller
 from aperture.core.ids import item_id
+from aperture.core.jobs import PermanentError
 from aperture.media.records import UPLOADS_BUCKET, upload_key
 from aperture.social.tables import Comment, Edge, Like, Post
 from aperture.social.users import get_profile
@@ -74,6 +75,10 @@ def _exists(s3: Any, bucket: str, key: str) -> bool:
 def build_export(job: AccountExport) -> dict[str, int]:
     """Write the zip (spooled to disk past 64 MB, uploaded in parts); building it again replaces it."""
     user_id, s3 = job.user_id, client("s3")
+    try:
+        profile = get_profile(user_id)
+    except NotFound as error:
+        raise PermanentError(f"there is no account {user_id} to export") from error
     posts = [p.to_dict() for p in Post.by_author.query(user_id)]
     written: Counter[str] = Counter()
     with tempfile.SpooledTemporaryFile(max_size=64 * 1024 * 1024) as spool:
@@ -83,7 +88,7 @@ def build_export(job: AccountExport) -> dict[str, int]:
                 archive.writestr(name, json.dumps(document, indent=2, sort_keys=True, default=str))
                 written["files"] += 1
 
-            add("profile.json", get_profile(user_id))
+            add("profile.json", profile)
             add("posts.json", [_post(p) for p in posts])
             for media_id in sorted({i["media_id"] for p in posts for i in p.get("media_items", [])}):
                 original = s3.get_object(

@@ -88,7 +88,7 @@ class Operation:
         if self.query:
             statuses.add(400)
         if "Idempotency-Key" in self.headers:
-            statuses.add(409)  # the same key while the first request is still in progress
+            statuses |= {400, 409}  # a malformed key; the same key while its first request still runs
         return sorted(statuses)
 
 
