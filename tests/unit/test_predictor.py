@@ -70,7 +70,7 @@ def test_a_retrained_model_changes_the_predictions(model_at: Path) -> None:
 def test_a_corrupt_model_falls_back_to_the_exact_search(model_at: Path, content: str) -> None:
     # Given an unreadable model where the image path reads it
     model_at.write_text(content)
-    data = _upload(300, 200)
+    data = _upload(200, 150)
     # When an upload is processed
     processed = images.process(data)
     # Then every rendition is what the exact search finds, and the result says no model guided it
