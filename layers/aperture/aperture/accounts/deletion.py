@@ -16,6 +16,7 @@ import json
 from collections import Counter
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -23,6 +24,7 @@ from pynamodb.exceptions import DeleteError, UpdateError
 
 from aperture.core import clock
 from aperture.core.aws import client
+from aperture.core.cdn import request_invalidation
 from aperture.core.config import resource_name, settings
 from aperture.core.errors import Forbidden
 from aperture.core.identity import USER_ID, Caller
@@ -161,8 +163,10 @@ def _media(user_id: str) -> Removed:
     """Every media item they uploaded: its renditions (then the CDN), its original, its record."""
     records = list(Media.by_owner.query(user_id, attributes_to_get=["media_id", "owner_id", "created_at"]))
     with ThreadPoolExecutor(max_workers=WRITERS) as pool:
-        objects = sum(len(keys) for keys in pool.map(remove_renditions, [m.media_id for m in records]))
-    objects += _delete_objects(client("s3"), resource_name(UPLOADS_BUCKET), f"uploads/{user_id}/")
+        removed = pool.map(partial(remove_renditions, invalidate=False), [m.media_id for m in records])
+        paths = [f"/{key}" for keys in removed for key in keys]
+    request_invalidation(paths)  # a hundred paths a message, not a message a media item
+    objects = len(paths) + _delete_objects(client("s3"), resource_name(UPLOADS_BUCKET), f"uploads/{user_id}/")
     return Counter(items=_delete(Media, records), objects=objects)
 
 

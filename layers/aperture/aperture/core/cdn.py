@@ -15,7 +15,7 @@ from typing import Any
 
 from aperture.core.aws import client
 from aperture.core.config import resource_name
-from aperture.core.messages import CdnInvalidation
+from aperture.core.messages import CdnInvalidation, send_all
 
 INVALIDATION_QUEUE = "CDN_INVALIDATION_QUEUE_URL"
 DISTRIBUTION = "MEDIA_DISTRIBUTION_ID"
@@ -28,9 +28,17 @@ def media_paths(media: dict[str, Any] | None) -> list[str]:
 
 
 def request_invalidation(paths: list[str]) -> None:
-    if paths:
-        message = CdnInvalidation(paths=paths).model_dump_json()
-        client("sqs").send_message(QueueUrl=resource_name(INVALIDATION_QUEUE), MessageBody=message)
+    """Queue the paths for the invalidator: one message for a media item's few, or, for many
+    (an account's every rendition), messages of ``MAX_PATHS_PER_MESSAGE`` sent ten to a request."""
+    if len(paths) <= MAX_PATHS_PER_MESSAGE:
+        if paths:
+            message = CdnInvalidation(paths=paths).model_dump_json()
+            client("sqs").send_message(QueueUrl=resource_name(INVALIDATION_QUEUE), MessageBody=message)
+        return
+    chunks = [
+        paths[start : start + MAX_PATHS_PER_MESSAGE] for start in range(0, len(paths), MAX_PATHS_PER_MESSAGE)
+    ]
+    send_all(INVALIDATION_QUEUE, [CdnInvalidation(paths=chunk) for chunk in chunks])
 
 
 def invalidate(paths: Iterable[str]) -> list[str]:

@@ -6,24 +6,24 @@ from __future__ import annotations
 from pynamodb.exceptions import UpdateError
 
 from aperture.core.aws import client
-from aperture.core.cdn import MAX_PATHS_PER_MESSAGE, request_invalidation
+from aperture.core.cdn import request_invalidation
 from aperture.core.config import resource_name
 from aperture.core.tables import condition_failed
 from aperture.media.records import MEDIA_BUCKET, UPLOADS_BUCKET
 from aperture.media.tables import Media
 
 
-def remove_renditions(media_id: str) -> list[str]:
-    """Delete every rendition of the media from the media bucket and queue their CDN invalidation;
-    returns the keys removed."""
+def remove_renditions(media_id: str, *, invalidate: bool = True) -> list[str]:
+    """Delete every rendition of the media from the media bucket and (unless the caller gathers
+    the paths of many media into fewer messages) queue their CDN invalidation; returns the keys."""
     s3, bucket = client("s3"), resource_name(MEDIA_BUCKET)
     pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=f"media/{media_id}/")
     keys = sorted(item["Key"] for page in pages for item in page.get("Contents", []))
     for start in range(0, len(keys), 1000):
         objects = [{"Key": key} for key in keys[start : start + 1000]]
         s3.delete_objects(Bucket=bucket, Delete={"Objects": objects, "Quiet": True})
-    for start in range(0, len(keys), MAX_PATHS_PER_MESSAGE):
-        request_invalidation([f"/{key}" for key in keys[start : start + MAX_PATHS_PER_MESSAGE]])
+    if invalidate:
+        request_invalidation([f"/{key}" for key in keys])
     return keys
 
 
