@@ -110,15 +110,15 @@ def create_post(caller: Caller, post: NewPost, request_key: str | None = None) -
         item = get_post(created.post_id)
         if (item.get("caption") or "", media_items(item)) != (post.caption, items):
             raise Unprocessable("this Idempotency-Key was used with a different request body") from error
-    for media in items:
-        attach(media["media_id"], "post_ids", item["post_id"])
-    if item["state"] == PENDING and _all_cleared(item):
+    # Each item as it is after this post's attach: the write, then the read, against approvals
+    cleared = [is_cleared(attach(media["media_id"], "post_ids", item["post_id"])) for media in items]
+    if item["state"] == PENDING and all(cleared):
         item["state"] = publish(item)
     return item
 
 
 def _all_cleared(post: dict[str, Any]) -> bool:
-    """Every media item of the post is ready and approved (read after this step's own write)."""
+    """Every media item of the post is ready and approved (read after the caller's own write)."""
     return all(is_cleared(find_media(i["media_id"]) or {}) for i in media_items(post))
 
 
