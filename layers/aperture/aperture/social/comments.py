@@ -191,7 +191,10 @@ def delete_comment(caller: Caller, post_id: str, comment_id: str) -> dict[str, A
         raise Forbidden("only the comment's author or the post's author may delete it")
     if remove_thread(post_id, comment_id) == "gone":  # another request deleted it first
         raise NotFound(f"there is no comment {comment_id} on this post")
-    count = int(get_post(post_id).get("comment_count") or 0) if post_author else 0
+    try:
+        count = int(get_post(post_id).get("comment_count") or 0)
+    except NotFound:
+        count = 0  # the post went meanwhile, and its count with it
     return {"post_id": post_id, "comment_id": comment_id, "deleted": True, "comment_count": count}
 
 
