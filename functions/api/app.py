@@ -167,7 +167,7 @@ def delete_user(request: Request, user_id: str) -> dict[str, Any]:
     "POST",
     "Export the caller's data as a zip: poll the export until it is ready",
     response=responses.AccountExport,
-    errors=(403,),
+    errors=(403, 429),
     status=202,
     headers=IDEMPOTENT,
     links={

@@ -278,3 +278,7 @@ def test_an_export_zips_the_profile_posts_with_alt_text_original_media_comments_
     listed = _call(api, "GET", "/users/u_exp/following", "u_exp")["users"]
     assert [user["user_id"] for user in listed] == ["u_exp_friend"]
     assert api.client.call("GET", path, token=api.token("u_exp_friend")).status == 403
+    # And a fourth export in a day is refused with when to retry (each reads every original)
+    more = [api.client.call("POST", "/users/u_exp/exports", token=api.token("u_exp")) for _ in range(3)]
+    assert [reply.status for reply in more] == [202, 202, 429]
+    assert int({k.lower(): v for k, v in more[-1].headers.items()}["retry-after"]) > 0

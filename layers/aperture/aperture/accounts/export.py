@@ -23,6 +23,7 @@ from aperture.core.errors import Forbidden, NotFound
 from aperture.core.identity import USER_ID, Caller
 from aperture.core.ids import item_id
 from aperture.core.jobs import PermanentError
+from aperture.core.ratelimit import RateLimit
 from aperture.media.records import UPLOADS_BUCKET, upload_key
 from aperture.social.tables import Comment, Edge, Like, Post
 from aperture.social.users import get_profile
@@ -30,6 +31,8 @@ from aperture.social.users import get_profile
 EXPORTS_BUCKET = "EXPORTS_BUCKET"
 EXPORT_QUEUE = "ACCOUNT_EXPORT_QUEUE_URL"
 LINK_SECONDS = 3600  # how long a presigned link works
+# Each export reads every original the account uploaded: a few a day is what a person needs
+EXPORTS_PER_DAY = RateLimit("exports", 3, 86_400)
 
 
 class AccountExport(BaseModel):
@@ -47,6 +50,7 @@ def request_export(caller: Caller, user_id: str, request_key: str | None = None)
     if caller.user_id != user_id:
         raise Forbidden("you can only export your own account")
     get_profile(user_id)
+    EXPORTS_PER_DAY.take(user_id)
     job = AccountExport(user_id=user_id, export_id=item_id("x", request_key))
     client("sqs").send_message(QueueUrl=resource_name(EXPORT_QUEUE), MessageBody=job.model_dump_json())
     return {"user_id": user_id, "export_id": job.export_id, "state": "pending"}
