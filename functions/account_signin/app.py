@@ -8,6 +8,7 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel, Field, ValidationError
 
 from aperture.accounts.deletion import cancel_deletion
 from aperture.core.identity import USER_ID
@@ -16,19 +17,30 @@ from aperture.core.observability import powertools
 logger, tracer, metrics = powertools("account_signin")
 
 
+class _Attributes(BaseModel):
+    sub: str = Field(pattern=USER_ID.pattern)
+
+
+class _Request(BaseModel):
+    userAttributes: _Attributes
+
+
+class PostAuthentication(BaseModel):
+    """What this trigger needs of Cognito's event: the user who signed in."""
+
+    request: _Request
+
+
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    attributes = (event.get("request") or {}).get("userAttributes") or {} if isinstance(event, dict) else {}
-    user_id = str(attributes.get("sub", ""))
-    if not USER_ID.fullmatch(user_id):
-        logger.error(
-            "permanent failure: not a post-authentication event",
-            extra={"trigger": event.get("triggerSource") if isinstance(event, dict) else None},
-        )
+def lambda_handler(event: Any, context: LambdaContext) -> Any:
+    try:
+        user_id = PostAuthentication.model_validate(event).request.userAttributes.sub
+    except ValidationError as error:
+        logger.error("permanent failure: not a post-authentication event", extra={"problem": str(error)})
         metrics.add_metric(name="PermanentFailures", unit=MetricUnit.Count, value=1)
-        return event if isinstance(event, dict) else {}
+        return event
     try:
         cancelled = cancel_deletion(user_id)
     except Exception:

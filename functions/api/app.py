@@ -55,7 +55,7 @@ def _create_once(
         scope,
         request.user.user_id,
         request.headers.get("idempotency-key"),
-        request.body.model_dump(),
+        request.body.model_dump() if request.body is not None else {},
         create,
         lambda_context=request.lambda_context,
     )
@@ -178,13 +178,10 @@ def delete_user(request: Request, user_id: str) -> dict[str, Any]:
     },
 )
 def export_account(request: Request, user_id: str) -> dict[str, Any]:
-    return once(
+    return _create_once(
+        request,
         f"POST /users/{user_id}/exports",
-        request.user.user_id,
-        request.headers.get("idempotency-key"),
-        {},
         lambda key: export.request_export(request.user, user_id, key),
-        lambda_context=request.lambda_context,
     )
 
 

@@ -11,8 +11,6 @@ The profile goes last: while it exists, the job is not done.
 from __future__ import annotations
 
 import contextlib
-import gzip
-import json
 from collections import Counter
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -22,6 +20,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 from pynamodb.exceptions import DeleteError, UpdateError
 
+from aperture.accounts import export
 from aperture.core import clock
 from aperture.core.aws import client
 from aperture.core.cdn import request_invalidation
@@ -32,12 +31,12 @@ from aperture.core.ratelimit import RateWindow
 from aperture.core.schedules import deliver_at
 from aperture.core.tables import TableModel, condition_failed, write_batch
 from aperture.explore import safety
-from aperture.explore.offline import BUCKET as FEATURE_STORE
+from aperture.explore.offline import erase_from_log
 from aperture.explore.tables import Interaction, UserFeatureSet
 from aperture.feed.home import FEED_WINDOW_SECONDS, feed_row
 from aperture.feed.tables import FeedRow
 from aperture.media.records import UPLOADS_BUCKET
-from aperture.media.removal import remove_renditions
+from aperture.media.removal import delete_prefix, remove_renditions
 from aperture.media.tables import Media
 from aperture.social import comments, graph, likes
 from aperture.social.posts import purge_deleted
@@ -166,17 +165,8 @@ def _media(user_id: str) -> Removed:
         removed = pool.map(partial(remove_renditions, invalidate=False), [m.media_id for m in records])
         paths = [f"/{key}" for keys in removed for key in keys]
     request_invalidation(paths)  # a hundred paths a message, not a message a media item
-    objects = len(paths) + _delete_objects(client("s3"), resource_name(UPLOADS_BUCKET), f"uploads/{user_id}/")
+    objects = len(paths) + len(delete_prefix(UPLOADS_BUCKET, f"uploads/{user_id}/"))
     return Counter(items=_delete(Media, records), objects=objects)
-
-
-def _delete_objects(s3: Any, bucket: str, prefix: str) -> int:
-    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
-    keys = [item["Key"] for page in pages for item in page.get("Contents", [])]
-    for start in range(0, len(keys), 1000):
-        batch = [{"Key": key} for key in keys[start : start + 1000]]
-        s3.delete_objects(Bucket=bucket, Delete={"Objects": batch, "Quiet": True})
-    return len(keys)
 
 
 def _posts(user_id: str) -> Removed:
@@ -249,28 +239,8 @@ def _explore(user_id: str) -> Removed:
     """Their features, their interactions, and their rows of the interaction log's objects."""
     features = list(UserFeatureSet.query(f"user#{user_id}", attributes_to_get=["entity_id", "feature_set"]))
     events = list(Interaction.query(user_id, attributes_to_get=["user_id", "event_id"]))
-    return Counter(items=_delete(UserFeatureSet, features) + _delete(Interaction, events)) + _scrub_log(
-        user_id
-    )
-
-
-def _scrub_log(user_id: str) -> Removed:
-    """Rewrite each log object that holds their actions without them (one with nothing else goes)."""
-    s3, bucket = client("s3"), resource_name(FEATURE_STORE)
-    rewritten: Removed = Counter()
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix="interactions/"):
-        for entry in page.get("Contents", []):
-            body = gzip.decompress(s3.get_object(Bucket=bucket, Key=entry["Key"])["Body"].read()).decode()
-            lines = body.splitlines(keepends=True)
-            kept = [line for line in lines if json.loads(line).get("user_id") != user_id]
-            if len(kept) == len(lines):
-                continue
-            if kept:
-                s3.put_object(Bucket=bucket, Key=entry["Key"], Body=gzip.compress("".join(kept).encode()))
-            else:
-                s3.delete_object(Bucket=bucket, Key=entry["Key"])
-            rewritten["objects"] += 1
-    return rewritten
+    removed = _delete(UserFeatureSet, features) + _delete(Interaction, events)
+    return Counter(items=removed, objects=erase_from_log(user_id))
 
 
 def _rate_windows(user_id: str) -> Removed:
@@ -278,9 +248,7 @@ def _rate_windows(user_id: str) -> Removed:
 
 
 def _exports(user_id: str) -> Removed:
-    return Counter(
-        objects=_delete_objects(client("s3"), resource_name("EXPORTS_BUCKET"), f"exports/{user_id}/")
-    )
+    return Counter(objects=len(delete_prefix(export.EXPORTS_BUCKET, export.prefix(user_id))))
 
 
 # In order: feed rows are found from posts and followers, trays from followers, so those go first.

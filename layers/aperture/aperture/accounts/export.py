@@ -42,8 +42,13 @@ class AccountExport(BaseModel):
     export_id: str = Field(pattern=USER_ID.pattern)
 
 
+def prefix(user_id: str) -> str:
+    """Where a user's exports lie (and their failure markers)."""
+    return f"exports/{user_id}/"
+
+
 def _key(user_id: str, export_id: str, suffix: str = "zip") -> str:
-    return f"exports/{user_id}/{export_id}.{suffix}"
+    return f"{prefix(user_id)}{export_id}.{suffix}"
 
 
 def request_export(caller: Caller, user_id: str, request_key: str | None = None) -> dict[str, Any]:

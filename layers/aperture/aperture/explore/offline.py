@@ -43,6 +43,26 @@ def append_log(rows: list[dict[str, Any]], now: float) -> str:
     return key
 
 
+def erase_from_log(user_id: str) -> int:
+    """Rewrite each log object that holds the user's actions without them (one holding nothing
+    else goes); returns the objects changed. Every object is read: the log keeps no index by user."""
+    s3, bucket = client("s3"), resource_name(BUCKET)
+    changed = 0
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix="interactions/"):
+        for entry in page.get("Contents", []):
+            body = gzip.decompress(s3.get_object(Bucket=bucket, Key=entry["Key"])["Body"].read()).decode()
+            lines = body.splitlines(keepends=True)
+            kept = [line for line in lines if json.loads(line).get("user_id") != user_id]
+            if len(kept) == len(lines):
+                continue
+            if kept:
+                s3.put_object(Bucket=bucket, Key=entry["Key"], Body=gzip.compress("".join(kept).encode()))
+            else:
+                s3.delete_object(Bucket=bucket, Key=entry["Key"])
+            changed += 1
+    return changed
+
+
 def read_log(since: float, until: float) -> InteractionLog:
     """Every action logged on the days from ``since`` to ``until``, ordered by time."""
     s3, rows = client("s3"), []

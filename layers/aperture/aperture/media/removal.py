@@ -13,15 +13,22 @@ from aperture.media.records import MEDIA_BUCKET, UPLOADS_BUCKET
 from aperture.media.tables import Media
 
 
-def remove_renditions(media_id: str, *, invalidate: bool = True) -> list[str]:
-    """Delete every rendition of the media from the media bucket and (unless the caller gathers
-    the paths of many media into fewer messages) queue their CDN invalidation; returns the keys."""
-    s3, bucket = client("s3"), resource_name(MEDIA_BUCKET)
-    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=f"media/{media_id}/")
+def delete_prefix(bucket_env: str, prefix: str) -> list[str]:
+    """Delete every object under ``prefix`` in the bucket ``bucket_env`` names, a thousand to a
+    request; returns their keys."""
+    s3, bucket = client("s3"), resource_name(bucket_env)
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
     keys = sorted(item["Key"] for page in pages for item in page.get("Contents", []))
     for start in range(0, len(keys), 1000):
         objects = [{"Key": key} for key in keys[start : start + 1000]]
         s3.delete_objects(Bucket=bucket, Delete={"Objects": objects, "Quiet": True})
+    return keys
+
+
+def remove_renditions(media_id: str, *, invalidate: bool = True) -> list[str]:
+    """Delete every rendition of the media from the media bucket and (unless the caller gathers
+    the paths of many media into fewer messages) queue their CDN invalidation; returns the keys."""
+    keys = delete_prefix(MEDIA_BUCKET, f"media/{media_id}/")
     if invalidate:
         request_invalidation([f"/{key}" for key in keys])
     return keys

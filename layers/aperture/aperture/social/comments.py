@@ -204,21 +204,19 @@ def remove_thread(post_id: str, comment_id: str) -> str:
     if comment is None:
         return "gone"
     if comment["state"] != SHOWN or comment.get("parent_id"):
-        return _remove(post_id, comment_id)
+        return _remove(comment)
     for _ in range(_DELETE_ROUNDS):  # a reply that lands meanwhile is found by the next round
-        for reply in Comment.threads.query(comment_id, attributes_to_get=["post_id", "comment_id"]):
-            _remove(post_id, reply.comment_id)
-        if (outcome := _remove(post_id, comment_id, no_replies=True)) != "replied to":
+        for reply in Comment.threads.query(comment_id):
+            _remove(reply.to_dict())
+        if (outcome := _remove(comment, no_replies=True)) != "replied to":
             return outcome
     raise Conflict("replies keep arriving: retry")
 
 
-def _remove(post_id: str, comment_id: str, *, no_replies: bool = False) -> str:
-    """Delete one comment, taking back the counts it moved: "removed", "gone" (someone else was
-    first), or "replied to" when ``no_replies`` and a reply has landed since."""
-    comment = _find(post_id, comment_id)
-    if comment is None:
-        return "gone"
+def _remove(comment: dict[str, Any], *, no_replies: bool = False) -> str:
+    """Delete one comment as it was found, taking back the counts it moved: "removed", "gone"
+    (someone else was first), or "replied to" when ``no_replies`` and a reply has landed since."""
+    post_id, comment_id = comment["post_id"], comment["comment_id"]
     row = Comment(post_id, comment_id, parent_id=comment.get("parent_id"))
     if comment["state"] == SHOWN:
         condition = Comment.state == SHOWN
@@ -235,8 +233,8 @@ def _remove(post_id: str, comment_id: str, *, no_replies: bool = False) -> str:
         if codes[0] == CONDITION_FAILED:
             return "replied to" if no_replies and _find(post_id, comment_id) else "gone"
         # else the post is gone, and its count with it: the row alone remains to delete
-    try:
-        row.delete(condition=Comment.comment_id.exists())
+    try:  # still as found: a held one a moderator approved meanwhile is counted, not this
+        row.delete(condition=Comment.state == comment["state"])
     except DeleteError as error:
         if not condition_failed(error):
             raise
@@ -288,6 +286,5 @@ def approve_held(post_id: str, comment_id: str) -> dict[str, Any]:
 
 
 def remove_held(post_id: str, comment_id: str) -> None:
-    _held(post_id, comment_id)
-    if _remove(post_id, comment_id) == "gone":
+    if _remove(_held(post_id, comment_id)) == "gone":
         raise Conflict("another moderator decided this comment first")

@@ -108,8 +108,10 @@ def sever(follower_id: str, followee_id: str) -> bool:
         if edge is None:
             return False
         counters = [(followee_id, User.follower_count), (follower_id, User.following_count)]
-        alive = [(user_id, counter) for user_id, counter in counters if User.count(user_id)]
-        alive = alive if edge.following else []
+        # a live edge's counts, on whichever of the two users still exists (a tombstone holds none)
+        alive = [
+            (user_id, counter) for user_id, counter in counters if edge.following and User.count(user_id)
+        ]
 
         def build(write: TransactWrite, edge: Edge = edge, alive: list[tuple[str, Any]] = alive) -> None:
             write.delete(edge, condition=Edge.updated_at == edge.updated_at)
