@@ -9,6 +9,7 @@ import aperture_local  # noqa: F401  (puts the domain layer on the path, as Lamb
 
 from . import (
     account_deletion,
+    cost,
     data_access,
     explore,
     explore_10m,
@@ -27,6 +28,7 @@ from . import (
 
 BENCHMARKS = {
     "account_deletion": account_deletion,
+    "cost": cost,
     "data_access": data_access,
     "explore": explore,
     "explore_10m": explore_10m,
