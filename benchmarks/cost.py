@@ -51,6 +51,7 @@ from . import aws_prices, report
 from .capacity import (
     ActionCost,
     Design,
+    Estimate,
     FunctionUse,
     UnitCosts,
     Workload,
@@ -834,16 +835,13 @@ def run() -> None:
     results = {}
     for name, workload in workloads().items():
         estimated = estimate(workload, units)
+        signed = estimate(workload, _without_story_invalidation(units))
         results[name] = {
             "uploads_per_day": workload.uploads_per_day,
             "daily_active_users": round(workload.daily_active_users),
             "monthly_usd": estimated.monthly_usd,
             "monthly_usd_total": estimated.total_usd,
-            "stage_share_pct": {
-                stage: round(100 * usd / estimated.total_usd, 2)
-                for stage, usd in estimated.stage_usd.items()
-                if usd
-            },
+            "stage_share_pct": _shares(estimated),
             "peak_concurrency": estimated.peak_concurrency,
             "first_quota_hit": estimated.first_quota_hit,
             "quota_use": {
@@ -853,11 +851,16 @@ def run() -> None:
             "table_peak_units": estimated.table_peak_units,
             "savings_vs_naive_pct": savings_pct(workload, units),
             **_av1_payback(workload, units),
-            "monthly_usd_total_without_story_invalidation": estimate(
-                workload, _without_story_invalidation(units)
-            ).total_usd,
+            "monthly_usd_total_without_story_invalidation": signed.total_usd,
+            "stage_share_pct_without_story_invalidation": _shares(signed),
         }
     _write(results, units, photos, ladder, facts)
+
+
+def _shares(estimated: Estimate) -> dict[str, float]:
+    return {
+        stage: round(100 * usd / estimated.total_usd, 2) for stage, usd in estimated.stage_usd.items() if usd
+    }
 
 
 def _av1_payback(workload: Workload, units: UnitCosts) -> dict[str, float]:
@@ -996,27 +999,29 @@ def _markdown(title: str, rows: list[dict[str, Any]]) -> list[str]:
 
 
 def _plot(results: dict[str, Any]) -> None:
-    figure, (shares, bills) = pyplot.subplots(1, 2, figsize=(13, 5))
-    stages = sorted({s for r in results.values() for s in list(r["stage_share_pct"])[:7]})
-    bottom = [0.0] * len(results)
-    for stage in stages:
-        values = [r["stage_share_pct"].get(stage, 0.0) for r in results.values()]
-        shares.bar(list(results), values, bottom=bottom, label=stage)
-        bottom = [b + v for b, v in zip(bottom, values, strict=True)]
-    shares.set_ylabel("share of the monthly bill (%)")
-    shares.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    figure, (shares, signed, bills) = pyplot.subplots(1, 3, figsize=(18, 5.5))
+    for axes, key, title in (
+        (shares, "stage_share_pct", "as built"),
+        (signed, "stage_share_pct_without_story_invalidation", "Story media behind signed URLs (what-if)"),
+    ):
+        stages = sorted({s for r in results.values() for s in list(r[key])[:8]})
+        bottom = [0.0] * len(results)
+        for stage in stages:
+            values = [r[key].get(stage, 0.0) for r in results.values()]
+            axes.bar(list(results), values, bottom=bottom, label=stage)
+            bottom = [b + v for b, v in zip(bottom, values, strict=True)]
+        axes.set_title(title, fontsize=10)
+        axes.set_ylabel("share of the monthly bill (%)")
+        axes.legend(fontsize=7, loc="lower left")
     services = list(next(iter(results.values()))["monthly_usd"])
     width = 0.8 / len(results)
     for n, (name, r) in enumerate(results.items()):
-        bills.bar(
-            [i + n * width for i in range(len(services))],
-            [max(r["monthly_usd"][s], 0.01) for s in services],
-            width,
-            label=name,
-        )
+        positions = [i + n * width for i in range(len(services))]
+        bills.bar(positions, [max(r["monthly_usd"][s], 0.01) for s in services], width, label=name)
     bills.set_xticks([i + width for i in range(len(services))], services, rotation=45, fontsize=8)
     bills.set_yscale("log")
+    bills.set_title("bill by service", fontsize=10)
     bills.set_ylabel("US$ a month")
     bills.legend()
     figure.tight_layout()
-    figure.savefig(report.RESULTS / "cost.png", dpi=110)
+    figure.savefig(report.RESULTS / "cost.png", dpi=100)
