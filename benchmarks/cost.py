@@ -4,8 +4,9 @@ uploads a day.
 Every action a user or the system takes runs through the real functions, against a moto server in
 a process of its own, one invocation at a time so this process's CPU time is the invocation's:
 uploads of natural photos (three sizes) and a natural clip through the whole pipeline, posts
-fanned out to 1,000 real followers, feed pages, likes, comments, Stories posted and expired by
-their schedules, Explore served from a model the daily batch trained. Each invocation's CPU-seconds
+fanned out to 10 and 2,000 real followers, feed pages, likes, comments, Stories posted, viewed,
+read in the tray and expired by their schedules, Explore served from a model the daily batch
+trained. Each invocation's CPU-seconds
 and the AWS requests it made are recorded by function, with DynamoDB's request units worked out
 from the items read and written (DynamoDB's own sizing rules) and S3 bytes from what was stored.
 Peak memory is measured in a fresh process per media job. ``benchmarks/capacity.py`` turns the
@@ -65,8 +66,8 @@ from .natural import natural, natural_clip
 matplotlib.use("Agg")
 from matplotlib import pyplot
 
-# The photos: a small one, a phone's 1080 px share and a 12 MP camera original (a natural photo
-# resampled up: no bundled photo is that large), weighted as uploads arrive.
+# The photos: a small one, a 1,411 px one and a 12 MP camera original (a natural photo resampled
+# up: no bundled photo is that large), weighted as uploads arrive (assumed).
 PHOTOS = {"640 px": ("rocket", None), "1411 px": ("retina", None), "12 MP": ("motorcycle", (4032, 3024))}
 PHOTO_MIX = {"640 px": 0.1, "1411 px": 0.6, "12 MP": 0.3}
 CLIP = "bikes"  # 640 x 272, 10 s of street footage
@@ -107,13 +108,12 @@ class Meter:
     pool thread it started; the event sources' own polling is the platform's, and is left out."""
 
     def __init__(self, stack: LocalStack) -> None:
-        self.stack = stack
         self.action = "setup"
         self.tallies: dict[str, dict[str, Tally]] = defaultdict(lambda: defaultdict(Tally))
         self.last_activity = time.monotonic()
         self._lock = threading.Lock()
         self._running: tuple[str, int] | None = None
-        self._sending: dict[int, dict[str, Any]] = {}  # thread -> the parameters of its request
+        self._sending: dict[int, dict[str, Any]] = {}  # thread -> the sizes of its request in flight
         self.tables = {physical: logical for logical, physical in stack.stack.physical_ids.items()}
         self.invalidation_queue = stack.environment["CDN_INVALIDATION_QUEUE_URL"]
         self.queues = [
@@ -355,11 +355,7 @@ class Scenario:
                 }
                 for n in range(followers)
             ]
-            requests = [{"PutRequest": {"Item": to_item(edge)}} for edge in edges]
-            for start in range(0, len(requests), 25):
-                client("dynamodb").batch_write_item(
-                    RequestItems={self.env["GRAPH_TABLE"]: requests[start : start + 25]}
-                )
+            _put_items(self.env["GRAPH_TABLE"], edges)
         client("dynamodb").update_item(
             TableName=self.env["USERS_TABLE"],
             Key={"user_id": {"S": author}},
@@ -382,6 +378,13 @@ class Scenario:
         return str(intent["media_id"])
 
 
+def _put_items(table: str, items: list[dict[str, Any]]) -> None:
+    """Setting up, not measured: made from this thread, outside any invocation."""
+    requests = [{"PutRequest": {"Item": to_item(item)}} for item in items]
+    for start in range(0, len(requests), 25):
+        client("dynamodb").batch_write_item(RequestItems={table: requests[start : start + 25]})
+
+
 def _natural_photo(name: str, size: tuple[int, int] | None) -> bytes:
     data = natural(name)
     if size is None:
@@ -393,30 +396,21 @@ def _natural_photo(name: str, size: tuple[int, int] | None) -> bytes:
 
 
 def _explore(scene: Scenario) -> None:
-    """The daily batch over a simulated week, then Explore for users it learned."""
+    """The daily batch over ten simulated days, then Explore for users it learned."""
     world: World = generate(WORLD)
     scene.manual.set(world.now)
     catalogue = world.catalogue
     posts = [
         {
-            "PutRequest": {
-                "Item": to_item(
-                    {
-                        "post_id": str(catalogue.post_id[n]),
-                        "author_id": str(catalogue.author_id[n]),
-                        "created_at": float(catalogue.created_at[n]),
-                        "state": "published" if catalogue.verdict[n] == "approved" else "pending",
-                        "caption": "",
-                    }
-                )
-            }
+            "post_id": str(catalogue.post_id[n]),
+            "author_id": str(catalogue.author_id[n]),
+            "created_at": float(catalogue.created_at[n]),
+            "state": "published" if catalogue.verdict[n] == "approved" else "pending",
+            "caption": "",
         }
         for n in range(len(catalogue))
     ]
-    for start in range(0, len(posts), 25):
-        client("dynamodb").batch_write_item(
-            RequestItems={scene.env["POSTS_TABLE"]: posts[start : start + 25]}
-        )
+    _put_items(scene.env["POSTS_TABLE"], posts)
     rows = list(log_rows(world.interactions))
     append_log(rows, world.now)
     with scene.action("feature_batch"):

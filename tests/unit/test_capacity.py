@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from benchmarks import aws_prices
-from benchmarks.dynamodb_units import item_bytes, read_units, write_units
 from benchmarks.capacity import (
     ActionCost,
     Design,
@@ -16,6 +15,7 @@ from benchmarks.capacity import (
     estimate,
     savings_pct,
 )
+from benchmarks.dynamodb_units import item_bytes, read_units, write_units
 
 ONE_VCPU = 1769  # MB: Lambda's memory for exactly one vCPU
 
