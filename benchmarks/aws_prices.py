@@ -177,6 +177,8 @@ QUOTAS = {
             True,
             "https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html",
         ),
+        # The page lists this per Region in a table its stored copy did not carry: 50 is the
+        # us-east-1 default as remembered, to be checked in Service Quotas before relying on it.
         Quota(
             "rekognition_moderation_tps",
             50,

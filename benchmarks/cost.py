@@ -60,7 +60,7 @@ from .capacity import (
     estimate,
     savings_pct,
 )
-from .dynamodb_units import read_units, write_units
+from .dynamodb_units import Index, read_units, write_units
 from .natural import natural, natural_clip
 
 matplotlib.use("Agg")
@@ -115,6 +115,17 @@ class Meter:
         self._running: tuple[str, int] | None = None
         self._sending: dict[int, dict[str, Any]] = {}  # thread -> the sizes of its request in flight
         self.tables = {physical: logical for logical, physical in stack.stack.physical_ids.items()}
+        self.indexes = {
+            stack.physical_id(logical): [
+                Index(
+                    frozenset(key["AttributeName"] for key in index["KeySchema"]),
+                    index["Projection"]["ProjectionType"] == "ALL",
+                )
+                for kind in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes")
+                for index in table.get(kind, [])
+            ]
+            for logical, table in stack.template.resource_properties("AWS::DynamoDB::Table").items()
+        }
         self.invalidation_queue = stack.environment["CDN_INVALIDATION_QUEUE_URL"]
         self.queues = [
             stack.physical_id(queue)
@@ -183,7 +194,7 @@ class Meter:
         service, operation = model.service_model.service_name, model.name
         sizes: dict[str, Any] = {}
         if service == "dynamodb":
-            sizes["written"] = write_units(operation, params)
+            sizes["written"] = write_units(operation, params, self.indexes)
             sizes["table"] = params.get("TableName") or next(
                 (item["Get"]["TableName"] for item in params.get("TransactItems", []) if "Get" in item), None
             )

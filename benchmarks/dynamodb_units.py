@@ -8,7 +8,9 @@ say: attribute names plus values, a write unit per started KB, a read unit per s
 from __future__ import annotations
 
 import math
+import re
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -38,26 +40,74 @@ def _write_kb(item: dict[str, Any] | None) -> int:
     return max(1, math.ceil(item_bytes(item or {}) / 1024))
 
 
-def write_units(operation: str, params: dict[str, Any]) -> dict[str, float]:
+@dataclass(frozen=True)
+class Index:
+    """A secondary index: the attributes of its key, and whether it copies the whole item."""
+
+    keys: frozenset[str]
+    projects_all: bool
+
+
+_NAME = re.compile(r"#?[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _updated_names(body: dict[str, Any]) -> set[str]:
+    """The attribute names an update expression writes or removes."""
+    aliases = body.get("ExpressionAttributeNames", {})
+    expression = body.get("UpdateExpression", "")
+    return {aliases.get(token, token) for token in _NAME.findall(expression)}
+
+
+def write_units(
+    operation: str, params: dict[str, Any], indexes: dict[str, list[Index]] | None = None
+) -> dict[str, float]:
     """Write request units: a unit per started KB written (an update: of the key and values
-    written), twice that in a transaction."""
+    written), twice that in a transaction; and the same again on each secondary index the write
+    puts an entry in (a put holding the index's key, an update naming one of its key attributes).
+    Deletes are charged on the table only: the deleted item is not known here."""
     units: dict[str, float] = defaultdict(float)
-    if operation == "PutItem":
-        units[params["TableName"]] += _write_kb(params["Item"])
-    elif operation in ("UpdateItem", "DeleteItem"):
-        values = {**params["Key"], **params.get("ExpressionAttributeValues", {})}
-        units[params["TableName"]] += _write_kb(values if operation == "UpdateItem" else params["Key"])
-    elif operation == "BatchWriteItem":
-        for table, requests in params["RequestItems"].items():
-            for request in requests:
-                written = request.get("PutRequest", {}).get("Item") or request["DeleteRequest"]["Key"]
-                units[table] += _write_kb(written)
-    elif operation == "TransactWriteItems":
-        for entry in params["TransactItems"]:
-            ((_, body),) = entry.items()
-            written = body.get("Item") or {**body["Key"], **body.get("ExpressionAttributeValues", {})}
-            units[body["TableName"]] += 2 * _write_kb(written)
+    for table, body, kind, factor in _writes(operation, params):
+        written = (
+            body.get("Item")
+            if kind == "put"
+            else {**body["Key"], **body.get("ExpressionAttributeValues", {})}
+        )
+        units[table] += factor * _write_kb(written if kind != "delete" else body["Key"])
+        for index in (indexes or {}).get(table, []):
+            if kind == "put" and index.keys <= set(body["Item"]):
+                units[table] += factor * (_write_kb(body["Item"]) if index.projects_all else 1)
+            elif kind == "update" and index.keys & _updated_names(body):
+                units[table] += factor
     return units
+
+
+def _writes(operation: str, params: dict[str, Any]) -> list[tuple[str, dict[str, Any], str, int]]:
+    """Each item a write request writes: its table, its request body, put/update/delete, and the
+    unit multiplier (2 in a transaction)."""
+    if operation == "PutItem":
+        return [(params["TableName"], params, "put", 1)]
+    if operation in ("UpdateItem", "DeleteItem"):
+        return [(params["TableName"], params, "update" if operation == "UpdateItem" else "delete", 1)]
+    if operation == "BatchWriteItem":
+        return [
+            (
+                table,
+                request.get("PutRequest") or request["DeleteRequest"],
+                "put" if "PutRequest" in request else "delete",
+                1,
+            )
+            for table, requests in params["RequestItems"].items()
+            for request in requests
+        ]
+    if operation == "TransactWriteItems":
+        kinds = {"Put": "put", "Update": "update", "Delete": "delete"}
+        return [
+            (body["TableName"], body, kinds[kind], 2)
+            for entry in params["TransactItems"]
+            for kind, body in entry.items()
+            if kind in kinds
+        ]
+    return []
 
 
 def read_units(

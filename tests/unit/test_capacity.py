@@ -15,7 +15,7 @@ from benchmarks.capacity import (
     estimate,
     savings_pct,
 )
-from benchmarks.dynamodb_units import item_bytes, read_units, write_units
+from benchmarks.dynamodb_units import Index, item_bytes, read_units, write_units
 
 ONE_VCPU = 1769  # MB: Lambda's memory for exactly one vCPU
 
@@ -133,6 +133,13 @@ def test_request_units_follow_dynamodbs_sizing_rules() -> None:
         "ExpressionAttributeValues": {":n": {"N": "1"}},
     }
     assert write_units("UpdateItem", update) == {"T": 1}
+    # A write that puts an entry in a secondary index pays for it there too
+    by_audience = {"T": [Index(frozenset({"audience_of"}), projects_all=False)]}
+    edge = {"follower_id": {"S": "u1"}, "audience_of": {"S": "u2"}}
+    assert write_units("PutItem", {"TableName": "T", "Item": edge}, by_audience) == {"T": 2}
+    unfollow = {**update, "UpdateExpression": "REMOVE #a", "ExpressionAttributeNames": {"#a": "audience_of"}}
+    assert write_units("UpdateItem", unfollow, by_audience) == {"T": 2}
+    assert write_units("UpdateItem", {**update, "UpdateExpression": "SET n = :n"}, by_audience) == {"T": 1}
     # A query page is summed before rounding to 4 KB: three 3,000-byte items eventually consistent
     # are ceil(9,000 / 4,096) x 0.5; a filter's dropped items count as read, sized like the kept
     page = {"Items": [{"d": {"S": "y" * 2999}}] * 3, "ScannedCount": 3}
