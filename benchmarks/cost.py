@@ -1,5 +1,4 @@
-"""Cost: unit costs measured on the local stack, priced at 1 thousand, 1 million and 95 million
-uploads a day.
+"""Unit costs measured on the local stack; the monthly AWS bill at 1k, 1m and 95m uploads a day.
 
 Every action a user or the system takes runs through the real functions, against a moto server in
 a process of its own, one invocation at a time so this process's CPU time is the invocation's:
