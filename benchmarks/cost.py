@@ -49,6 +49,7 @@ from tests.e2e.conftest import UNHURRIED_EXPLORE, ApiStack, post_to_s3, serving
 
 from . import aws_prices, report
 from .capacity import (
+    SLICE_FOLLOWERS,
     ActionCost,
     Design,
     Estimate,
@@ -656,7 +657,7 @@ def unit_costs(
     ladder_second = _cost(tallies[video], 1, only={"video_ladder"}).scaled(1 / seconds)
 
     small, large = FOLLOWERS
-    slices = (large - small) / 1000
+    slices = (large - small) / SLICE_FOLLOWERS
 
     def per_slice(action: str) -> ActionCost:
         return _marginal(average(f"{action}:{large}"), average(f"{action}:{small}"), slices)
