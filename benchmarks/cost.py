@@ -38,7 +38,6 @@ from PIL import Image
 from aperture.core.aws import client
 from aperture.core.clock import now, set_clock
 from aperture.explore.offline import append_log
-from aperture_local.items import to_item
 from aperture_local.motoserver import moto_server_process
 from aperture_local.runtime import LocalFunction
 from aperture_local.stack import LocalStack
@@ -61,7 +60,9 @@ from .capacity import (
     savings_pct,
 )
 from .dynamodb_units import Index, read_units, write_units
+from .fanout import _put, follower_edges
 from .natural import natural, natural_clip
+from .soak import queues_empty
 
 matplotlib.use("Agg")
 from matplotlib import pyplot
@@ -239,18 +240,10 @@ class Meter:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             quiet = self._running is None and time.monotonic() - self.last_activity > QUIET_SECONDS
-            if quiet and self._queues_empty():
+            if quiet and queues_empty(self.queues):
                 return
             time.sleep(0.2)
         raise TimeoutError(f"the stack did not settle within {timeout} s")
-
-    def _queues_empty(self) -> bool:
-        names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
-        for queue in self.queues:
-            counts = client("sqs").get_queue_attributes(QueueUrl=queue, AttributeNames=names)["Attributes"]
-            if any(int(counts[name]) for name in names):
-                return False
-        return True
 
 
 def _cpu_seconds() -> float:
@@ -334,7 +327,6 @@ class Scenario:
         self.api, self.meter, self.manual = api, meter, manual
         self.env = api.stack.environment
         self.counts: Counter[str] = Counter()  # how many times each action ran
-        self.extra: dict[str, Counter[str]] = defaultdict(Counter)  # requests made by clients, not functions
         self.stored: dict[str, float] = defaultdict(float)  # bytes clients uploaded, by action
 
     def call(self, user: str, method: str, path: str, body: Any = None) -> Any:
@@ -355,18 +347,7 @@ class Scenario:
     def give_followers(self, author: str, followers: int, real: bool = True) -> None:
         """Followers written straight to the tables (setting up, not measured)."""
         if real:
-            edges = [
-                {
-                    "follower_id": f"{author}_f{n:05d}",
-                    "followee_id": author,
-                    "following": True,
-                    "updated_at": 1,
-                    "active_followee_id": author,
-                    "audience_of": author,
-                }
-                for n in range(followers)
-            ]
-            _put_items(self.env["GRAPH_TABLE"], edges)
+            _put(self.env["GRAPH_TABLE"], follower_edges(author, followers))
         client("dynamodb").update_item(
             TableName=self.env["USERS_TABLE"],
             Key={"user_id": {"S": author}},
@@ -378,7 +359,6 @@ class Scenario:
         with self.action(action):
             intent = self.call(owner, "POST", "/uploads", {"content_type": content_type, "size": len(data)})
             post_to_s3(intent["upload"], data)
-            self.extra[action]["s3.PostObject"] += 1
             self.stored[action] += len(data)
         record = client("dynamodb").get_item(
             TableName=self.env["MEDIA_TABLE"], Key={"media_id": {"S": intent["media_id"]}}
@@ -387,13 +367,6 @@ class Scenario:
         if record["state"]["S"] != "ready" or verdict != "approved":
             raise RuntimeError(f"{action}: the upload ended {record['state']['S']}, verdict {verdict}")
         return str(intent["media_id"])
-
-
-def _put_items(table: str, items: list[dict[str, Any]]) -> None:
-    """Setting up, not measured: made from this thread, outside any invocation."""
-    requests = [{"PutRequest": {"Item": to_item(item)}} for item in items]
-    for start in range(0, len(requests), 25):
-        client("dynamodb").batch_write_item(RequestItems={table: requests[start : start + 25]})
 
 
 def _natural_photo(name: str, size: tuple[int, int] | None) -> bytes:
@@ -421,7 +394,7 @@ def _explore(scene: Scenario) -> None:
         }
         for n in range(len(catalogue))
     ]
-    _put_items(scene.env["POSTS_TABLE"], posts)
+    _put(scene.env["POSTS_TABLE"], posts)  # setting up, from this thread: not measured
     rows = list(log_rows(world.interactions))
     append_log(rows, world.now)
     with scene.action("feature_batch"):
@@ -553,6 +526,7 @@ def measure() -> tuple[dict[str, dict[str, Tally]], Scenario]:
 
 # ---------------------------------------------------------------- from tallies to unit costs
 NUMERIC_FIELDS = ("bytes_stored", "byte_days", "bytes_delivered", "cdn_requests", "invalidation_paths")
+CLIENT_UPLOAD = "s3.PostObject"  # each upload's one request straight to S3, made by the client
 UPLOADS_KEPT_DAYS = 30  # the uploads bucket's lifecycle rule
 STORY_MEDIA_KEPT_DAYS = 1  # a Story's media without an archive, tagged for deletion a day on
 HLS_SEGMENT_SECONDS = 4.0  # a player fetches a segment this long per request (assumed)
@@ -633,10 +607,9 @@ def unit_costs(
         action = f"photo_upload:{size}"
         measured = average(action)
         original = scene.stored[action] / counts[action]
-        extra = {op: n / counts[action] for op, n in scene.extra[action].items()}
         uploads[size] = _with(
             measured,
-            requests={**measured.requests, **extra},
+            requests={**measured.requests, CLIENT_UPLOAD: 1.0},
             byte_days=original * UPLOADS_KEPT_DAYS,
             moderation_images=1.0,
         )

@@ -148,18 +148,22 @@ def _author(stack: LocalStack, author_id: str, followers: int, real: bool) -> No
     env = stack.environment
     _put(env["USERS_TABLE"], [{"user_id": author_id, "follower_count": followers, "following_count": 0}])
     if real:
-        edges = [
-            {
-                "follower_id": f"{author_id}_f{i:07d}",
-                "followee_id": author_id,
-                "following": True,
-                "updated_at": 1,
-                "active_followee_id": author_id,
-                "audience_of": author_id,
-            }
-            for i in range(followers)
-        ]
-        _put(env["GRAPH_TABLE"], edges)
+        _put(env["GRAPH_TABLE"], follower_edges(author_id, followers))
+
+
+def follower_edges(author_id: str, followers: int) -> list[dict[str, Any]]:
+    """Follow edges of ``followers`` made-up users to the author, as following writes them."""
+    return [
+        {
+            "follower_id": f"{author_id}_f{i:07d}",
+            "followee_id": author_id,
+            "following": True,
+            "updated_at": 1,
+            "active_followee_id": author_id,
+            "audience_of": author_id,
+        }
+        for i in range(followers)
+    ]
 
 
 def _write_cost(stack: LocalStack) -> list[dict[str, Any]]:

@@ -176,15 +176,15 @@ def _states(api: ApiStack, media_ids: list[str]) -> dict[str, str]:
 
 def _queues_empty(api: ApiStack) -> bool:
     """No upload job is waiting or in flight (dead ones are in the DLQs)."""
-    sqs = client("sqs")
-    for logical_id in PIPELINE_QUEUES:
-        attributes = sqs.get_queue_attributes(
-            QueueUrl=api.stack.physical_id(logical_id),
-            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-        )["Attributes"]
-        if int(attributes["ApproximateNumberOfMessages"]) + int(
-            attributes["ApproximateNumberOfMessagesNotVisible"]
-        ):
+    return queues_empty([api.stack.physical_id(logical_id) for logical_id in PIPELINE_QUEUES])
+
+
+def queues_empty(queue_urls: list[str]) -> bool:
+    """No message waits in any of the queues or is in flight."""
+    counts = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    for url in queue_urls:
+        attributes = client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=counts)["Attributes"]
+        if any(int(attributes[name]) for name in counts):
             return False
     return True
 
