@@ -207,7 +207,9 @@ def _fit_rankers(
         "verbosity": -1,
         "seed": seed,
         "deterministic": True,
-        "num_threads": 2,
+        # OpenMP's default (OMP_NUM_THREADS, else every vCPU): a fixed count above what is free
+        # spin-waits, three times slower when other processes share the cores.
+        "num_threads": 0,
     }
     rankers = {}
     for task in TASKS:
