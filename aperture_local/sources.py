@@ -63,10 +63,14 @@ class Worker(threading.Thread):
                 log.exception("%s failed a poll", self.name)
                 busy = False
             if busy:
-                wait = self.interval
+                wait = self.first_idle_wait()
             else:
                 self._wake.wait(wait)
                 wait = min(wait * 2, self.longest_idle())
+
+    def first_idle_wait(self) -> float:
+        """The wait once work runs out: short, since more often follows."""
+        return self.interval
 
     def longest_idle(self) -> float:
         return self.idle_interval
@@ -101,10 +105,15 @@ class WokenWorker(Worker):
         """Work failed and will come back without a wake-up (a visibility timeout, a retry)."""
         self._returning_until = time.monotonic() + RETURNING_SECONDS
 
+    def first_idle_wait(self) -> float:
+        # Work that arrives wakes this poller, so it need not look again soon unless some returns.
+        return self.longest_idle() if self._woken_for_all_work() else self.interval
+
     def longest_idle(self) -> float:
-        if self.woken and time.monotonic() >= self._returning_until:
-            return WOKEN_IDLE_INTERVAL
-        return self.idle_interval
+        return WOKEN_IDLE_INTERVAL if self._woken_for_all_work() else self.idle_interval
+
+    def _woken_for_all_work(self) -> bool:
+        return self.woken and time.monotonic() >= self._returning_until
 
     def stop(self) -> None:
         wakeups.forget(self.resource, self._wake)
@@ -516,7 +525,7 @@ class OneTimeSchedules(Worker):
     """EventBridge Scheduler's one-time ``at()`` schedules: moto stores them, this fires them."""
 
     def __init__(self, functions_by_arn: dict[str, LocalFunction], interval: float = 0.2) -> None:
-        super().__init__("scheduler", interval)
+        super().__init__("scheduler", interval, idle_interval=1.0)  # AWS fires within a minute
         self.functions_by_arn = functions_by_arn
         self._fired: set[tuple[str, str]] = set()
         self._known: dict[tuple[str, str], tuple[Any, dict[str, Any]]] = {}  # by (group, name)
