@@ -98,7 +98,13 @@ def manual_clock() -> Iterator[ManualClock]:
     set_clock(previous)
 
 
+def _expected_seconds(item: pytest.Item) -> float:
+    marker = item.get_closest_marker("slow")
+    return float(marker.kwargs.get("seconds", 10)) if marker else 0.0
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Slow modules first, then the other end-to-end ones: the parallel workers, each given whole
-    modules, then end together instead of waiting on one long module started last."""
-    items.sort(key=lambda item: (item.get_closest_marker("slow") is None, "e2e" not in item.path.parts))
+    """The longest modules first (by their ``slow`` marker's seconds), then the other end-to-end
+    ones: the parallel workers, each given whole modules in this order (``--no-loadscope-reorder``),
+    then end together instead of waiting on one long module started last."""
+    items.sort(key=lambda item: (-_expected_seconds(item), "e2e" not in item.path.parts))

@@ -25,7 +25,7 @@ from tests.conftest import eventually
 from tests.e2e.conftest import ApiStack, serving, upload_media
 from tests.pictures import jpeg, scene
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.slow(seconds=40)
 GRACE = 3  # seconds before a requested deletion runs
 GONE = "u_del_gone"
 

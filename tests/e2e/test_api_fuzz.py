@@ -14,7 +14,7 @@ from aperture_local.runtime import _import
 from tests.conftest import ROOT
 from tests.e2e.conftest import ApiStack
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.slow(seconds=50)
 
 DOCUMENT = _import(ROOT / "functions/api/app.py", "FuzzedApi").api.openapi()
 OPERATIONS = []

@@ -13,7 +13,7 @@ from aperture.core.aws import client
 from aperture_client import FollowButton, pages
 from tests.e2e.conftest import ApiStack
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.slow(seconds=20)
 
 
 def _posts_by(api: ApiStack, author: str) -> int:

@@ -16,7 +16,7 @@ import pytest
 
 from tests.conftest import ROOT, eventually
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.slow(seconds=40)
 
 
 def _free_port() -> int:

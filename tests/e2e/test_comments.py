@@ -107,7 +107,7 @@ def test_a_retried_comment_with_one_key_is_one_comment_and_one_notification(api:
     assert len(api.client.call("GET", "/notifications", token=author).body["items"]) == 1
 
 
-@pytest.mark.slow
+@pytest.mark.slow(seconds=25)
 def test_100_concurrent_comments_count_100_and_a_deleted_one_leaves_99(api: ApiStack) -> None:
     # Given a post and 100 commenters
     author, post_id = _post(api, "u_cm_popular")

@@ -23,7 +23,7 @@ from simulator.world import World, WorldSpec, generate, log_rows
 from tests.conftest import eventually, load_event
 from tests.e2e.conftest import UNHURRIED_EXPLORE, ApiStack, serving
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.slow(seconds=25)
 
 WORLD = WorldSpec(users=300, posts=1_500, communities=6, days=10.0, sessions_per_user=8.0, seed=5)
 

@@ -24,7 +24,7 @@ from tests.e2e.test_image_pipeline import (  # noqa: F401
     test_an_uploaded_photo_becomes_ready_with_every_rendition_on_the_cdn_bucket,
 )
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.slow(seconds=35)
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ import pytest
 from aperture.core.aws import client
 from aperture_local.stack import LocalStack
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.slow(seconds=10)
 
 SEEDED = 1000  # rows already in the table
 

@@ -16,7 +16,7 @@ from tests.conftest import eventually
 from tests.e2e.conftest import ApiStack, serving, upload_media
 from tests.pictures import jpeg, scene
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.slow(seconds=60)
 
 
 @contextmanager

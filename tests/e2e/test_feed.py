@@ -29,7 +29,7 @@ from aperture_local.runtime import FunctionError
 from tests.conftest import eventually, load_event
 from tests.e2e.conftest import ApiStack
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.slow(seconds=30)
 
 THRESHOLD = 100_000  # the stack's CelebrityFollowerThreshold (the template's default)
 

@@ -21,7 +21,7 @@ from tests.conftest import ROOT
 from tests.e2e.conftest import UNHURRIED_EXPLORE, ApiStack, serving
 from tools.seed import WORLD, seed
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.slow(seconds=20)
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ from aperture.core.messages import MediaJob
 from tests.conftest import eventually
 from tests.e2e.conftest import ApiStack, upload_media
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.slow(seconds=15)
 
 
 def _jpeg(width: int = 1600, height: int = 1200) -> bytes:

@@ -13,7 +13,7 @@ from tests.conftest import eventually
 from tests.e2e.conftest import ApiStack, upload_media
 from tests.pictures import jpeg, scene
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.slow(seconds=10)
 
 BACKLOG = 120
 THRESHOLD = 100_000  # the stack's CelebrityFollowerThreshold

@@ -7,7 +7,7 @@ import pytest
 
 from benchmarks.soak import soak
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.slow(seconds=30)
 
 
 def test_fifteen_uploads_under_faults_all_end_and_no_count_drifts() -> None:

@@ -22,7 +22,7 @@ from aperture_local.stack import LocalStack
 from tests.conftest import eventually, load_event
 from tests.e2e.conftest import ApiStack, serving
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.slow(seconds=30)
 
 DAY = 86_400
 APPROVED = {"verdict": "approved"}  # as the moderation function leaves media it passed

@@ -23,7 +23,7 @@ from aperture_local.stack import LocalStack
 from tests.conftest import eventually
 from tests.e2e.conftest import Client
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.slow(seconds=40)
 
 LIFETIME = 60  # seconds of clock time
 APPROVED = {"verdict": "approved"}  # as the moderation function leaves media it passed

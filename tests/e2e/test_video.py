@@ -25,7 +25,7 @@ from tests.clips import clip, decoded_frames
 from tests.conftest import eventually, load_event, natural_picture
 from tests.e2e.conftest import ApiStack, upload_media
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.slow(seconds=20)
 
 
 def _media(api: ApiStack, token: str, media_id: str) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from aperture_local.template import FunctionSpec, Template
 from tests.conftest import ROOT
 from tools.build import artifacts, runtime_python
 
-pytestmark = pytest.mark.slow  # each function's bundle is imported on the runtime: about a minute
+pytestmark = pytest.mark.slow(seconds=60)  # each bundle imported on the runtime
 
 BUILD = ROOT / ".aws-sam/build"
 LAYER = BUILD / "DomainLayer"

@@ -190,6 +190,31 @@ def test_a_failing_ranking_model_falls_back_to_the_linear_model_then_to_trending
     assert len(cached.items) == 40
 
 
+def test_the_trees_rank_only_the_linear_models_shortlist_and_the_page_stays_full(
+    world: World, trained: tuple[ExploreModel, UserFeatures], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a shortlist of 150 for the value model, and a count of the rows the trees score
+    model = trained[0]
+    explore = Explore(model, unhurried(page_size=40, ranked_size=120, community_size=400, rerank_size=150))
+    scored: list[int] = []
+    predict = model.rankers["like"].predict
+
+    def counted(rows: Any, **kwargs: Any) -> Any:
+        scored.append(len(rows))
+        return predict(rows, **kwargs)
+
+    monkeypatch.setattr(model.rankers["like"], "predict", counted)
+    # When a known user opens Explore
+    page = explore.page(_viewer(world, trained[1]), world.now)
+    # Then the trees scored the shortlist (150, plus up to 50 reserved for each of the 3 kinds), not
+    # every candidate, and the page is still full with no fallback
+    assert page.candidates > 400
+    assert len(scored) == 1
+    assert 150 <= scored[0] <= 150 + 3 * 50
+    assert len(page.items) == 40
+    assert page.fallbacks == []
+
+
 @pytest.mark.parametrize(
     ("slow", "fallback"),
     [("ranking", "ranking_over_budget"), ("retrieval", "retrieval_over_budget")],

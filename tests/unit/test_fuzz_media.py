@@ -9,7 +9,7 @@ import pytest
 from tools.fuzz import media
 
 
-@pytest.mark.slow
+@pytest.mark.slow(seconds=30)
 def test_two_hundred_mutated_files_end_processed_or_refused() -> None:
     report = media.run(seconds=240, seed=7, workers=2, files_at_most=200)
     assert report["files"] >= 200

@@ -86,7 +86,7 @@ def test_no_metadata_survives_in_any_output_gps_included() -> None:
         assert b"PhoneMaker" not in rendition.data
 
 
-@pytest.mark.slow
+@pytest.mark.slow(seconds=50)
 def test_every_rendition_is_made_in_every_format_and_looks_at_least_as_good_as_jpeg_q85() -> None:
     data = _save(natural_picture(1200, 900), "JPEG", quality=95)
     processed = process(data)

@@ -78,7 +78,7 @@ RUNTIME = {"boto3", "botocore", "s3transfer", "jmespath", "urllib3", "python-dat
 OPTIONAL = {"certifi", "charset-normalizer", "blinker"}
 
 
-@pytest.mark.slow  # a Python process per function, importing its handler: about 30 s in all
+@pytest.mark.slow(seconds=40)  # a Python process per function, importing its handler
 @pytest.mark.parametrize(
     "spec", Template(ROOT / "template.yaml").functions(), ids=lambda spec: spec.short_name
 )

@@ -38,9 +38,7 @@ def test_a_hundred_unrelated_pictures_match_nothing_on_a_blocklist_of_thirty() -
     # so the size changes the margin by a few bits and the time sixfold (bench pdq uses 800x600)
     blocklist = [pdq for seed in range(1, 31) for pdq in crop_variants(scene(seed, SIZE))]
     # When 100 unrelated pictures are checked (bench pdq checks 300)
-    distances = np.array(
-        [_closest(pdq_hash(scene(seed, SIZE))[0], blocklist) for seed in range(1000, 1100)]
-    )
+    distances = np.array([_closest(pdq_hash(scene(seed, SIZE))[0], blocklist) for seed in range(1000, 1100)])
     # Then none matches: the false-match rate is 0 of 100, with a wide margin
     assert int((distances <= MATCH_DISTANCE).sum()) == 0
     assert distances.min() > 2 * MATCH_DISTANCE

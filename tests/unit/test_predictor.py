@@ -44,7 +44,7 @@ def test_the_shipped_model_loads_and_guesses_a_quality_for_every_format() -> Non
         assert points_per_step > 0
 
 
-@pytest.mark.slow
+@pytest.mark.slow(seconds=25)
 def test_a_retrained_model_changes_the_predictions(model_at: Path) -> None:
     # Given exact answers for two pictures the shipped model never saw
     samples = training.label(_upload(240, 180, seed=5)) + training.label(_upload(180, 240, seed=6))

@@ -50,6 +50,7 @@ class ExploreConfig:
     interest_size: int = 2_000
     community_size: int = 2_500
     trending_size: int = 500
+    rerank_size: int = 1_000  # the linear model shortlists this many for the value model's trees
     ranked_size: int = 200
     page_size: int = 60
     nprobe: int | None = None  # None: the lists the batch found necessary for its recall target
@@ -202,6 +203,8 @@ class Explore:
             catalogue=model.catalogue,
             now=now,
         )
+        shortlist = self._shortlist(rows, posts)
+        rows, kinds = rows[shortlist], model.catalogue.kind[posts[shortlist]]
         try:
             values = within(self.config.ranking_budget_ms, lambda: self._value(rows))
         except Exception as error:
@@ -210,15 +213,20 @@ class Explore:
                 values = model.fallback.engagement(rows)
             except Exception:
                 page.fallbacks.append("cached_ranking")
-                values = model.stats.trending[posts].astype(np.float64)
-        order = np.argsort(-values, kind="stable")
-        kinds = model.catalogue.kind[posts[order]]
-        # Each kind keeps a share of the ranked set, so the page can still balance content types.
-        reserve = self.config.ranked_size // len(KINDS)
-        reserved = [order[kinds == kind][:reserve] for kind in range(len(KINDS))]
-        best = np.unique(np.concatenate([order[: self.config.ranked_size], *reserved]))
-        best = best[np.argsort(-values[best], kind="stable")]
-        return best, values[best]
+                values = model.stats.trending[posts[shortlist]].astype(np.float64)
+        best = _best(values, kinds, self.config.ranked_size)
+        return shortlist[best], values[best]
+
+    def _shortlist(self, rows: npt.NDArray[np.float32], posts: Ints) -> Ints:
+        """Positions of the candidates the value model ranks: the linear model's best
+        ``rerank_size``, since five tree models over every candidate were most of a page's time."""
+        if len(rows) <= self.config.rerank_size:
+            return np.arange(len(rows))
+        try:
+            scores = self.model.fallback.engagement(rows)
+        except Exception:
+            return np.arange(len(rows))  # the trees rank them all, as before shortlisting
+        return _best(scores, self.model.catalogue.kind[posts], self.config.rerank_size)
 
     def _value(self, rows: npt.NDArray[np.float32]) -> Floats:
         value = np.zeros(len(rows))
@@ -269,6 +277,16 @@ class Explore:
                 )
             )
         return chosen
+
+
+def _best(values: Floats, kinds: Ints, size: int) -> Ints:
+    """Positions of the ``size`` highest values, highest first, and of each kind's best
+    ``size / kinds`` besides, so that the page can still balance content types."""
+    order = np.argsort(-values, kind="stable")
+    reserve = size // len(KINDS)
+    reserved = [order[kinds[order] == kind][:reserve] for kind in range(len(KINDS))]
+    best = np.unique(np.concatenate([order[:size], *reserved]))
+    return best[np.argsort(-values[best], kind="stable")]
 
 
 def _ms(since: float) -> float:
