@@ -1,10 +1,9 @@
 """Explore at scale: per-stage latency p50/p95/p99 on a 1,000,000-post pool, and ANN recall@2000.
 
 A simulated week (1,000,000 posts, 64-dimensional embeddings) is trained for real; 1,000 requests
-from sampled users each read the online feature store (DynamoDB on the local stack's moto server,
-in a process of its own as DynamoDB is not in Lambda's) and run retrieval, ranking and filters.
-Yardstick: exact inner-product search over the same vectors (a flat index), timed in the same run,
-which also gives the ANN's recall@2000.
+from sampled users each read the online feature store (DynamoDB on the local stack's moto server)
+and run retrieval, ranking and filters. Yardstick: exact inner-product search over the same
+vectors (a flat index), timed in the same run, which also gives the ANN's recall@2000.
 """
 
 from __future__ import annotations
@@ -21,7 +20,6 @@ from aperture.explore.features import UserFeatures
 from aperture.explore.pipeline import Explore, ExploreConfig
 from aperture.explore.store import OnlineFeatures, RecentAction, put_users, record_actions
 from aperture.explore.training import TrainingConfig, train
-from aperture_local.motoserver import moto_server_process
 from aperture_local.stack import LocalStack
 from simulator.world import World, WorldSpec, generate
 
@@ -98,7 +96,7 @@ def run() -> None:
     sample = rng.choice(len(users.user_id), REQUESTS, replace=False)
     timings: dict[str, list[float]] = {stage: [] for stage in STAGES}
     fallbacks = 0
-    with moto_server_process() as endpoint, LocalStack(endpoint=endpoint, event_sources=False):
+    with LocalStack(event_sources=False):
         print(f"  seeding the online store for {REQUESTS} users", flush=True)
         _seed_store(world, users, sample)
         store = OnlineFeatures(deadline=1.0)

@@ -13,7 +13,6 @@ next stand-in (retrieval without the ANN source; ranking by the linear model), n
 from __future__ import annotations
 
 import time
-from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -250,23 +249,20 @@ class Explore:
         authors, kinds = catalogue.author_id[posts], catalogue.kind[posts]
         kind_cap = max(1, int(np.ceil(config.max_kind_share * config.page_size)))
         chosen: list[Pick] = []
-        by_author: Counter[str] = Counter()
-        by_kind: Counter[int] = Counter()
+        adjusted = values.astype(np.float64)  # each pick of an author discounts their other posts
+        shown_of_kind = np.zeros(len(KINDS), dtype=np.int64)
         open_ = np.ones(len(posts), dtype=bool)
         while len(chosen) < config.page_size:
-            repeats = np.array([by_author[a] for a in authors], dtype=np.float64)
-            adjusted = values * np.power(config.author_discount, repeats)
             allowed = open_.copy()
             if chosen:
                 allowed &= authors != chosen[-1].author_id
-            balanced = allowed & np.array([by_kind[k] < kind_cap for k in kinds], dtype=bool)
+            balanced = allowed & (shown_of_kind[kinds] < kind_cap)
             pool = balanced if balanced.any() else allowed
             if not pool.any():
                 break
             best = int(np.argmax(np.where(pool, adjusted, -np.inf)))
             open_[best] = False
-            by_author[str(authors[best])] += 1
-            by_kind[int(kinds[best])] += 1
+            shown_of_kind[kinds[best]] += 1
             chosen.append(
                 Pick(
                     post_id=str(catalogue.post_id[posts[best]]),
@@ -276,6 +272,7 @@ class Explore:
                     score=round(float(adjusted[best]), 6),
                 )
             )
+            adjusted[authors == authors[best]] *= config.author_discount
         return chosen
 
 
