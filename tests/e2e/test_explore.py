@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import Iterator
@@ -168,7 +169,7 @@ def test_a_repeated_event_counts_once(api: ApiStack, world: World) -> None:
     features = api.stack.environment["FEATURES_TABLE"]
     key = {"entity_id": {"S": f"user#{user}"}, "feature_set": {"S": "recent"}}
     item = eventually(lambda: client("dynamodb").get_item(TableName=features, Key=key).get("Item"))
-    assert [a["M"]["p"]["S"] for a in item["actions"]["L"]] == [post_id]
+    assert [post for post, _, _ in json.loads(item["recent_actions"]["S"])] == [post_id]
 
 
 def test_one_users_reports_of_a_post_count_once(api: ApiStack, world: World) -> None:

@@ -1,4 +1,5 @@
-"""Explore's serving path: retrieve about 5,000 candidates, rank them to 200, filter them to a page.
+"""Explore's serving path: retrieve about 5,000 candidates, shortlist 1,000 with the linear model,
+rank those to 200 with the five tree models, filter them to a page.
 
 Every step that can fail has a stand-in, and says so in ``ExplorePage.fallbacks``: no personal
 candidates -> global trending; the ranking models fail -> the linear model; that fails too -> the

@@ -17,7 +17,6 @@ from pynamodb.exceptions import PutError
 
 from aperture.core.config import settings
 from aperture.core.tables import condition_failed, write_batch
-from aperture.explore import tables
 from aperture.explore.features import UserFeatures, Viewer
 from aperture.explore.tables import UserFeatureSet
 
@@ -59,7 +58,7 @@ def record_actions(user_id: str, actions: list[RecentAction], attempts: int = 10
             current = UserFeatureSet.get(_entity(user_id), "recent")
             version, known = (
                 int(current.version or 0),
-                [(e.p, e.a, float(e.t)) for e in current.actions or []],
+                [(post, action, float(at)) for post, action, at in current.recent_actions or []],
             )
         except UserFeatureSet.DoesNotExist:
             version, known = 0, []
@@ -70,7 +69,7 @@ def record_actions(user_id: str, actions: list[RecentAction], attempts: int = 10
             _entity(user_id),
             "recent",
             version=version + 1,
-            actions=[tables.RecentAction(p=p, a=a, t=t) for p, a, t in merged],
+            recent_actions=[list(entry) for entry in merged],
         )
         try:
             kept.save(condition=UserFeatureSet.version.does_not_exist() | (UserFeatureSet.version == version))
@@ -117,6 +116,6 @@ class OnlineFeatures:
             vector=np.frombuffer(profile.vector, dtype=np.float32) if profile and profile.vector else None,
             community=int(profile.community) if profile and profile.community is not None else None,
             kinds=np.array(profile.kinds, dtype=np.float64) if profile and profile.kinds else None,
-            recent=tuple(dict.fromkeys(e.p for e in recent.actions or [])) if recent else (),
+            recent=tuple(dict.fromkeys(post for post, _, _ in recent.recent_actions or [])) if recent else (),
             following=following,
         )
