@@ -63,14 +63,10 @@ class Worker(threading.Thread):
                 log.exception("%s failed a poll", self.name)
                 busy = False
             if busy:
-                wait = self.first_idle_wait()
+                wait = self.interval
             else:
                 self._wake.wait(wait)
                 wait = min(wait * 2, self.longest_idle())
-
-    def first_idle_wait(self) -> float:
-        """The wait once work runs out: short, since more often follows."""
-        return self.interval
 
     def longest_idle(self) -> float:
         return self.idle_interval
@@ -105,15 +101,10 @@ class WokenWorker(Worker):
         """Work failed and will come back without a wake-up (a visibility timeout, a retry)."""
         self._returning_until = time.monotonic() + RETURNING_SECONDS
 
-    def first_idle_wait(self) -> float:
-        # Work that arrives wakes this poller, so it need not look again soon unless some returns.
-        return self.longest_idle() if self._woken_for_all_work() else self.interval
-
     def longest_idle(self) -> float:
-        return WOKEN_IDLE_INTERVAL if self._woken_for_all_work() else self.idle_interval
-
-    def _woken_for_all_work(self) -> bool:
-        return self.woken and time.monotonic() >= self._returning_until
+        if self.woken and time.monotonic() >= self._returning_until:
+            return WOKEN_IDLE_INTERVAL
+        return self.idle_interval
 
     def stop(self) -> None:
         wakeups.forget(self.resource, self._wake)
