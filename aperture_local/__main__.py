@@ -16,6 +16,7 @@ from .faults import FaultPlan
 from .provision import ProvisionError
 from .server import ApiServer
 from .stack import ROOT, LocalStack
+from .webapp import AppServer, WebAppError
 
 STATE_FILE = ROOT / ".aperture" / "local.json"  # how ``pipenv run invoke`` finds a running stack
 
@@ -24,6 +25,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="pipenv run local", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000, help="API port (0 picks a free one)")
+    parser.add_argument("--app-port", type=int, default=8001, help="web client's port (0 picks a free one)")
     parser.add_argument("--moto-port", type=int, default=5000, help="moto server port (0 picks one)")
     parser.add_argument(
         "--endpoint",
@@ -59,6 +61,12 @@ def main(argv: list[str] | None = None) -> int:
     parameters = dict(item.split("=", 1) for item in args.parameter)
     if args.speed != 1.0:
         set_clock(ScaledClock(args.speed))
+    try:
+        app = AppServer(args.host, args.app_port)  # bound first: the API and uploads allow its origin
+    except WebAppError as error:
+        print(f"cannot serve the web client: {error}", file=sys.stderr)
+        return 2
+    parameters.setdefault("AppOrigin", app.origin)
     stack = LocalStack(
         args.template,
         parameters=parameters,
@@ -72,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     except (EndpointError, ProvisionError) as error:
         print(f"cannot start the local stack: {error}", file=sys.stderr)
         return 2
-    api = ApiServer(stack.api_function(), args.host, args.port)  # bound, not serving yet
+    api = ApiServer(stack.api_function(), args.host, args.port, stack.api_cors())  # bound, not serving yet
     environment = stack.environment | {"MEDIA_BASE_URL": api.media_url}
     state = {"endpoint": stack.endpoint, "api": api.url, "media": api.media_url, "environment": environment}
     args.state_file.parent.mkdir(parents=True, exist_ok=True)
@@ -80,6 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     partial.write_text(json.dumps(state))
     partial.replace(args.state_file)  # atomic: `invoke` never reads half a file
     api.start()
+    app.start(api.url, refresh_seconds=max(1.0, 30 / args.speed))  # Stories poll on the clock's scale
 
     print(f"{'endpoint' if args.endpoint else 'moto server':19}{stack.endpoint}")
     for kind, count in sorted(stack.resource_counts().items()):
@@ -93,10 +102,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"API                {api.url}")
     print(f"API document       {api.url}/docs")
     print(f"media (the CDN)    {api.media_url}")
+    print(f"web app            {app.url}")
     print("Ctrl-C stops everything.", flush=True)
 
     stopping.wait()
     print("stopping...", flush=True)
+    app.stop()
     api.stop()
     stack.stop()
     args.state_file.unlink(missing_ok=True)

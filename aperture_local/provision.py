@@ -55,6 +55,7 @@ class Stack:
         self.physical_ids = {r["LogicalResourceId"]: r["PhysicalResourceId"] for r in resources}
         self._enable_time_to_live()
         self._configure_bucket_notifications()
+        self._configure_bucket_cors()
         self._create_distributions()
         return self
 
@@ -116,6 +117,17 @@ class Stack:
                 NotificationConfiguration={"QueueConfigurations": configurations},
             )
 
+    def _configure_bucket_cors(self) -> None:
+        """The browser's view of a bucket (the web client's presigned POST): moto's CloudFormation
+        skips CorsConfiguration, moto's S3 honours it."""
+        for logical_id, props in self.template.resource_properties("AWS::S3::Bucket").items():
+            if "CorsConfiguration" in props:
+                rules = self.resolve(props["CorsConfiguration"]["CorsRules"])
+                client("s3").put_bucket_cors(
+                    Bucket=self.physical_ids[logical_id],
+                    CORSConfiguration={"CORSRules": [_cors_rule(rule) for rule in rules]},
+                )
+
     # ---------------------------------------------------------------- names and attributes
     def function_name(self, logical_id: str) -> str:
         return f"{self.name}-{logical_id}"
@@ -151,8 +163,28 @@ class Stack:
         return _attribute(self, logical_id, attribute)
 
     # ---------------------------------------------------------------- intrinsic functions
+    def condition(self, name: str) -> bool:
+        return bool(self._evaluate(self.template.document["Conditions"][name]))
+
+    def _evaluate(self, expression: Any) -> Any:
+        """A condition's value: Equals, Not, And, Or and Condition over parameters."""
+        if isinstance(expression, dict) and len(expression) == 1:
+            ((function, argument),) = expression.items()
+            if function == "Fn::Equals":
+                left, right = (self.resolve(side) for side in argument)
+                return str(left) == str(right)
+            if function == "Fn::Not":
+                return not self._evaluate(argument[0])
+            if function == "Fn::And":
+                return all(self._evaluate(part) for part in argument)
+            if function == "Fn::Or":
+                return any(self._evaluate(part) for part in argument)
+            if function == "Condition":
+                return self.condition(argument)
+        return self.resolve(expression)
+
     def resolve(self, value: Any) -> Any:
-        """The value of a template expression: Ref, GetAtt, Sub and Join over this stack."""
+        """The value of a template expression: Ref, GetAtt, Sub, Join and If over this stack."""
         if isinstance(value, dict) and len(value) == 1:
             ((function, argument),) = value.items()
             if function == "Ref":
@@ -166,6 +198,9 @@ class Stack:
             if function == "Fn::Join":
                 separator, parts = argument
                 return separator.join(str(self.resolve(part)) for part in parts)
+            if function == "Fn::If":
+                name, when_true, when_false = argument
+                return self.resolve(when_true if self.condition(name) else when_false)
         if isinstance(value, dict):
             return {key: self.resolve(item) for key, item in value.items()}
         if isinstance(value, list):
@@ -183,6 +218,12 @@ class Stack:
             return self.ref(name)
 
         return _SUB_VARIABLE.sub(replace, text)
+
+
+def _cors_rule(rule: dict[str, Any]) -> dict[str, Any]:
+    """A template CORS rule in S3's API's words."""
+    names = {"MaxAge": "MaxAgeSeconds", "ExposedHeaders": "ExposeHeaders"}
+    return {names.get(key, key): value for key, value in rule.items() if key != "Id"}
 
 
 def _attribute(stack: Stack, logical_id: str, attribute: str) -> str:

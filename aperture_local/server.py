@@ -8,6 +8,7 @@ import os
 import threading
 import urllib.parse
 from pathlib import Path
+from typing import ClassVar
 
 import flask_openapi_swagger  # type: ignore[import-untyped]
 from chalice.config import Config
@@ -56,6 +57,17 @@ class _GatewayResponses(ChaliceRequestHandler):
     # Headers and body go out in separate writes: with Nagle's algorithm on, a kept-alive
     # connection waits out the client's delayed ACK (40 ms) on every response.
     disable_nagle_algorithm = True
+    preflight: ClassVar[dict[str, str]] = {}  # API Gateway's answer to OPTIONS, from the template's Cors
+
+    def do_OPTIONS(self) -> None:
+        if not self.preflight:
+            super().do_OPTIONS()
+            return
+        self._send_http_response(200, {**self.preflight, "Content-Type": "application/json"}, b"{}")
+
+    def _allowed_origin(self) -> dict[str, str]:
+        origin = self.preflight.get("Access-Control-Allow-Origin")
+        return {"Access-Control-Allow-Origin": origin} if origin else {}
 
     def do_GET(self) -> None:
         path = urllib.parse.urlsplit(self.path).path
@@ -84,25 +96,37 @@ class _GatewayResponses(ChaliceRequestHandler):
         except client("s3").exceptions.NoSuchKey:
             self._send_http_response(404, {"Content-Type": "text/plain"}, b"no such object")
             return
-        headers = {"Content-Type": stored.get("ContentType", "application/octet-stream")}
+        # In AWS the app shares the CDN's origin; locally its origin differs (hls.js reads playlists).
+        headers = {
+            "Content-Type": stored.get("ContentType", "application/octet-stream"),
+            **self._allowed_origin(),
+        }
         if "CacheControl" in stored:
             headers["Cache-Control"] = stored["CacheControl"]
         self._send_http_response(200, headers, stored["Body"].read())
 
     def _send_error_response(self, error: LocalGatewayException) -> None:
         if isinstance(error, ForbiddenError):
-            headers = {key: str(value) for key, value in JSON_HEADERS.items()}
+            headers = {key: str(value) for key, value in JSON_HEADERS.items()} | self._allowed_origin()
             self._send_http_response(404, headers, json.dumps(NO_SUCH_ROUTE).encode())
             return
         super()._send_error_response(error)
 
 
 class ApiServer:
-    def __init__(self, function: LocalFunction, host: str = "127.0.0.1", port: int = 8000) -> None:
+    def __init__(
+        self,
+        function: LocalFunction,
+        host: str = "127.0.0.1",
+        port: int = 8000,
+        preflight: dict[str, str] | None = None,
+    ) -> None:
+        """``preflight``: the template's Cors as headers (``LocalStack.api_cors``); none by default."""
         config = Config.create(chalice_stage="local")
         self._server: LocalDevServer = create_local_server(function.handler, config, host, port)
+        handler = type("GatewayResponses", (_GatewayResponses,), {"preflight": preflight or {}})
         self._server.server.RequestHandlerClass = functools.partial(
-            _GatewayResponses, app_object=function.handler, config=config
+            handler, app_object=function.handler, config=config
         )
         # socketserver listens with a backlog of 5: bursts of clients would be reset, where API
         # Gateway queues them. Listening again on the bound socket raises the backlog.

@@ -263,6 +263,19 @@ class LocalStack:
     def physical_id(self, logical_id: str) -> str:
         return self.stack.ref(logical_id)
 
+    def api_cors(self) -> dict[str, str]:
+        """The preflight answer API Gateway gives from the template's Api Cors (its values are
+        quoted header literals there)."""
+        apis = self.template.resource_properties("AWS::Serverless::Api")
+        cors = self.stack.resolve(next(iter(apis.values())).get("Cors", {}))
+        names = {
+            "AllowOrigin": "Access-Control-Allow-Origin",
+            "AllowHeaders": "Access-Control-Allow-Headers",
+            "AllowMethods": "Access-Control-Allow-Methods",
+            "MaxAge": "Access-Control-Max-Age",
+        }
+        return {names[name]: value.strip("'") for name, value in cors.items()}
+
     def api_function(self) -> LocalFunction:
         return next(f for f in self.functions.values() if any(e.type == "Api" for e in f.spec.events))
 

@@ -106,9 +106,10 @@ class ApiStack:
 
 
 @contextmanager
-def serving(stack: LocalStack) -> Iterator[ApiStack]:
-    """A started stack's API over HTTP, with its development issuer."""
-    server = ApiServer(stack.api_function(), port=0).start()
+def serving(stack: LocalStack, *, cors: bool = False) -> Iterator[ApiStack]:
+    """A started stack's API over HTTP, with its development issuer; ``cors``: answering browsers'
+    preflights as API Gateway does, from the template."""
+    server = ApiServer(stack.api_function(), port=0, preflight=stack.api_cors() if cors else None).start()
     issuer = DevIssuer(
         os.environ["AUTH_DEV_SIGNING_KEY"], os.environ["AUTH_ISSUER"], os.environ["AUTH_AUDIENCE"]
     )

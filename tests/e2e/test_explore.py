@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import time
 import uuid
@@ -11,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from aperture.core.aws import client
 from aperture.core.clock import ManualClock, set_clock
@@ -20,9 +22,13 @@ from aperture.explore.store import OnlineFeatures
 from aperture.moderation.checks import record_verdict
 from aperture_local.items import to_item
 from aperture_local.stack import LocalStack
+from aperture_local.webapp import AppServer
+from benchmarks.natural import natural
 from simulator.world import World, WorldSpec, generate, log_rows
+from tests.browser import chromium, screenshot, signed_in
 from tests.conftest import eventually, load_event
 from tests.e2e.conftest import UNHURRIED_EXPLORE, ApiStack, serving
+from tests.pictures import jpeg
 
 pytestmark = pytest.mark.slow(seconds=25)
 
@@ -53,11 +59,19 @@ def _publish_world(api: ApiStack, world: World) -> None:
 
 
 @pytest.fixture(scope="module")
-def api() -> Iterator[ApiStack]:
+def app() -> AppServer:
+    return AppServer(port=0)
+
+
+@pytest.fixture(scope="module")
+def api(app: AppServer) -> Iterator[ApiStack]:
     """The stack with Explore's budgets a loaded test machine meets (the stale path is tested below
-    with a deadline no read can meet)."""
-    with LocalStack(parameters=UNHURRIED_EXPLORE) as stack, serving(stack) as served:
+    with a deadline no read can meet), and the web client on its own origin."""
+    parameters = UNHURRIED_EXPLORE | {"AppOrigin": app.origin}
+    with LocalStack(parameters=parameters) as stack, serving(stack, cors=True) as served:
+        app.start(served.client.base_url)
         yield served
+        app.stop()
 
 
 @pytest.fixture(scope="module")
@@ -229,3 +243,62 @@ def test_an_interaction_with_a_missing_or_unpublished_post_is_not_found(api: Api
         reply = api.client.call("POST", f"/posts/{post_id}/interactions", body, token=api.token("u_curious"))
         assert reply.status == 404, reply
     assert np.any(world.catalogue.verdict != "approved")
+
+
+def _pictures_for(api: ApiStack, post_ids: list[str]) -> None:
+    """The world's posts have no media: give these six natural photos, round robin, as the image
+    pipeline and moderation would have left them (a JPEG rendition, approved)."""
+    env, dynamodb, s3 = api.stack.environment, client("dynamodb"), client("s3")
+    names = ["astronaut", "coffee", "chelsea", "rocket", "motorcycle", "hubble"]
+    for n, name in enumerate(names):
+        media_id = f"m_explore_{name}"
+        key = f"media/{media_id}/digest/display.jpg"
+        picture = Image.open(io.BytesIO(natural(name))).convert("RGB")
+        s3.put_object(Bucket=env["MEDIA_BUCKET"], Key=key, Body=jpeg(picture), ContentType="image/jpeg")
+        mine = post_ids[n :: len(names)]
+        rendition = {"key": key, "format": "JPEG", "width": picture.width, "height": picture.height}
+        record = {
+            "media_id": media_id,
+            "owner_id": "u_world",
+            "state": "ready",
+            "kind": "image",
+            "created_at": 0,
+            "width": picture.width,
+            "height": picture.height,
+            "renditions": [rendition],
+            "moderation": {"verdict": "approved", "decided_at": 0},
+            "post_ids": set(mine),
+        }
+        dynamodb.put_item(TableName=env["MEDIA_TABLE"], Item=to_item(record))
+        for post_id in mine:
+            dynamodb.update_item(
+                TableName=env["POSTS_TABLE"],
+                Key={"post_id": {"S": post_id}},
+                UpdateExpression="SET media_items = :m",
+                ExpressionAttributeValues=to_item({":m": [{"media_id": media_id, "alt_text": name}]}),
+            )
+
+
+def test_the_web_client_shows_each_explore_post_with_why_it_was_chosen(
+    api: ApiStack, world: World, app: AppServer
+) -> None:
+    # Given a user the batch learned, whose Explore posts have pictures
+    user = str(world.user_ids[2])
+    expected = _explore(api, user)["items"]
+    _pictures_for(api, [item["post_id"] for item in expected])
+    with chromium() as browser:
+        # When they open Explore in the web client
+        page = signed_in(browser, app.url, user)
+        page.click("nav button[data-tab=explore]")
+        tiles = page.locator("#explore-grid li.tile")
+        tiles.nth(len(expected) - 1).wait_for()
+        page.locator("#explore-grid li.tile img").first.wait_for()
+        page.wait_for_load_state("networkidle")
+        screenshot(page, "explore")
+        # Then every post shows, in the API's order, with its reason, and its picture loads
+        reasons = tiles.locator(".reason").all_inner_texts()
+        assert reasons == [f"{i['reason']['source']} · {i['reason']['score']:.2f}" for i in expected]
+        loaded = page.eval_on_selector_all(
+            "#explore-grid img", "images => images.filter(i => i.complete && i.naturalWidth > 0).length"
+        )
+        assert loaded == len(expected)

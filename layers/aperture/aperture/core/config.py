@@ -24,6 +24,7 @@ class Settings:
     explore_ranking_budget_ms: float
     comments_per_minute: int
     account_deletion_grace_seconds: int
+    app_origin: str  # the web client's origin, allowed to call the API from a browser; "" for none
 
     @classmethod
     def from_environment(cls) -> Settings:
@@ -36,6 +37,7 @@ class Settings:
             explore_ranking_budget_ms=float(os.environ.get("EXPLORE_RANKING_BUDGET_MS", "200")),
             comments_per_minute=int(os.environ.get("COMMENTS_PER_MINUTE", "20")),
             account_deletion_grace_seconds=int(os.environ.get("ACCOUNT_DELETION_GRACE_SECONDS", "2592000")),
+            app_origin=os.environ.get("APP_ORIGIN", ""),
         )
 
 

@@ -19,6 +19,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from chalice.app import Chalice, Response
 from pydantic import BaseModel, ValidationError
 
+from aperture.core.config import settings
 from aperture.core.errors import BadRequest, DomainError, NotFound, PayloadTooLarge, Unprocessable
 from aperture.core.identity import Caller, verifier
 
@@ -108,6 +109,7 @@ class Api:
         self.version = version
         self.operations: list[Operation] = []
         app.middleware("http")(_uniform_errors)
+        app.middleware("http")(_allow_app_origin)
 
     def route(
         self,
@@ -302,4 +304,19 @@ def _uniform_errors(event: Any, get_response: Callable[[Any], Response]) -> Resp
             status_code=405,
             headers={**JSON_HEADERS, "Allow": allowed},
         )
+    return response
+
+
+def cors_headers() -> dict[str, str]:
+    """What lets the web client read an answer: API Gateway answers the preflight (the template's
+    Cors), but with a proxy integration every actual answer must name the origin itself."""
+    origin = settings().app_origin
+    if not origin:
+        return {}
+    return {"Access-Control-Allow-Origin": origin, "Access-Control-Expose-Headers": "Retry-After"}
+
+
+def _allow_app_origin(event: Any, get_response: Callable[[Any], Response]) -> Response:
+    response = get_response(event)
+    response.headers.update(cors_headers())
     return response

@@ -1,0 +1,167 @@
+// Aperture's web client: sign in, the home feed, Stories, Explore and uploads.
+import { Api, ServerClock } from "./api.js";
+import { claims, devLogin, finishHostedSignIn, startHostedSignIn, storedToken } from "./auth.js";
+import { show } from "./media.js";
+import { LikeButton } from "./likes.js";
+import { Stories } from "./stories.js";
+
+const $ = (selector) => document.querySelector(selector);
+const element = (tag, props = {}, ...children) => {
+  const node = Object.assign(document.createElement(tag), props);
+  node.append(...children);
+  return node;
+};
+
+async function signIn(api, config) {
+  const token = storedToken() || (config.auth.kind === "cognito" ? await finishHostedSignIn(config.auth) : null);
+  if (token) return token;
+  const form = $("#signin");
+  form.hidden = false;
+  if (config.auth.kind !== "dev") form.querySelectorAll(".dev-only").forEach((node) => node.remove());
+  return new Promise((resolve) => {
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      if (config.auth.kind === "dev") resolve(await devLogin(api, form.user_id.value));
+      else await startHostedSignIn(config.auth);
+    });
+  });
+}
+
+/** A first sign-in has no profile yet: make one from the user id. */
+async function ensureProfile(api, userId) {
+  try {
+    return await api.call("GET", `/users/${userId}`);
+  } catch (error) {
+    if (error.status !== 404) throw error;
+    const username = userId.replace(/^u_/, "").toLowerCase().replace(/[^a-z0-9._]/g, "_").slice(0, 30);
+    return api.create("/users", { username: username.padEnd(3, "_") });
+  }
+}
+
+function postCard(api, post) {
+  const mediaSlot = element("div", { className: "media" });
+  const likes = new LikeButton(api, post);
+  mediaSlot.addEventListener("dblclick", () => likes.like()); // a double tap on the photo likes it
+  const card = element(
+    "li",
+    { className: "post", id: `post-${post.post_id}` },
+    element("p", { className: "author", textContent: post.author_id }),
+    mediaSlot,
+    element("p", { className: "caption", textContent: post.caption }),
+    likes.element,
+  );
+  card.dataset.postId = post.post_id;
+  const cover = post.media_items[0];
+  if (cover) show(api, mediaSlot, cover.media_id, cover.alt_text);
+  return card;
+}
+
+/** The home feed, a page at a time as the reader nears its end. */
+function homeFeed(api) {
+  const list = $("#feed");
+  const end = $("#feed-end");
+  let cursor = null;
+  let loading = false;
+  let done = false;
+  const loadMore = async () => {
+    if (loading || done) return;
+    loading = true;
+    const query = new URLSearchParams({ limit: "10", ...(cursor ? { cursor } : {}) });
+    const page = await api.call("GET", `/feed?${query}`);
+    list.append(...page.items.map((post) => postCard(api, post)));
+    cursor = page.next_cursor;
+    done = !cursor;
+    end.textContent = done ? (list.children.length ? "You're all caught up." : "Nothing here yet: follow someone.") : "";
+    loading = false;
+  };
+  new IntersectionObserver((seen) => seen.some((entry) => entry.isIntersecting) && loadMore()).observe(end);
+  return {
+    refresh: () => {
+      list.replaceChildren();
+      cursor = null;
+      done = false;
+      return loadMore();
+    },
+  };
+}
+
+async function explore(api) {
+  const page = await api.call("GET", "/explore");
+  $("#explore-note").textContent = page.fallbacks.length
+    ? `Fallbacks: ${page.fallbacks.join(", ")}`
+    : `Ranked by model ${page.model_version}`;
+  $("#explore-grid").replaceChildren(
+    ...page.items.map((item) => {
+      const slot = element("div", { className: "media" });
+      const cover = item.media_items[0];
+      if (cover) show(api, slot, cover.media_id, cover.alt_text);
+      const why = `${item.reason.source} · ${item.reason.score.toFixed(2)}`;
+      return element("li", { className: "tile", title: item.author_id }, slot, element("p", { className: "reason", textContent: why }));
+    }),
+  );
+}
+
+function uploads(api, onShared) {
+  const form = $("#upload");
+  const progress = $("#upload-progress");
+  const state = $("#upload-state");
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const file = form.file.files[0];
+    const asStory = form.as.value === "story";
+    try {
+      const intent = await api.create("/uploads", { content_type: file.type, size: file.size });
+      progress.hidden = false;
+      state.textContent = "uploading";
+      await api.postFile(intent.upload, file, (fraction) => (progress.value = fraction));
+      state.textContent = "processing";
+      // A post may wait for its media (it publishes once the media is ready and approved); a
+      // Story needs the media ready first.
+      if (!asStory) await api.create("/posts", { media_id: intent.media_id, caption: form.caption.value });
+      const final = await show(api, $("#upload-preview"), intent.media_id);
+      if (asStory && final === "ready") await api.create("/stories", { media_id: intent.media_id });
+      state.textContent = final === "ready" ? (asStory ? "Story shared" : "shared") : `not shared: ${final}`;
+      form.reset();
+      onShared();
+    } catch (error) {
+      state.textContent = `failed: ${error.message}`;
+    }
+  });
+}
+
+function tabs(panels) {
+  const buttons = document.querySelectorAll("nav button");
+  buttons.forEach((button) =>
+    button.addEventListener("click", () => {
+      buttons.forEach((other) => other.setAttribute("aria-pressed", String(other === button)));
+      document.querySelectorAll("[data-panel]").forEach((panel) => (panel.hidden = panel.dataset.panel !== button.dataset.tab));
+      panels[button.dataset.tab]?.();
+    }),
+  );
+}
+
+async function main() {
+  const config = await (await fetch("./config.json", { cache: "no-store" })).json();
+  const clock = new ServerClock();
+  const api = new Api(config.api, clock);
+  await api.call("GET", "/health", { auth: false }); // the server's time, before any Story is shown
+  api.token = await signIn(api, config);
+  const me = claims(api.token).sub;
+  await ensureProfile(api, me);
+  $("#signin").hidden = true;
+  $("#me").textContent = me;
+  document.querySelector("nav").hidden = false;
+  $("main").hidden = false;
+
+  const feed = homeFeed(api);
+  const stories = new Stories(api, clock, $("#tray"), $("#story-viewer"), config.refresh_seconds ?? 30);
+  tabs({ home: () => (feed.refresh(), stories.refresh()), explore: () => explore(api) });
+  uploads(api, () => stories.refresh());
+  await Promise.all([feed.refresh(), stories.refresh()]);
+  document.body.dataset.ready = "true";
+}
+
+main().catch((error) => {
+  document.body.dataset.error = error.message;
+  document.body.prepend(element("p", { className: "error", role: "alert", textContent: error.message }));
+});
