@@ -55,8 +55,8 @@ class Stack:
         self.physical_ids = {r["LogicalResourceId"]: r["PhysicalResourceId"] for r in resources}
         self._enable_time_to_live()
         self._configure_bucket_notifications()
-        self._configure_bucket_cors()
         self._create_distributions()
+        self._configure_bucket_cors()  # its origin may be the distribution's
         return self
 
     def delete(self) -> None:
