@@ -279,6 +279,7 @@ def _pictures_for(api: ApiStack, post_ids: list[str]) -> None:
             )
 
 
+@pytest.mark.browser
 def test_the_web_client_shows_each_explore_post_with_why_it_was_chosen(
     api: ApiStack, world: World, app: AppServer
 ) -> None:

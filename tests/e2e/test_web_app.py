@@ -25,7 +25,7 @@ from tests.conftest import eventually
 from tests.e2e.conftest import ApiStack, serving
 from tools.publish_app import config_from_outputs, publish
 
-pytestmark = pytest.mark.slow(seconds=45)
+pytestmark = [pytest.mark.slow(seconds=45), pytest.mark.browser]
 
 SPEED = 8  # the stack's clock runs 8x the wall: a Story's 48 s last 6 s
 LIFETIME = 48
