@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+import numpy as np
 import pytest
 from PIL import Image
 from playwright.sync_api import Browser, FilePayload, Locator, Page
@@ -19,7 +20,7 @@ from aperture.core.clock import ScaledClock, get_clock, set_clock
 from aperture.moderation.checks import pdq_hash
 from aperture_local.stack import LocalStack
 from aperture_local.webapp import AppServer, app_files
-from benchmarks.natural import natural
+from benchmarks.natural import natural, natural_clip
 from tests.browser import chromium, screenshot, signed_in
 from tests.conftest import eventually
 from tests.e2e.conftest import ApiStack, serving
@@ -72,13 +73,16 @@ def closing_pages(web: Web) -> Iterator[None]:
     web.close_pages()
 
 
-def _share(page: Page, name: str, *, caption: str = "", story: bool = False) -> str:
-    """Shares a natural photo through the New tab, as a person would; returns what the app said."""
+def _share(page: Page, name: str, *, caption: str = "", story: bool = False, video: bool = False) -> str:
+    """Shares a natural photo (or clip) through the New tab, as a person would; returns what the
+    app said."""
     page.click("nav button[data-tab=create]")
-    page.set_input_files(
-        "input[name=file]",
-        files=[FilePayload(name=f"{name}.png", mimeType="image/png", buffer=natural(name))],
+    file = (
+        FilePayload(name=f"{name}.mp4", mimeType="video/mp4", buffer=natural_clip(name).read_bytes())
+        if video
+        else FilePayload(name=f"{name}.png", mimeType="image/png", buffer=natural(name))
     )
+    page.set_input_files("input[name=file]", files=[file])
     page.fill("input[name=caption]", caption)
     page.check(f"input[name=as][value={'story' if story else 'post'}]")
     page.click("#upload button[type=submit]")
@@ -141,6 +145,42 @@ def test_a_photo_uploaded_by_one_user_appears_in_a_followers_feed_in_the_best_fo
     assert shown.rsplit(".", 1)[-1].upper().replace("JPG", "JPEG") == best, (shown, formats)
     assert post.locator(".author").inner_text() == "u_alice"
     screenshot(bob, "feed")
+
+
+def test_the_uploader_sees_the_thumbhash_until_moderation_clears_the_photo(web: Web) -> None:
+    # Given moderation held back, and Gus sharing a photo of a coffee
+    gus = web.signed_in("u_gus")
+    with web.api.stack.paused("sqs:moderation"):
+        gus.click("nav button[data-tab=create]")
+        file = FilePayload(name="coffee.png", mimeType="image/png", buffer=natural("coffee"))
+        gus.set_input_files("input[name=file]", files=[file])
+        gus.click("#upload button[type=submit]")
+        # When the photo is processed but not yet cleared
+        placeholder = gus.locator("#upload-preview img.placeholder")
+        placeholder.wait_for(timeout=30_000)
+        # Then its ThumbHash stands in: a small picture of the photo's colours
+        mean = placeholder.evaluate(
+            """img => {
+                const canvas = Object.assign(document.createElement("canvas"), {width: 8, height: 8});
+                const context = canvas.getContext("2d");
+                context.drawImage(img, 0, 0, 8, 8);
+                const pixels = context.getImageData(0, 0, 8, 8).data;
+                const sums = [0, 0, 0];
+                for (let i = 0; i < pixels.length; i += 4) {
+                    for (let c = 0; c < 3; c++) sums[c] += pixels[i + c];
+                }
+                return sums.map((sum) => sum / 64);
+            }"""
+        )
+        photo = Image.open(io.BytesIO(natural("coffee"))).convert("RGB")
+        expected = np.asarray(photo, dtype=float).mean(axis=(0, 1)).tolist()
+        assert max(abs(a - b) for a, b in zip(mean, expected, strict=True)) < 25, (mean, expected)
+        assert gus.locator("#upload-preview picture").count() == 0
+        screenshot(gus, "placeholder")
+    # And once moderation clears it, the picture replaces the placeholder
+    gus.wait_for_function("document.querySelector('#upload-state').textContent === 'shared'", timeout=30_000)
+    gus.locator("#upload-preview picture img").wait_for()
+    assert gus.locator("#upload-preview img.placeholder").count() == 0
 
 
 def test_the_like_count_survives_a_double_click(web: Web, cat_photo: str) -> None:
@@ -256,3 +296,27 @@ def test_another_origin_cannot_read_the_api(web: Web) -> None:
     assert page.evaluate(script, health) == 200
     page.goto(f"{stranger}/app/index.html")
     assert page.evaluate(script, health) == "TypeError"
+
+
+def test_a_video_plays_through_hls_once_its_ladder_is_made(web: Web) -> None:
+    # Given Fay, whom Bob follows, sharing camera footage (the classic carphone sequence)
+    fay = web.signed_in("u_fay")
+    _follow(web, "u_bob", "u_fay")
+    assert _share(fay, "carphone", caption="On the phone", video=True) == "shared"
+    media_id = fay.locator("#upload-preview").get_attribute("data-media-id")
+    assert media_id is not None
+    # When its ladder is made (AV1 and H.264 rungs in an HLS master playlist)
+    ladder = eventually(lambda: web.api.as_user("u_fay").get_media(media_id).ladder, timeout=90, interval=1)
+    assert ladder is not None
+    # Then Bob's feed plays one of its rungs through hls.js, and the picture moves
+    bob = web.signed_in("u_bob")
+    video = _post_in_feed(bob, "On the phone").locator("video")
+    video.wait_for()
+    assert video.get_attribute("data-player") == "hls.js"
+    video.evaluate("v => v.play()")
+    bob.wait_for_function("v => v.currentTime > 0.5", arg=video.element_handle(), timeout=20_000)
+    played = tuple(video.evaluate("v => [v.videoWidth, v.videoHeight]"))
+    assert played in {(rung.width, rung.height) for rung in ladder.variants}
+    # And the rung is AV1, which Chromium decodes (dav1d): the ladder lists it first
+    assert (video.get_attribute("data-codec") or "").startswith("av01")
+    screenshot(bob, "video")

@@ -11,11 +11,12 @@ const POLL_MS = 1000;
 
 const decodeBase64 = (text) => Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
 
-export function placeholder(thumbhash) {
+export function placeholder(media) {
   const img = document.createElement("img");
   img.className = "placeholder";
   img.alt = "";
-  img.src = thumbHashToDataURL(decodeBase64(thumbhash));
+  img.src = thumbHashToDataURL(decodeBase64(media.thumbhash));
+  if (media.width && media.height) img.style.aspectRatio = `${media.width} / ${media.height}`;
   return img;
 }
 
@@ -58,16 +59,20 @@ export function video(media) {
   element.height = media.height;
   if (media.thumbhash) element.poster = thumbHashToDataURL(decodeBase64(media.thumbhash));
   const { hls_url: hlsUrl, mp4_url: mp4Url } = media.playback;
-  if (hlsUrl && element.canPlayType("application/vnd.apple.mpegurl")) {
-    element.src = hlsUrl; // Safari plays HLS itself
-  } else if (hlsUrl && Hls.isSupported()) {
-    // hls.js drops the rungs this browser cannot decode (AV1 where it has no decoder).
+  if (hlsUrl && Hls.isSupported()) {
+    // hls.js (Media Source Extensions) where it runs, as its authors advise: it picks rungs by
+    // measured bandwidth and drops those this browser cannot decode (AV1 without a decoder).
     const hls = new Hls();
     hls.loadSource(hlsUrl);
     hls.attachMedia(element);
+    hls.on(Hls.Events.LEVEL_SWITCHED, (_, { level }) => (element.dataset.codec = hls.levels[level].videoCodec));
     element.dataset.player = "hls.js";
+  } else if (hlsUrl && element.canPlayType("application/vnd.apple.mpegurl")) {
+    element.src = hlsUrl; // the browser's own HLS (Safari on iPhones without MSE)
+    element.dataset.player = "native-hls";
   } else {
-    element.src = mp4Url;
+    element.src = mp4Url; // the fast-start MP4, until the ladder is made
+    element.dataset.player = "mp4";
   }
   return element;
 }
@@ -110,7 +115,7 @@ export async function show(api, slot, mediaId, altText = "") {
       if (state !== "ready") slot.replaceChildren(Object.assign(document.createElement("p"), { textContent: FINAL[state] }));
       return state;
     }
-    if (media.thumbhash && !slot.querySelector(".placeholder")) slot.replaceChildren(placeholder(media.thumbhash));
+    if (media.thumbhash && !slot.querySelector(".placeholder")) slot.replaceChildren(placeholder(media));
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
   }
 }
