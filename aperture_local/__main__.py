@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
         set_clock(ScaledClock(args.speed))
     try:
         app = AppServer(args.host, args.app_port)  # bound first: the API and uploads allow its origin
-    except WebAppError as error:
+    except (WebAppError, OSError) as error:
         print(f"cannot serve the web client: {error}", file=sys.stderr)
         return 2
     parameters.setdefault("AppOrigin", app.origin)
@@ -82,7 +82,13 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     api = ApiServer(stack.api_function(), args.host, args.port, stack.api_cors())  # bound, not serving yet
     environment = stack.environment | {"MEDIA_BASE_URL": api.media_url}
-    state = {"endpoint": stack.endpoint, "api": api.url, "media": api.media_url, "environment": environment}
+    state = {
+        "endpoint": stack.endpoint,
+        "api": api.url,
+        "media": api.media_url,
+        "app": app.url,
+        "environment": environment,
+    }
     args.state_file.parent.mkdir(parents=True, exist_ok=True)
     partial = args.state_file.with_suffix(".partial")
     partial.write_text(json.dumps(state))

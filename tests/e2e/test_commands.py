@@ -38,7 +38,17 @@ def test_the_local_stack_serves_health_within_30_seconds_and_stops_cleanly(tmp_p
     # Given the local stack started as `pipenv run local` starts it
     port = _free_port()
     state_file = tmp_path / "local.json"
-    command = [sys.executable, "-m", "aperture_local", "--port", str(port), "--moto-port", "0"]
+    command = [
+        sys.executable,
+        "-m",
+        "aperture_local",
+        "--port",
+        str(port),
+        "--moto-port",
+        "0",
+        "--app-port",
+        "0",
+    ]
     process = subprocess.Popen(
         [*command, "--state-file", str(state_file)],
         cwd=ROOT,
@@ -53,6 +63,10 @@ def test_the_local_stack_serves_health_within_30_seconds_and_stops_cleanly(tmp_p
         assert body["status"] == "ok"
         assert time.monotonic() - started < 30
         assert json.loads(state_file.read_text())["api"] == f"http://127.0.0.1:{port}"
+        # And the web client is served, told where the API is
+        app = json.loads(state_file.read_text())["app"]
+        with urllib.request.urlopen(app.replace("index.html", "config.json")) as reply:
+            assert json.load(reply)["api"] == f"http://127.0.0.1:{port}"
     finally:
         # When it is interrupted, then it stops cleanly and removes its state file
         process.send_signal(signal.SIGINT)
@@ -62,6 +76,7 @@ def test_the_local_stack_serves_health_within_30_seconds_and_stops_cleanly(tmp_p
     assert f"API                http://127.0.0.1:{port}" in lines  # the URLs on plain lines of their own
     assert f"API document       http://127.0.0.1:{port}/docs" in lines
     assert f"media (the CDN)    http://127.0.0.1:{port}/cdn" in lines
+    assert any(line.startswith("web app            http://127.0.0.1:") for line in lines)
     assert output.rstrip().endswith("stopped.")
     assert not state_file.exists()
 

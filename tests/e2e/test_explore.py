@@ -17,6 +17,7 @@ from PIL import Image
 from aperture.core.aws import client
 from aperture.core.clock import ManualClock, set_clock
 from aperture.core.ids import new_id
+from aperture.explore.features import Viewer
 from aperture.explore.offline import append_log
 from aperture.explore.store import OnlineFeatures
 from aperture.moderation.checks import record_verdict
@@ -115,15 +116,25 @@ def test_the_batch_publishes_a_model_that_serves_known_users_with_reasons(
     ]
 
 
-def test_a_feature_read_past_its_deadline_answers_with_the_last_copy(api: ApiStack, world: World) -> None:
+def test_a_feature_read_past_its_deadline_answers_with_the_last_copy(
+    api: ApiStack, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # Given a known user's features read once in time
     user = str(world.user_ids[1])
     store = OnlineFeatures(deadline=5.0)
     fresh, stale = store.viewer(user, frozenset())
     assert stale is False
     assert fresh.vector is not None
-    # When the next read cannot meet its deadline
-    store.deadline = 1e-6
+    # When the next reads take a second against a 10 ms deadline (a loaded machine can finish a
+    # read before a deadline of a microsecond is even checked, so the read itself is made slow)
+    read = store._read
+
+    def slow_read(user_id: str, following: frozenset[str]) -> Viewer:
+        time.sleep(1.0)
+        return read(user_id, following)
+
+    monkeypatch.setattr(store, "_read", slow_read)
+    store.deadline = 0.01
     copy, stale = store.viewer(user, frozenset())
     # Then the last copy answers, marked stale; a user never read in time gets empty features
     assert stale is True
