@@ -206,6 +206,29 @@ def test_the_like_count_survives_a_double_click(web: Web, cat_photo: str) -> Non
     assert _post_in_feed(bob, "Chelsea the cat").locator("button.like").get_attribute("data-count") == "1"
 
 
+def test_the_home_feed_loads_the_next_page_as_the_reader_reaches_its_end(web: Web, cat_photo: str) -> None:
+    # Given Alice posting her photo eleven times more: twelve posts in Bob's feed, pages of ten
+    alice = web.api.as_user("u_alice")
+    (cat,) = [post for post in alice.list_posts("u_alice").items if post.caption == "Chelsea the cat"]
+    for n in range(11):
+        alice.create_post(cat.media_id, caption=f"Cat, again ({n})")
+    eventually(lambda: len(web.api.as_user("u_bob").home_feed(limit=100).items) >= 12, timeout=30)
+    # When Bob opens his feed, it shows the first page
+    bob = web.signed_in("u_bob")
+    posts = bob.locator("#feed li.post")
+    assert posts.count() == 10
+    # Then reaching its end brings the next page, and the feed says it is all caught up
+    bob.wait_for_function(
+        "[...document.querySelectorAll('#feed .media img')].filter(i => i.complete).length === 10"
+    )
+    bob.locator("#feed-end").scroll_into_view_if_needed()
+    bob.wait_for_function("document.querySelectorAll('#feed li.post').length === 12")
+    bob.wait_for_function("document.querySelector('#feed-end').textContent === \"You're all caught up.\"")
+    captions = posts.locator(".caption").all_inner_texts()
+    assert len(set(captions)) == 12
+    assert captions[-1] == "Chelsea the cat"  # newest first
+
+
 def test_a_story_disappears_at_its_expiry_by_the_servers_clock(web: Web) -> None:
     # Given Dana's Story, open in Bob's viewer (the stack's clock runs 8x the wall)
     dana = web.signed_in("u_dana")
