@@ -144,6 +144,13 @@ def test_a_photo_uploaded_by_one_user_appears_in_a_followers_feed_in_the_best_fo
     shown = image.evaluate("img => img.currentSrc")
     assert shown.rsplit(".", 1)[-1].upper().replace("JPG", "JPEG") == best, (shown, formats)
     assert post.locator(".author").inner_text() == "u_alice"
+    # And the CDN's answer, read by the page across origins, is typed and cached for a year
+    read = (
+        "url => fetch(url).then(r => [r.status, "
+        "r.headers.get('content-type'), r.headers.get('cache-control')])"
+    )
+    headers = bob.evaluate(read, shown)
+    assert headers == [200, f"image/{best.lower()}", "public, max-age=31536000, immutable"]
     screenshot(bob, "feed")
 
 
