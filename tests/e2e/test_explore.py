@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import time
@@ -20,6 +21,7 @@ from aperture.core.ids import new_id
 from aperture.explore.features import Viewer
 from aperture.explore.offline import append_log
 from aperture.explore.store import OnlineFeatures
+from aperture.media.thumbhash import thumbhash_of
 from aperture.moderation.checks import record_verdict
 from aperture_local.items import to_item
 from aperture_local.stack import LocalStack
@@ -277,6 +279,7 @@ def _pictures_for(api: ApiStack, post_ids: list[str]) -> None:
             "width": picture.width,
             "height": picture.height,
             "renditions": [rendition],
+            "thumbhash": base64.b64encode(thumbhash_of(picture)).decode(),
             "moderation": {"verdict": "approved", "decided_at": 0},
             "post_ids": set(mine),
         }
@@ -294,13 +297,16 @@ def _pictures_for(api: ApiStack, post_ids: list[str]) -> None:
 def test_the_web_client_shows_each_explore_post_with_why_it_was_chosen(
     api: ApiStack, world: World, app: AppServer
 ) -> None:
-    # Given a user the batch learned, whose Explore posts have pictures
+    # Given a user the batch learned, whose Explore posts have pictures (each page carries its covers)
     user = str(world.user_ids[2])
+    _pictures_for(api, [item["post_id"] for item in _explore(api, user)["items"]])
     expected = _explore(api, user)["items"]
-    _pictures_for(api, [item["post_id"] for item in expected])
+    assert all(item["media"]["renditions"][0]["url"].endswith("display.jpg") for item in expected)
     with chromium() as browser:
         # When they open Explore in the web client
         page = signed_in(browser, app.url, user)
+        asked = []
+        page.on("request", lambda request: asked.append(request.url))
         page.click("nav button[data-tab=explore]")
         tiles = page.locator("#explore-grid li.tile")
         tiles.nth(len(expected) - 1).wait_for()
@@ -314,3 +320,5 @@ def test_the_web_client_shows_each_explore_post_with_why_it_was_chosen(
             "#explore-grid img", "images => images.filter(i => i.complete && i.naturalWidth > 0).length"
         )
         assert loaded == len(expected)
+        # And the page drew from Explore's answer alone: no call per post for its media
+        assert [url for url in asked if "/media/" in url and "/cdn/" not in url] == []

@@ -1,7 +1,7 @@
 // Aperture's web client: sign in, the home feed, Stories, Explore and uploads.
 import { Api, ServerClock } from "./api.js";
 import { claims, devLogin, finishHostedSignIn, startHostedSignIn, storedToken } from "./auth.js";
-import { show } from "./media.js";
+import { show, shown } from "./media.js";
 import { LikeButton } from "./likes.js";
 import { Stories } from "./stories.js";
 
@@ -94,7 +94,7 @@ async function explore(api) {
     ...page.items.map((item) => {
       const slot = element("div", { className: "media" });
       const cover = item.media_items[0];
-      if (cover) show(api, slot, cover.media_id, cover.alt_text);
+      if (item.media) slot.append(shown(item.media, cover.alt_text)); // the page carries its covers
       const why = `${item.reason.source} · ${item.reason.score.toFixed(2)}`;
       return element("li", { className: "tile", title: item.author_id }, slot, element("p", { className: "reason", textContent: why }));
     }),

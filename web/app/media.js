@@ -11,7 +11,7 @@ const POLL_MS = 1000;
 
 const decodeBase64 = (text) => Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
 
-export function placeholder(media) {
+function placeholder(media) {
   const img = document.createElement("img");
   img.className = "placeholder";
   img.alt = "";
@@ -28,7 +28,7 @@ function srcset(renditions, format) {
     .join(", ");
 }
 
-export function picture(media, altText = "") {
+function picture(media, altText = "") {
   const shown = media.renditions.filter((r) => r.name !== "thumb" || media.renditions.length === 1);
   const element = document.createElement("picture");
   for (const [format, type] of FORMATS) {
@@ -52,7 +52,7 @@ export function picture(media, altText = "") {
   return element;
 }
 
-export function video(media) {
+function video(media) {
   const element = document.createElement("video");
   Object.assign(element, { controls: true, muted: true, playsInline: true, preload: "metadata" });
   element.width = media.width;
@@ -75,6 +75,11 @@ export function video(media) {
     element.dataset.player = "mp4";
   }
   return element;
+}
+
+/** Media that is ready, as the page shows it. */
+export function shown(media, altText = "") {
+  return media.kind === "video" && media.playback ? video(media) : picture(media, altText);
 }
 
 const FINAL = {
@@ -108,9 +113,7 @@ export async function show(api, slot, mediaId, altText = "") {
     }
     const state = shownState(media);
     slot.dataset.state = state;
-    if (state === "ready" && !slot.querySelector("picture, video")) {
-      slot.replaceChildren(media.kind === "video" && media.playback ? video(media) : picture(media, altText));
-    }
+    if (state === "ready" && !slot.querySelector("picture, video")) slot.replaceChildren(shown(media, altText));
     if (FINAL[state]) {
       if (state !== "ready") slot.replaceChildren(Object.assign(document.createElement("p"), { textContent: FINAL[state] }));
       return state;

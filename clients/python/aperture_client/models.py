@@ -721,6 +721,10 @@ class ExploreItem(BaseModel):
     """
     the post's media, in order
     """
+    media: GridMedia | None = None
+    """
+    the first item as shown, with renditions
+    """
     reason: Reason
 
 

@@ -227,6 +227,7 @@ class ExploreItem(_Body):
     author_id: str
     kind: str
     media_items: list[PostMedia] = Field(default=[], description="the post's media, in order")
+    media: GridMedia | None = Field(default=None, description="the first item as shown, with renditions")
     reason: Reason
 
 

@@ -18,7 +18,8 @@ from aperture.explore.offline import BUCKET, LATEST
 from aperture.explore.pipeline import Explore, ExploreConfig
 from aperture.explore.store import OnlineFeatures
 from aperture.feed.home import followed_authors
-from aperture.social.posts import PUBLISHED, posts_by_id
+from aperture.media.records import shown_media
+from aperture.social.posts import PUBLISHED, media_items, posts_by_id
 
 
 class ModelCache:
@@ -94,19 +95,23 @@ def explore_page(user_id: str) -> dict[str, Any]:
     viewer, stale = _features.viewer(user_id, frozenset(followed_authors(user_id)))
     viewer = replace(viewer, unsafe=safety.unsafe_posts())
     page = explorer.page(viewer, clock.now())
-    # One BatchGet: each post's media as it is now, and a post deleted since the batch never shown.
+    # One BatchGet: each post's media as it is now, and a post deleted since the batch never shown;
+    # a second for each cover's renditions, so a client draws the page without a call per post.
     posts = posts_by_id(pick.post_id for pick in page.items)
+    shown = [pick for pick in page.items if posts.get(pick.post_id, {}).get("state") == PUBLISHED]
+    items = {pick.post_id: media_items(posts[pick.post_id]) for pick in shown}
+    covers = shown_media(listed[0]["media_id"] for listed in items.values() if listed)
     return {
         "items": [
             {
                 "post_id": pick.post_id,
                 "author_id": pick.author_id,
                 "kind": pick.kind,
-                "media_items": posts[pick.post_id].get("media_items", []),
+                "media_items": items[pick.post_id],
+                "media": covers.get(items[pick.post_id][0]["media_id"]) if items[pick.post_id] else None,
                 "reason": {"source": pick.source, "score": pick.score},
             }
-            for pick in page.items
-            if posts.get(pick.post_id, {}).get("state") == PUBLISHED
+            for pick in shown
         ],
         "fallbacks": [*page.fallbacks, *(["stale_features"] if stale else [])],
         "model_version": page.model_version,
