@@ -307,16 +307,12 @@ def _uniform_errors(event: Any, get_response: Callable[[Any], Response]) -> Resp
     return response
 
 
-def cors_headers() -> dict[str, str]:
+def _allow_app_origin(event: Any, get_response: Callable[[Any], Response]) -> Response:
     """What lets the web client read an answer: API Gateway answers the preflight (the template's
     Cors), but with a proxy integration every actual answer must name the origin itself."""
-    origin = settings().app_origin
-    if not origin:
-        return {}
-    return {"Access-Control-Allow-Origin": origin, "Access-Control-Expose-Headers": "Retry-After"}
-
-
-def _allow_app_origin(event: Any, get_response: Callable[[Any], Response]) -> Response:
     response = get_response(event)
-    response.headers.update(cors_headers())
+    if origin := settings().app_origin:
+        response.headers.update(
+            {"Access-Control-Allow-Origin": origin, "Access-Control-Expose-Headers": "Retry-After"}
+        )
     return response
