@@ -9,13 +9,16 @@ const FORMATS = [
 ];
 const POLL_MS = 1000;
 
-const decodeBase64 = (text) => Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+const SIZES = "(max-width: 640px) 100vw, 600px"; // the feed's column
+
+/** The media's ThumbHash (base64 in the API) as an image URL. */
+const thumbhashUrl = (media) => thumbHashToDataURL(Uint8Array.from(atob(media.thumbhash), (c) => c.charCodeAt(0)));
 
 function placeholder(media) {
   const img = document.createElement("img");
   img.className = "placeholder";
   img.alt = "";
-  img.src = thumbHashToDataURL(decodeBase64(media.thumbhash));
+  img.src = thumbhashUrl(media);
   if (media.width && media.height) img.style.aspectRatio = `${media.width} / ${media.height}`;
   return img;
 }
@@ -35,19 +38,19 @@ function picture(media, altText = "") {
     const set = srcset(shown, format);
     if (!set) continue;
     const source = document.createElement("source");
-    Object.assign(source, { type, srcset: set, sizes: "(max-width: 640px) 100vw, 600px" });
+    Object.assign(source, { type, srcset: set, sizes: SIZES });
     element.append(source);
   }
   const img = document.createElement("img");
   const jpegs = shown.filter((r) => r.format.toUpperCase() === "JPEG").sort((a, b) => b.width - a.width);
   img.src = (jpegs[0] || shown[0]).url;
   img.srcset = srcset(shown, "JPEG");
-  img.sizes = "(max-width: 640px) 100vw, 600px";
+  img.sizes = SIZES;
   img.alt = altText;
   img.width = media.width;
   img.height = media.height;
   img.decoding = "async";
-  if (media.thumbhash) img.style.backgroundImage = `url(${thumbHashToDataURL(decodeBase64(media.thumbhash))})`;
+  if (media.thumbhash) img.style.backgroundImage = `url(${thumbhashUrl(media)})`;
   element.append(img);
   return element;
 }
@@ -57,7 +60,7 @@ function video(media) {
   Object.assign(element, { controls: true, muted: true, playsInline: true, preload: "metadata" });
   element.width = media.width;
   element.height = media.height;
-  if (media.thumbhash) element.poster = thumbHashToDataURL(decodeBase64(media.thumbhash));
+  if (media.thumbhash) element.poster = thumbhashUrl(media);
   const { hls_url: hlsUrl, mp4_url: mp4Url } = media.playback;
   if (hlsUrl && Hls.isSupported()) {
     // hls.js (Media Source Extensions) where it runs, as its authors advise: it picks rungs by
