@@ -4,6 +4,7 @@ The models are trained on the log before a cut-off; each evaluated user's engage
 (likes, comments, shares, saves, graded by the same action weights as training) are the relevant
 posts. Explore's full pipeline, a popularity ranking and a random ranking each list 200 posts under
 the same rules (no seen, own, followed-author or unsafe posts); NDCG@50 and recall@200 compare them.
+Retrieval alone is scored too: each index's 200 nearest showable posts, two-tower against SVD.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 
+import faiss
 import numpy as np
+import numpy.typing as npt
 
 from aperture.explore.catalogue import SHOWABLE_VERDICT, Action, InteractionLog
 from aperture.explore.features import ACTION_WEIGHT, UserFeatures, Viewer
@@ -22,6 +25,7 @@ from aperture.explore.training import TrainingConfig, train
 from .world import DAY, World
 
 RECENT_ACTIONS = 100
+RETRIEVAL_TWO_TOWER, RETRIEVAL_SVD = "retrieval alone: two-tower", "retrieval alone: SVD"
 
 
 @dataclass(frozen=True)
@@ -60,6 +64,7 @@ def viewers(world: World, history: InteractionLog, users: UserFeatures) -> dict[
             vector=users.vector[n] if n is not None else None,
             community=int(users.community[n]) if n is not None else None,
             kinds=users.kinds[n] if n is not None else None,
+            tower=users.tower[n] if n is not None else None,
             recent=tuple(recent.get(str(user), ())),
             following=frozenset(world.follows.get(str(user), set())),
         )
@@ -127,7 +132,29 @@ def evaluate(world: World, holdout_days: float = 2.0, max_users: int = 600, seed
     def by_explore(viewer: Viewer) -> list[str]:
         return [pick.post_id for pick in explore.page(viewer, cut).items]
 
-    rankers = {"explore (two-stage)": by_explore, "popularity": by_popularity, "random": at_random}
+    def retrieved(index: faiss.Index, query: npt.NDArray[np.float32], viewer: Viewer) -> list[str]:
+        """Retrieval alone: the index's nearest posts, in its order, less what may not be shown."""
+        found = index.search(query, explore.config.interest_size)[1][0]
+        found = found[found >= 0]
+        return [str(post) for post in catalogue.post_id[found[explore.may_show(viewer, found, cut)]][:200]]
+
+    def by_two_tower(viewer: Viewer) -> list[str]:
+        assert model.towers is not None
+        assert model.tower_index is not None
+        query = model.towers.query(viewer.tower) if viewer.tower is not None else None
+        return retrieved(model.tower_index, query, viewer) if query is not None else []
+
+    def by_svd(viewer: Viewer) -> list[str]:
+        query = viewer.vector.astype(np.float32)[None, :] if viewer.vector is not None else None
+        return retrieved(model.index, query, viewer) if query is not None else []
+
+    rankers = {
+        "explore (two-stage)": by_explore,
+        "popularity": by_popularity,
+        "random": at_random,
+        RETRIEVAL_TWO_TOWER: by_two_tower,
+        RETRIEVAL_SVD: by_svd,
+    }
     totals = {name: [0.0, 0.0, 0] for name in rankers}
     for user in chosen:
         viewer = people[str(user)]

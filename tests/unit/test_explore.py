@@ -15,11 +15,18 @@ from aperture.explore.catalogue import Action, InteractionLog
 from aperture.explore.features import UserFeatures, Viewer, positions, post_stats
 from aperture.explore.model import ExploreModel
 from aperture.explore.pipeline import Explore, ExploreConfig
+from aperture.explore.towers import TowerConfig
 from aperture.explore.training import TrainingConfig, train
 from simulator.world import DAY, World, WorldSpec, generate
 
 SMALL = WorldSpec(users=800, posts=6_000, communities=8, days=14.0, sessions_per_user=10.0, seed=3)
-TRAINING = TrainingConfig(dimensions=16, communities=8, community_size=400, trending_size=200)
+TRAINING = TrainingConfig(
+    dimensions=16,
+    communities=8,
+    community_size=400,
+    trending_size=200,
+    towers=TowerConfig(dimensions=16, max_steps=800, batch=512),
+)
 
 
 @pytest.fixture(scope="module")
@@ -51,6 +58,7 @@ def _viewer(world: World, users: UserFeatures, n: int = 0) -> Viewer:
         vector=users.vector[n],
         community=int(users.community[n]),
         kinds=users.kinds[n],
+        tower=users.tower[n],
         recent=tuple(dict.fromkeys(world.interactions.post_id[mine][::-1].tolist()))[:100],
         following=frozenset(world.follows[user]),
     )
@@ -167,6 +175,90 @@ def test_a_new_user_who_just_engaged_gets_personal_candidates_folded_in(
     assert {"interest", "community"} & {pick.source for pick in page.items}
 
 
+def test_the_two_tower_model_scores_what_users_engaged_with_above_what_they_never_saw(
+    world: World, trained: tuple[ExploreModel, UserFeatures]
+) -> None:
+    # Given the trained towers, and for 200 users one post they liked and one they were never shown
+    model, users = trained
+    assert model.towers is not None
+    vectors = model.towers.post_vectors(world.catalogue, world.now)[:, :-1]
+    rng = np.random.default_rng(1)
+    log, where = world.interactions, positions(world.catalogue, world.interactions)
+    wins = []
+    for n in rng.choice(len(users.user_id), 200, replace=False):
+        mine = where.user == n
+        liked = where.post[mine & (log.action == Action.LIKE)]
+        unseen = np.setdiff1d(np.arange(len(world.catalogue)), where.post[mine])
+        if len(liked):
+            tower = users.tower[n]
+            wins.append(vectors[rng.choice(liked)] @ tower > vectors[rng.choice(unseen)] @ tower)
+    # Then the liked post scores higher for at least 70% of them (chance: 50%, give or take 3.5%)
+    assert len(wins) >= 150
+    assert np.mean(wins) >= 0.7
+
+
+def test_a_post_with_no_interactions_yet_is_embedded_from_its_creator_and_kind(
+    world: World, trained: tuple[ExploreModel, UserFeatures]
+) -> None:
+    # Given a known creator's new post, never viewed, and a post by someone who never posted before
+    towers = trained[0].towers
+    assert towers is not None
+    catalogue = world.catalogue
+    fresh = replace(
+        catalogue,
+        post_id=np.array(["p_fresh", "p_stranger"]),
+        author_id=np.array([catalogue.author_id[0], "u_never_posted"]),
+        kind=catalogue.kind[:2],
+        created_at=np.full(2, world.now),
+        duration=np.zeros(2),
+        verdict=np.array(["approved"] * 2),
+    )
+    # When the towers embed them (the training catalogue's own posts have rows of their ids; these do not)
+    towers = replace(towers, items=np.zeros((2, towers.items.shape[1]), dtype=np.float32))
+    vectors = towers.post_vectors(fresh, world.now)
+    # Then the creator's post is retrievable at once, and the stranger's is left out of the index
+    assert np.linalg.norm(vectors[0, :-1]) == pytest.approx(1.0, abs=1e-5)
+    assert not vectors[1].any()
+
+
+def test_the_learned_age_bias_favours_the_posts_of_the_last_days(
+    trained: tuple[ExploreModel, UserFeatures],
+) -> None:
+    # Given the towers' bias by six-hour age bucket (the simulated sessions show last week's posts)
+    towers = trained[0].towers
+    assert towers is not None
+    # Then a post's first day is worth more than its eighth, where nobody is shown it any more
+    assert towers.age_bias[:4].mean() > towers.age_bias[-1] + 1.0
+
+
+def test_a_viewer_without_a_two_tower_vector_is_served_by_the_svd_index_and_it_says_so(
+    world: World, trained: tuple[ExploreModel, UserFeatures], explore: Explore
+) -> None:
+    # Given features from a batch before the two-tower model: an SVD vector, no tower, no recent actions
+    viewer = replace(_viewer(world, trained[1], 2), tower=None, recent=())
+    # When they open Explore
+    page = explore.page(viewer, world.now)
+    # Then the SVD index found the interest candidates, and the page says so
+    assert page.fallbacks == ["svd_retrieval"]
+    assert "interest" in {pick.source for pick in page.items}
+
+
+def test_a_model_from_before_the_two_tower_model_still_serves(
+    world: World, trained: tuple[ExploreModel, UserFeatures], explore: Explore
+) -> None:
+    # Given an artefact with no towers, as the batch wrote before they existed
+    older = Explore(replace(trained[0], towers=None, tower_index=None), explore.config)
+    viewer = _viewer(world, trained[1], 3)
+    older_model = ExploreModel.from_bytes(older.model.to_bytes())
+    # Then it round-trips without them, and serves a full personal page from the SVD index
+    assert older_model.towers is None
+    assert older_model.tower_index is None
+    page = older.page(viewer, world.now)
+    assert page.fallbacks == []
+    assert len(page.items) == 40
+    assert "interest" in {pick.source for pick in page.items}
+
+
 def test_a_failing_ranking_model_falls_back_to_the_linear_model_then_to_trending(
     world: World, trained: tuple[ExploreModel, UserFeatures], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -239,7 +331,7 @@ def test_a_stage_past_its_budget_is_cut_and_the_page_still_arrives_in_time(
 
         return call
 
-    target = model.rankers["like"] if slow == "ranking" else model.index
+    target = model.rankers["like"] if slow == "ranking" else model.tower_index
     attribute = "predict" if slow == "ranking" else "search"
     monkeypatch.setattr(target, attribute, stalled(getattr(target, attribute)))
     # When the page is asked for

@@ -61,6 +61,7 @@ class Viewer:
     vector: Floats | None = None
     community: int | None = None
     kinds: Floats | None = None
+    tower: Floats | None = None  # the two-tower model's user vector
     recent: tuple[str, ...] = ()  # post ids of their last actions: seen, so never shown again
     following: frozenset[str] = frozenset()
     unsafe: frozenset[str] = frozenset()  # posts flagged since the model was built
@@ -74,6 +75,7 @@ class UserFeatures:
     vector: npt.NDArray[np.float32]
     community: Ints
     kinds: Floats
+    tower: npt.NDArray[np.float32]
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,9 @@
 """The artefact the daily batch builds and the Explore function loads at cold start.
 
 One file per version: the catalogue and its post statistics, the post embeddings and their FAISS
-IVF index, the user communities and each community's favourite posts, the trending list, and the
-ranking models (LightGBM per action, and the linear model that stands in when they fail).
+IVF index, the two-tower model and its index, the user communities and each community's favourite
+posts, the trending list, and the ranking models (LightGBM per action, and the linear model that
+stands in when they fail).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import numpy.typing as npt
 
 from aperture.explore.catalogue import Catalogue, Floats, Ints
 from aperture.explore.features import PostStats
+from aperture.explore.towers import Towers
 
 TASKS = ("like", "comment", "share", "save", "watch")
 # What a shown post is worth, per predicted action: the value model's business weights.
@@ -78,10 +80,12 @@ class ExploreModel:
     trending: Ints  # catalogue positions, best first
     rankers: dict[str, lightgbm.Booster]
     fallback: LinearRanker
+    towers: Towers | None = None  # None in artefacts from before the two-tower model: SVD retrieves
+    tower_index: faiss.Index | None = None  # inner product over ``Towers.post_vectors``; same ids
 
-    def indexed(self) -> Ints:
-        """The catalogue positions the IVF index holds (approved posts of the last week)."""
-        invlists: Any = faiss.extract_index_ivf(self.index).invlists
+    def indexed(self, index: faiss.Index | None = None) -> Ints:
+        """The catalogue positions an IVF index (by default the SVD's) holds."""
+        invlists: Any = faiss.extract_index_ivf(index or self.index).invlists
         lists = [
             faiss.rev_swig_ptr(invlists.get_ids(n), invlists.list_size(n)).copy()
             for n in range(invlists.nlist)
@@ -101,6 +105,9 @@ class ExploreModel:
             "index": faiss.serialize_index(self.index),
             "trending": self.trending,
         }
+        if self.towers is not None and self.tower_index is not None:
+            arrays |= {f"towers.{f.name}": np.asarray(getattr(self.towers, f.name)) for f in fields(Towers)}
+            arrays["tower_index"] = faiss.serialize_index(self.tower_index)
         header = {
             "version": self.version,
             "built_at": self.built_at,
@@ -120,7 +127,7 @@ class ExploreModel:
         def group(prefix: str) -> dict[str, npt.NDArray[np.generic]]:
             return {k.split(".", 1)[1]: v for k, v in arrays.items() if k.startswith(f"{prefix}.")}
 
-        fallback = group("fallback")
+        fallback, towers = group("fallback"), group("towers")
         return cls(
             version=header["version"],
             built_at=header["built_at"],
@@ -137,4 +144,6 @@ class ExploreModel:
                 weights=fallback["weights"].astype(np.float64),
                 bias=float(fallback["bias"]),
             ),
+            towers=Towers.from_arrays(towers) if towers else None,
+            tower_index=faiss.deserialize_index(arrays["tower_index"]) if "tower_index" in arrays else None,
         )

@@ -138,19 +138,37 @@ class Explore:
         norm = float(np.linalg.norm(folded)) if len(folded) else 0.0
         return folded / norm if norm > 0 else None
 
+    def _interest_query(
+        self, viewer: Viewer, vector: Floats | None, page: ExplorePage
+    ) -> tuple[faiss.Index, npt.NDArray[np.float32]] | None:
+        """The two-tower index and the viewer's query for it; the SVD's when the viewer has no
+        two-tower vector (features from an older batch) and no recent actions to fold one from."""
+        towers, index = self.model.towers, self.model.tower_index
+        if towers is not None and index is not None:
+            user = viewer.tower
+            if user is None or len(user) != towers.users.shape[1] or not np.any(user):
+                user = towers.fold(self.model.catalogue, self._positions(viewer.recent))
+            if user is not None:
+                return index, towers.query(user)
+            if vector is not None:
+                page.fallbacks.append("svd_retrieval")
+        return (self.model.index, vector.astype(np.float32)[None, :]) if vector is not None else None
+
     # ------------------------------------------------------------------ stage 1
     def _retrieve(self, viewer: Viewer, vector: Floats | None, now: float, page: ExplorePage) -> _Candidates:
         config, model = self.config, self.model
         personal: list[tuple[Ints, int]] = []
-        if vector is not None:
-            query = vector.astype(np.float32)[None, :]
+        interest = self._interest_query(viewer, vector, page)
+        if interest is not None:
+            index, query = interest
             try:
                 _, found = within(
-                    config.retrieval_budget_ms, lambda: model.index.search(query, config.interest_size)
+                    config.retrieval_budget_ms, lambda: index.search(query, config.interest_size)
                 )
                 personal.append((found[0][found[0] >= 0], 0))
             except OverBudget:
                 page.fallbacks.append("retrieval_over_budget")  # community and trending still personalise
+        if vector is not None:
             community = viewer.community if viewer.community is not None else model.communities.of(vector)
             personal.append((model.communities.top(community, config.community_size), 1))
         sources = [*personal, (model.trending[: config.trending_size], 2)]
@@ -167,9 +185,14 @@ class Explore:
             np.concatenate([np.full(len(found), s, np.int8) for found, s in sources]) if sources else posts
         )
         posts, first = np.unique(posts, return_index=True)
-        labels = labels[first].astype(np.int8)
+        keep = self.may_show(viewer, posts, now)
+        return _Candidates(posts[keep], labels[first][keep].astype(np.int8))
+
+    def may_show(self, viewer: Viewer, posts: Ints, now: float) -> npt.NDArray[np.bool_]:
+        """Which ``posts`` the viewer may be shown: approved, of the last week, not their own, not by
+        someone they follow, not one they have acted on."""
         catalogue = self.model.catalogue
-        keep = (
+        return np.asarray(
             (catalogue.verdict[posts] == SHOWABLE_VERDICT)
             & (catalogue.created_at[posts] <= now)
             & (catalogue.created_at[posts] >= now - self.config.max_age)
@@ -177,7 +200,6 @@ class Explore:
             & ~np.isin(catalogue.author_id[posts], list(viewer.following))
             & ~np.isin(posts, self._positions(viewer.recent))
         )
-        return _Candidates(posts[keep], labels[keep])
 
     # ------------------------------------------------------------------ stage 2
     def _rank(

@@ -41,6 +41,7 @@ def put_users(users: UserFeatures, batch_version: str) -> int:
             _entity(str(user)),
             "profile",
             vector=users.vector[n].astype(np.float32).tobytes(),
+            tower=users.tower[n].astype(np.float32).tobytes(),
             community=int(users.community[n]),
             kinds=[float(k) for k in users.kinds[n]],
             batch_version=batch_version,
@@ -116,6 +117,7 @@ class OnlineFeatures:
             vector=np.frombuffer(profile.vector, dtype=np.float32) if profile and profile.vector else None,
             community=int(profile.community) if profile and profile.community is not None else None,
             kinds=np.array(profile.kinds, dtype=np.float64) if profile and profile.kinds else None,
+            tower=np.frombuffer(profile.tower, dtype=np.float32) if profile and profile.tower else None,
             recent=tuple(dict.fromkeys(post for post, _, _ in recent.recent_actions or [])) if recent else (),
             following=following,
         )

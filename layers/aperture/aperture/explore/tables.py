@@ -45,6 +45,7 @@ class UserFeatureSet(TableModel):
     feature_set = UnicodeAttribute(range_key=True)  # profile | recent
     # profile, written by the daily batch
     vector = BinaryAttribute(legacy_encoding=False, null=True)  # float32 embedding
+    tower = BinaryAttribute(legacy_encoding=False, null=True)  # float32 two-tower user vector
     community = NumberAttribute(null=True)
     kinds = ListAttribute[float](null=True)
     batch_version = UnicodeAttribute(null=True)

@@ -1,15 +1,16 @@
 """The daily batch: embeddings, communities, trending and the ranking models, from the interaction log.
 
-Embeddings come from a truncated SVD of the users x posts interest matrix. The ranking models
-learn from a time split, as they will be used: features from the log up to a cut-off, labels from
-what each user did with the posts they were shown after it. The served artefact is then rebuilt
-from the whole log.
+Embeddings come from a truncated SVD of the users x posts interest matrix; retrieval's first source
+is the two-tower model of ``towers``, with the SVD's index kept for viewers it has no vector for.
+The ranking models learn from a time split, as they will be used: features from the log up to a
+cut-off, labels from what each user did with the posts they were shown after it. The served
+artefact is then rebuilt from the whole log.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import faiss
 import lightgbm
@@ -30,6 +31,7 @@ from aperture.explore.features import (
     post_stats,
 )
 from aperture.explore.model import TASKS, Communities, ExploreModel, LinearRanker
+from aperture.explore.towers import TowerConfig, train_towers
 
 log = logging.getLogger(__name__)
 HOUR = 3600.0
@@ -63,6 +65,7 @@ class TrainingConfig:
     recall_target: float = 0.95  # the index probes enough lists to find this share of the exact top k
     recall_k: int = 2_000
     recall_queries: int = 100
+    towers: TowerConfig = field(default_factory=TowerConfig)
     seed: int = 7
 
 
@@ -312,6 +315,11 @@ def train(
     trending = trending[full.stats.trending[trending] > 0]
     serving_vectors = full.posts.copy()
     serving_vectors[~eligible] = 0.0  # unsafe and old posts are never retrieved
+    log.info("training the two-tower retrieval model")
+    towers = train_towers(catalogue, interactions, full.where, config.towers)
+    tower_vectors = towers.post_vectors(catalogue, now)
+    tower_vectors[~eligible] = 0.0
+    tower_queries = np.hstack([towers.users, np.ones((len(towers.users), 1), dtype=np.float32)])
     model = ExploreModel(
         version=version,
         built_at=now,
@@ -319,10 +327,12 @@ def train(
         stats=full.stats,
         post_vectors=full.posts.astype(np.float16),
         index=_index(serving_vectors, full.users, config),
+        towers=towers,
+        tower_index=_index(tower_vectors, tower_queries, config),
         communities=full.communities,
         trending=trending,
         rankers=rankers,
         fallback=fallback,
     )
-    users = UserFeatures(full.where.users, full.users, full.user_community, full.user_kinds)
+    users = UserFeatures(full.where.users, full.users, full.user_community, full.user_kinds, towers.users)
     return model, users, TrainingSet(rows, labels)
