@@ -231,6 +231,30 @@ def test_the_learned_age_bias_favours_the_posts_of_the_last_days(
     assert towers.age_bias[:4].mean() > towers.age_bias[-1] + 1.0
 
 
+def test_the_two_tower_odds_weigh_in_each_posts_value(
+    world: World, trained: tuple[ExploreModel, UserFeatures], explore: Explore
+) -> None:
+    # Given a viewer, and the same pipeline without the two-tower odds in the values
+    model, users = trained
+    assert model.towers is not None
+    viewer = _viewer(world, users, 5)
+    unweighed = Explore(model, replace(explore.config, reach_weight=0.0))
+    # When each builds the viewer's page
+    pages = {
+        name: ex.page(viewer, world.now).items for name, ex in (("weighed", explore), ("not", unweighed))
+    }
+    # Then the weighed page holds posts the viewer is likelier to come to: a higher mean two-tower score
+    query = model.towers.query(users.tower[5])[0]
+    position = {post: n for n, post in enumerate(world.catalogue.post_id.tolist())}
+
+    def mean_score(items: list[Any]) -> float:
+        posts = np.array([position[item.post_id] for item in items])
+        return float(np.mean(model.towers.post_vectors(world.catalogue, world.now, posts) @ query))
+
+    assert len(pages["weighed"]) == len(pages["not"]) == 40
+    assert mean_score(pages["weighed"]) > mean_score(pages["not"]) + 0.1
+
+
 def test_a_viewer_without_a_two_tower_vector_is_served_by_the_svd_index_and_it_says_so(
     world: World, trained: tuple[ExploreModel, UserFeatures], explore: Explore
 ) -> None:
