@@ -84,7 +84,7 @@ class Towers:
     users: Vectors  # unit rows
     creator_id: npt.NDArray[np.str_]  # sorted
     creators: Vectors
-    items: Vectors  # catalogue positions of the training catalogue
+    items: Vectors  # a row per post of the catalogue the towers were trained with
     kinds: Vectors
     age_bias: Vectors
     temperature: float
@@ -125,8 +125,8 @@ class Towers:
 def train_towers(
     catalogue: Catalogue, interactions: InteractionLog, where: Positions, config: TowerConfig = TowerConfig()
 ) -> Towers:
-    """In-batch softmax over sampled actions (weighted as for the embeddings), with a post that did
-    not exist yet at an action's moment, or the same post, never counted as its negative."""
+    """In-batch softmax over sampled actions (weighted as for the embeddings, views weighted up), with
+    a post that did not exist yet at an action's moment, or the same post, never its negative."""
     rng = np.random.default_rng(config.seed)
     weight = np.zeros(len(interactions), dtype=np.float64)
     for action, value in ACTION_WEIGHT.items():
