@@ -174,7 +174,8 @@ class _Fit:
             + self.kinds.weights[kind]
         )
         age = self.interactions.at[rows][:, None] - catalogue.created_at[post][None, :]
-        bucket = np.clip((age // config.age_bucket).astype(np.int64), 0, config.age_buckets - 1)
+        # truncation is the floor for every age that counts; a negative one is excluded below anyway
+        bucket = np.clip((age / config.age_bucket).astype(np.int64), 0, config.age_buckets - 1)
         logits = u @ v.T / config.temperature + self.age_bias.weights[0][bucket]
         excluded = (age < 0) | (post[None, :] == post[:, None])
         np.fill_diagonal(excluded, False)
