@@ -236,7 +236,8 @@ def test_the_two_tower_odds_weigh_in_each_posts_value(
 ) -> None:
     # Given a viewer, and the same pipeline without the two-tower odds in the values
     model, users = trained
-    assert model.towers is not None
+    towers = model.towers
+    assert towers is not None
     viewer = _viewer(world, users, 5)
     unweighed = Explore(model, replace(explore.config, reach_weight=0.0))
     # When each builds the viewer's page
@@ -244,12 +245,12 @@ def test_the_two_tower_odds_weigh_in_each_posts_value(
         name: ex.page(viewer, world.now).items for name, ex in (("weighed", explore), ("not", unweighed))
     }
     # Then the weighed page holds posts the viewer is likelier to come to: a higher mean two-tower score
-    query = model.towers.query(users.tower[5])[0]
+    query = towers.query(users.tower[5])[0]
     position = {post: n for n, post in enumerate(world.catalogue.post_id.tolist())}
 
     def mean_score(items: list[Any]) -> float:
         posts = np.array([position[item.post_id] for item in items])
-        return float(np.mean(model.towers.post_vectors(world.catalogue, world.now, posts) @ query))
+        return float(np.mean(towers.post_vectors(world.catalogue, world.now, posts) @ query))
 
     assert len(pages["weighed"]) == len(pages["not"]) == 40
     assert mean_score(pages["weighed"]) > mean_score(pages["not"]) + 0.1
