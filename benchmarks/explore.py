@@ -48,7 +48,7 @@ def _recall(explore: Explore, users: UserFeatures, rng: np.random.Generator) -> 
     exact = faiss.IndexIDMap(faiss.IndexFlatIP(vectors.shape[1]))
     exact.add_with_ids(vectors, indexed)
     sampled = rng.choice(len(users.user_id), RECALL_QUERIES, replace=False)
-    queries = np.vstack([model.towers.query(users.tower[n]) for n in sampled])
+    queries = model.towers.query(users.tower[sampled])
     k = explore.config.interest_size
     ann_ms, exact_ms, recalls = [], [], []
     for query in queries:

@@ -141,12 +141,14 @@ def evaluate(world: World, holdout_days: float = 2.0, max_users: int = 600, seed
     def by_two_tower(viewer: Viewer) -> list[str]:
         assert model.towers is not None
         assert model.tower_index is not None
-        query = model.towers.query(viewer.tower) if viewer.tower is not None else None
-        return retrieved(model.tower_index, query, viewer) if query is not None else []
+        if viewer.tower is None:
+            return []
+        return retrieved(model.tower_index, model.towers.query(viewer.tower), viewer)
 
     def by_svd(viewer: Viewer) -> list[str]:
-        query = viewer.vector.astype(np.float32)[None, :] if viewer.vector is not None else None
-        return retrieved(model.index, query, viewer) if query is not None else []
+        if viewer.vector is None:
+            return []
+        return retrieved(model.index, viewer.vector.astype(np.float32)[None, :], viewer)
 
     rankers = {
         "explore (two-stage)": by_explore,

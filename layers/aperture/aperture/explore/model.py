@@ -85,7 +85,7 @@ class ExploreModel:
 
     def indexed(self, index: faiss.Index | None = None) -> Ints:
         """The catalogue positions an IVF index (by default the SVD's) holds."""
-        invlists: Any = faiss.extract_index_ivf(index or self.index).invlists
+        invlists: Any = faiss.extract_index_ivf(self.index if index is None else index).invlists
         lists = [
             faiss.rev_swig_ptr(invlists.get_ids(n), invlists.list_size(n)).copy()
             for n in range(invlists.nlist)

@@ -71,6 +71,12 @@ def _unit(rows: Vectors) -> tuple[Vectors, Vectors]:
     return (rows / norms).astype(np.float32), norms.astype(np.float32)
 
 
+def _age_bucket(age: Floats, bucket: float, buckets: int) -> Ints:
+    """A post's age in steps of ``bucket`` seconds, the last shared by anything older. Truncation is
+    the floor for every age that counts; a negative age (a post not yet made) falls in the first."""
+    return np.clip((age / bucket).astype(np.int64), 0, buckets - 1)
+
+
 def _through_unit(grad: Vectors, unit: Vectors, norms: Vectors) -> Vectors:
     """Back through ``x / |x|``: the gradient's part along the vector does not change a direction."""
     return np.asarray((grad - unit * (unit * grad).sum(axis=1, keepdims=True)) / norms, dtype=np.float32)
@@ -99,8 +105,9 @@ class Towers:
         at = np.minimum(np.searchsorted(self.creator_id, authors), max(len(self.creator_id) - 1, 0))
         known = (len(self.creator_id) > 0) & (self.creator_id[at] == authors)
         unit, _ = _unit(self.items[posts] + self.creators[at] + self.kinds[catalogue.kind[posts]])
-        age = (now - catalogue.created_at[posts]) // self.age_bucket
-        bias = self.age_bias[np.clip(age.astype(np.int64), 0, len(self.age_bias) - 1)]
+        bias = self.age_bias[
+            _age_bucket(now - catalogue.created_at[posts], self.age_bucket, len(self.age_bias))
+        ]
         vectors = np.hstack([unit, self.temperature * bias[:, None]]).astype(np.float32)
         vectors[~known] = 0.0
         return vectors
@@ -118,8 +125,11 @@ class Towers:
         scalars: dict[str, Any] = {name: float(arrays[name]) for name in ("temperature", "age_bucket")}
         return cls(**{**arrays, **scalars})
 
-    def query(self, user: Floats) -> Vectors:
-        return np.append(user.astype(np.float32), np.float32(1.0))[None, :]
+    def query(self, users: npt.NDArray[np.floating[Any]]) -> Vectors:
+        """Index queries for one user vector or a row of them each: the vector, then a 1 that picks
+        up each post's age bias."""
+        rows = np.atleast_2d(users).astype(np.float32)
+        return np.hstack([rows, np.ones((len(rows), 1), dtype=np.float32)])
 
 
 def train_towers(
@@ -174,8 +184,7 @@ class _Fit:
             + self.kinds.weights[kind]
         )
         age = self.interactions.at[rows][:, None] - catalogue.created_at[post][None, :]
-        # truncation is the floor for every age that counts; a negative one is excluded below anyway
-        bucket = np.clip((age / config.age_bucket).astype(np.int64), 0, config.age_buckets - 1)
+        bucket = _age_bucket(age, config.age_bucket, config.age_buckets)  # a negative age is excluded below
         logits = u @ v.T / config.temperature + self.age_bias.weights[0][bucket]
         excluded = (age < 0) | (post[None, :] == post[:, None])
         np.fill_diagonal(excluded, False)

@@ -319,7 +319,6 @@ def train(
     towers = train_towers(catalogue, interactions, full.where, config.towers)
     tower_vectors = towers.post_vectors(catalogue, now)
     tower_vectors[~eligible] = 0.0
-    tower_queries = np.hstack([towers.users, np.ones((len(towers.users), 1), dtype=np.float32)])
     model = ExploreModel(
         version=version,
         built_at=now,
@@ -328,7 +327,7 @@ def train(
         post_vectors=full.posts.astype(np.float16),
         index=_index(serving_vectors, full.users, config),
         towers=towers,
-        tower_index=_index(tower_vectors, tower_queries, config),
+        tower_index=_index(tower_vectors, towers.query(towers.users), config),
         communities=full.communities,
         trending=trending,
         rankers=rankers,
