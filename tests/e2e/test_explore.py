@@ -16,7 +16,7 @@ import pytest
 from PIL import Image
 
 from aperture.core.aws import client
-from aperture.core.clock import ManualClock, set_clock
+from aperture.core.clock import ManualClock, get_clock, set_clock
 from aperture.core.ids import new_id
 from aperture.explore.features import Viewer
 from aperture.explore.offline import append_log
@@ -175,6 +175,50 @@ def test_a_post_blocked_after_the_batch_leaves_explore_within_seconds(api: ApiSt
     record_verdict(media, "blocked", "matched the blocklist")
     # Then Explore stops showing it without waiting for the next batch
     eventually(lambda: top not in [item["post_id"] for item in _explore(api, user)["items"]], timeout=10)
+
+
+def test_a_post_made_after_the_batch_reaches_explore_with_the_next_refresh(
+    api: ApiStack, world: World
+) -> None:
+    # Given a creator whose posts the two-tower model brings to a user's Explore
+    user = str(world.user_ids[2])
+    creator = next(
+        i["author_id"] for i in _explore(api, user)["items"] if i["reason"]["source"] == "interest"
+    )
+    # When the creator posts after the batch, five people like it, and the refresh runs ten minutes later
+    made_at, post_id = get_clock().now(), f"p_new{uuid.uuid4().hex[:8]}"
+    post = {
+        "post_id": post_id,
+        "author_id": creator,
+        "created_at": made_at,
+        "state": "published",
+        "caption": "",
+    }
+    client("dynamodb").put_item(TableName=api.stack.environment["POSTS_TABLE"], Item=to_item(post))
+    fans = [str(u) for u in world.user_ids[-5:]]
+    append_log(
+        [
+            {"event_id": f"e_{fan}", "user_id": fan, "post_id": post_id, "action": "like", "at": made_at + 60}
+            for fan in fans
+        ],
+        made_at + 60,
+    )
+    clock = get_clock()
+    assert isinstance(clock, ManualClock)
+    clock.advance(600)
+    report = api.stack.function("explore_refresh").invoke(load_event("explore_refresh/tick.json"))
+    # Then the refresh adds the post, and the user's next page is served from it and shows the post
+    assert report["published"] is True, report
+    assert (report["new_posts"], report["interactions"]) == (1, 5)
+    page = _explore(api, user)
+    assert page["model_version"] == f"20261124T100000Z+{int(made_at + 600)}"
+    assert post_id in {item["post_id"] for item in page["items"]}
+    # And the same tick delivered again publishes nothing
+    again = api.stack.function("explore_refresh").invoke(load_event("explore_refresh/tick.json"))
+    assert again == {
+        "published": False,
+        "reason": f"refresh 20261124T100000Z+{int(made_at + 600)} is as new or newer",
+    }
 
 
 def test_a_repeated_event_counts_once(api: ApiStack, world: World) -> None:

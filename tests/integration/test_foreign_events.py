@@ -44,7 +44,8 @@ def _logged_errors(caplog: pytest.LogCaptureFixture) -> list[dict[str, Any]]:
 
 
 @pytest.mark.parametrize(
-    "function", ["feed_dormancy", "media_sweeper", "story_scheduler", "feature_batch", "counters"]
+    "function",
+    ["feed_dormancy", "media_sweeper", "story_scheduler", "feature_batch", "explore_refresh", "counters"],
 )
 def test_a_scheduled_function_ignores_an_event_that_is_not_its_tick(
     stack: LocalStack, function: str, caplog: pytest.LogCaptureFixture

@@ -12,9 +12,10 @@ import numpy as np
 import pytest
 
 from aperture.explore.catalogue import Action, InteractionLog
-from aperture.explore.features import UserFeatures, Viewer, positions, post_stats
-from aperture.explore.model import ExploreModel
+from aperture.explore.features import UserFeatures, Viewer, positions, post_stats, trending_list
+from aperture.explore.model import ExploreModel, ModelRefresh
 from aperture.explore.pipeline import Explore, ExploreConfig
+from aperture.explore.refresh import build_refresh
 from aperture.explore.towers import TowerConfig
 from aperture.explore.training import TrainingConfig, train
 from simulator.world import DAY, World, WorldSpec, generate
@@ -394,6 +395,100 @@ def test_trending_ignores_actions_stamped_in_the_future(world: World) -> None:
     stats = post_stats(world.catalogue, future, positions(world.catalogue, future), world.now, 3600.0)
     # Then those likes count for nothing
     assert stats.trending.sum() == 0.0
+
+
+@pytest.fixture(scope="module")
+def yesterdays(world: World) -> ExploreModel:
+    """The model of a batch a day before the world's end: the last day's posts and log are new to it."""
+    cut = world.now - DAY
+    earlier = world.catalogue.where(world.catalogue.created_at < cut)
+    return train(earlier, world.interactions.before(cut), cut, "v-yesterday", TRAINING)[0]
+
+
+def _refresh(world: World, model: ExploreModel, now: float) -> ModelRefresh:
+    made = world.catalogue.where(world.catalogue.created_at < now)
+    return build_refresh(
+        model, made.where(made.created_at >= model.built_at - DAY), world.interactions, now, TRAINING
+    )
+
+
+def test_a_refresh_counts_the_day_since_the_batch_as_one_batch_over_both_would(
+    world: World, yesterdays: ExploreModel
+) -> None:
+    # Given yesterday's model and a day of new posts and actions
+    # When the refresh counts them, and serving lays the stored refresh over the model
+    refresh = ModelRefresh.from_bytes(_refresh(world, yesterdays, world.now).to_bytes())
+    served = yesterdays.refreshed(refresh)
+    # Then every post of the day is appended, and no earlier post moved
+    made = world.catalogue.created_at < world.now
+    assert len(served.catalogue) == int(made.sum())
+    assert np.array_equal(served.catalogue.post_id[: len(yesterdays.catalogue)], yesterdays.catalogue.post_id)
+    # And the statistics are a batch's over both days: counts exactly, smoothed rates but for the
+    # catalogue mean they are smoothed toward (yesterday's, not today's)
+    log = world.interactions.before(world.now)
+    batch = post_stats(
+        served.catalogue, log, positions(served.catalogue, log), world.now, TRAINING.trending_half_life
+    )
+    assert np.array_equal(served.stats.views, batch.views)
+    assert np.allclose(served.stats.trending, batch.trending, rtol=1e-9)
+    assert np.allclose(served.stats.author_reach, batch.author_reach, rtol=1e-9)
+    assert np.abs(served.stats.rates - batch.rates).max() < 0.01
+    assert np.abs(served.stats.quality - batch.quality).max() < 0.01
+    # And trending is ranked again over today's posts
+    assert (
+        served.trending.tolist()
+        == trending_list(
+            served.catalogue, served.stats.trending, world.now, TRAINING.eligible_age, TRAINING.trending_size
+        ).tolist()
+    )
+    assert served.version == f"v-yesterday+{int(world.now)}"
+
+
+def test_a_post_made_after_the_batch_is_retrievable_and_rankable_after_the_refresh(
+    world: World, yesterdays: ExploreModel
+) -> None:
+    # Given the last post of the world, made after yesterday's batch by a creator it learned
+    served = yesterdays.refreshed(_refresh(world, yesterdays, world.now))
+    post = int(np.flatnonzero(served.catalogue.verdict == "approved")[-1])
+    assert post >= len(yesterdays.catalogue)
+    assert served.towers is not None
+    assert served.tower_index is not None
+    # When a viewer whose taste is that post's asks for the two-tower index's nearest posts
+    taste = served.towers.post_vectors(served.catalogue, world.now, np.array([post]))[0, :-1]
+    explore = Explore(served, unhurried())
+    nearest = explore._nearest(served.tower_index, served.towers.query(taste))
+    # Then the new post is among them, passes every filter, and clears the quality floor
+    assert post in nearest.tolist()
+    viewer = Viewer(user_id="u_someone", tower=taste.astype(np.float64))
+    assert explore.may_show(viewer, np.array([post]), world.now).all()
+    assert served.stats.quality[post] >= explore.quality_floor
+
+
+def test_a_post_moderation_approves_after_the_batch_is_retrievable_after_the_refresh(
+    world: World, yesterdays: ExploreModel
+) -> None:
+    # Given a post the batch saw pending, which moderation approved since
+    pending = int(np.flatnonzero(yesterdays.catalogue.verdict == "pending")[-1])
+    approved = yesterdays.catalogue.where(np.arange(len(yesterdays.catalogue)) == pending)
+    approved = replace(approved, verdict=np.array(["approved"]))
+    no_log = world.interactions.where(np.zeros(len(world.interactions), dtype=bool))
+    # When the refresh reads it again
+    served = yesterdays.refreshed(
+        build_refresh(yesterdays, approved, no_log, yesterdays.built_at + 600, TRAINING)
+    )
+    # Then it may be shown, and the fresh index holds it
+    assert served.catalogue.verdict[pending] == "approved"
+    assert served.fresh_index is not None
+    assert served.fresh_index.ntotal == 1
+    assert len(served.catalogue) == len(yesterdays.catalogue)
+
+
+def test_a_refresh_of_another_model_is_refused(
+    world: World, yesterdays: ExploreModel, trained: tuple[ExploreModel, UserFeatures]
+) -> None:
+    refresh = _refresh(world, yesterdays, world.now)
+    with pytest.raises(ValueError, match="refresh of v-yesterday cannot apply to model v-test"):
+        trained[0].refreshed(refresh)
 
 
 def test_the_index_probes_enough_lists_to_find_95_percent_of_the_exact_neighbours(

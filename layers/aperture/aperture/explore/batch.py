@@ -1,22 +1,31 @@
-"""The daily batch: 30 days of log and posts in; a new model, user features and offline tables out.
+"""The daily batch (30 days of log and posts in; a new model, user features and offline tables
+out) and the refresh that lays the hours since it over that model.
 
-Kept apart from serving so the API bundle needs neither scipy nor the training code.
+Kept apart from serving so the API never imports the training code.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import fields
 from typing import Any
 
 from aperture.core import clock
-from aperture.core.aws import client
-from aperture.core.config import resource_name
 from aperture.explore import safety
 from aperture.explore.catalogue import SHOWABLE_VERDICT
 from aperture.explore.features import PostStats
 from aperture.explore.model import ExploreModel
-from aperture.explore.offline import BUCKET, DAY, LATEST, read_catalogue, read_log, write_snapshot
+from aperture.explore.offline import (
+    DAY,
+    LATEST,
+    REFRESHED,
+    read_catalogue,
+    read_log,
+    read_object,
+    read_pointer,
+    write_pointed,
+    write_snapshot,
+)
+from aperture.explore.refresh import build_refresh
 from aperture.explore.store import put_users
 from aperture.explore.training import train
 
@@ -54,19 +63,45 @@ def run_batch(version: str) -> dict[str, Any]:
 
 
 def latest_version() -> str | None:
-    try:
-        pointer = client("s3").get_object(Bucket=resource_name(BUCKET), Key=LATEST)["Body"].read()
-    except client("s3").exceptions.NoSuchKey:
-        return None
-    return str(json.loads(pointer)["version"])
+    pointer = read_pointer(LATEST)
+    return None if pointer is None else str(pointer["version"])
 
 
 def publish_model(model: ExploreModel) -> str:
-    s3, bucket = client("s3"), resource_name(BUCKET)
     key = f"explore/models/{model.version}.npz"
-    s3.put_object(Bucket=bucket, Key=key, Body=model.to_bytes())
-    pointer = {"version": model.version, "key": key, "built_at": model.built_at}
-    s3.put_object(
-        Bucket=bucket, Key=LATEST, Body=json.dumps(pointer).encode(), ContentType="application/json"
-    )
+    write_pointed(key, model.to_bytes(), LATEST, {"version": model.version, "built_at": model.built_at})
     return key
+
+
+def run_refresh() -> dict[str, Any]:
+    """Lay what happened since the daily batch over its model (see ``refresh``), every ten minutes.
+
+    A refresh only moves forward: a run no newer than the published refresh of the same model (a
+    re-delivered tick, or two runs at once) publishes nothing."""
+    pointer = read_pointer(LATEST)
+    if pointer is None:
+        return {"published": False, "reason": "no model yet"}
+    now = clock.now()
+    published = read_pointer(REFRESHED)
+    if published is not None and published["base"] == pointer["version"] and published["built_at"] >= now:
+        return {"published": False, "reason": f"refresh {published['version']} is as new or newer"}
+    model = ExploreModel.from_bytes(read_object(pointer["key"]))
+    # A day before the batch too: posts it saw pending whose moderation has finished since
+    posts = read_catalogue(model.built_at - DAY)
+    log = read_log(model.built_at, now)
+    refresh = build_refresh(model, posts, log, now)
+    key = f"explore/refresh/{model.version}/{int(now * 1000)}.npz"
+    write_pointed(
+        key,
+        refresh.to_bytes(),
+        REFRESHED,
+        {"base": model.version, "version": refresh.version, "built_at": refresh.built_at},
+    )
+    return {
+        "published": True,
+        "version": refresh.version,
+        "interactions": len(log),
+        "new_posts": len(refresh.posts),
+        "changed_posts": len(refresh.changed),
+        "trending": len(refresh.trending),
+    }

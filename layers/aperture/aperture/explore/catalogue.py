@@ -6,7 +6,7 @@ serving path indexes them by position; ids stay strings so nothing outside Explo
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from enum import IntEnum
 
 import numpy as np
@@ -45,6 +45,26 @@ class Catalogue:
 
     def __len__(self) -> int:
         return len(self.post_id)
+
+    def where(self, mask: npt.NDArray[np.bool_]) -> Catalogue:
+        return Catalogue(**{f.name: getattr(self, f.name)[mask] for f in fields(Catalogue)})
+
+    def extended(self, more: Catalogue) -> Catalogue:
+        """These posts, then ``more``'s: every position into this catalogue still means the same post."""
+        return Catalogue(
+            **{
+                f.name: np.concatenate([getattr(self, f.name), getattr(more, f.name)])
+                for f in fields(Catalogue)
+            }
+        )
+
+    def find(self, post_ids: Strings) -> Ints:
+        """The position of each of ``post_ids``, -1 for a post not here."""
+        if not len(self):
+            return np.full(len(post_ids), -1, dtype=np.int64)
+        order = np.argsort(self.post_id)
+        at = np.minimum(np.searchsorted(self.post_id[order], post_ids), len(order) - 1)
+        return np.where(self.post_id[order][at] == post_ids, order[at], -1).astype(np.int64)
 
 
 @dataclass(frozen=True)

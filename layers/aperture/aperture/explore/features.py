@@ -6,12 +6,21 @@ training rows and the serving rows, so the ranking model never sees features mad
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 import numpy.typing as npt
 
-from aperture.explore.catalogue import KINDS, Action, Catalogue, Floats, InteractionLog, Ints
+from aperture.explore.catalogue import (
+    ENGAGEMENTS,
+    KINDS,
+    SHOWABLE_VERDICT,
+    Action,
+    Catalogue,
+    Floats,
+    InteractionLog,
+    Ints,
+)
 
 # How much each action says about interest, for embeddings and engagement scores.
 ACTION_WEIGHT = {Action.VIEW: 0.2, Action.LIKE: 1.0, Action.COMMENT: 2.0, Action.SHARE: 3.0, Action.SAVE: 3.0}
@@ -45,12 +54,8 @@ class Positions:
 
 
 def positions(catalogue: Catalogue, log: InteractionLog) -> Positions:
-    order = np.argsort(catalogue.post_id)
-    found = np.searchsorted(catalogue.post_id[order], log.post_id)
-    found = np.minimum(found, len(order) - 1)
-    post = np.where(catalogue.post_id[order][found] == log.post_id, order[found], -1)
     users, user = np.unique(log.user_id, return_inverse=True)
-    return Positions(users, user.astype(np.int64), post.astype(np.int64))
+    return Positions(users, user.astype(np.int64), catalogue.find(log.post_id))
 
 
 @dataclass(frozen=True)
@@ -91,9 +96,20 @@ class PostStats:
     author_reach: Floats  # log of the engagements the post's author earned overall
 
 
-def post_stats(
+@dataclass(frozen=True)
+class Counts:
+    """Raw per-post counts over a stretch of log: what ``PostStats`` smooths."""
+
+    views: Floats
+    watched: Floats  # views' watched share of the video (or dwell seconds of a photo, capped at 1)
+    engaged: Floats  # posts x 4: likes, comments, shares, saves
+    reports: Floats
+    trending: Floats  # engagements decayed to ``now``; actions stamped in the future are ignored
+
+
+def counts(
     catalogue: Catalogue, log: InteractionLog, where: Positions, now: float, half_life: float
-) -> PostStats:
+) -> Counts:
     posts = len(catalogue)
     known = where.post >= 0
 
@@ -102,33 +118,60 @@ def post_stats(
         weights = None if values is None else values[rows]
         return np.bincount(where.post[rows], weights=weights, minlength=posts).astype(np.float64)
 
-    views = count(Action.VIEW)
     duration = np.where(catalogue.duration > 0, catalogue.duration, 1.0)
-    watched = count(Action.VIEW, np.minimum(log.watch_seconds / duration[np.maximum(where.post, 0)], 1.0))
-    engaged = np.stack([count(a) for a in (Action.LIKE, Action.COMMENT, Action.SHARE, Action.SAVE)], axis=1)
-    mean_rates = engaged.sum(axis=0) / max(views.sum(), 1.0)
-    rates = (engaged + PRIOR_VIEWS * mean_rates) / (views + PRIOR_VIEWS)[:, None]
-    mean_watch = watched.sum() / max(views.sum(), 1.0)
-    watch_share = (watched + PRIOR_VIEWS * mean_watch) / (views + PRIOR_VIEWS)
-    mean_quality = engaged.sum() / max(views.sum(), 1.0)
-    quality = (engaged.sum(axis=1) + PRIOR_VIEWS * mean_quality) / (views + PRIOR_VIEWS)
-    reports = count(Action.REPORT)
-    mean_reports = reports.sum() / max(views.sum(), 1.0)
-    integrity_risk = (reports + PRIOR_VIEWS * mean_reports) / (views + PRIOR_VIEWS)
     fresh = known & (log.at <= now) & (log.action != Action.VIEW) & (log.action != Action.REPORT)
     decay = np.exp2(-(now - log.at[fresh]) / half_life)
-    trending = np.bincount(where.post[fresh], weights=decay, minlength=posts).astype(np.float64)
-    authors, author_of = np.unique(catalogue.author_id, return_inverse=True)
-    author_engagement = np.bincount(author_of, weights=engaged.sum(axis=1), minlength=len(authors))
-    return PostStats(
-        views=views,
-        rates=rates,
-        watch_share=watch_share,
-        quality=quality,
-        integrity_risk=integrity_risk,
-        trending=trending,
-        author_reach=np.log1p(author_engagement[author_of]),
+    return Counts(
+        views=count(Action.VIEW),
+        watched=count(Action.VIEW, np.minimum(log.watch_seconds / duration[np.maximum(where.post, 0)], 1.0)),
+        engaged=np.stack([count(a) for a in ENGAGEMENTS], axis=1),
+        reports=count(Action.REPORT),
+        trending=np.bincount(where.post[fresh], weights=decay, minlength=posts).astype(np.float64),
     )
+
+
+def post_stats(
+    catalogue: Catalogue, log: InteractionLog, where: Positions, now: float, half_life: float
+) -> PostStats:
+    seen = counts(catalogue, log, where, now, half_life)
+    views = max(seen.views.sum(), 1.0)
+    prior = PostStats(  # one post with the catalogue's mean rates, which smoothing pulls toward
+        views=np.zeros(1),
+        rates=(seen.engaged.sum(axis=0) / views)[None, :],
+        watch_share=np.array([seen.watched.sum() / views]),
+        quality=np.array([seen.engaged.sum() / views]),
+        integrity_risk=np.array([seen.reports.sum() / views]),
+        trending=np.zeros(1),
+        author_reach=np.zeros(1),
+    )
+    return updated(_repeat(prior, len(catalogue)), seen, catalogue, decay=0.0)
+
+
+def updated(stats: PostStats, seen: Counts, catalogue: Catalogue, decay: float) -> PostStats:
+    """``stats`` after the actions ``seen`` counts: each smoothed rate is the posterior with the old
+    rate as its prior (worth its views plus ``PRIOR_VIEWS``), so a day's batch followed by updates
+    equals one batch over both logs but for the catalogue mean in the prior; trending decays by
+    ``decay`` and adds the new engagements; an author's reach adds what the author earned."""
+    weight = stats.views + PRIOR_VIEWS
+    total = weight + seen.views
+    engaged = seen.engaged.sum(axis=1)
+    authors, author_of = np.unique(catalogue.author_id, return_inverse=True)
+    reach = np.zeros(len(authors))
+    np.maximum.at(reach, author_of, np.expm1(stats.author_reach))  # every post of an author holds the same
+    reach += np.bincount(author_of, weights=engaged, minlength=len(authors))
+    return PostStats(
+        views=stats.views + seen.views,
+        rates=(stats.rates * weight[:, None] + seen.engaged) / total[:, None],
+        watch_share=(stats.watch_share * weight + seen.watched) / total,
+        quality=(stats.quality * weight + engaged) / total,
+        integrity_risk=(stats.integrity_risk * weight + seen.reports) / total,
+        trending=stats.trending * decay + seen.trending,
+        author_reach=np.log1p(reach[author_of]),
+    )
+
+
+def _repeat(stats: PostStats, posts: int) -> PostStats:
+    return PostStats(**{f.name: np.repeat(getattr(stats, f.name), posts, axis=0) for f in fields(PostStats)})
 
 
 def kind_taste(log: InteractionLog, where: Positions, catalogue: Catalogue) -> Floats:
@@ -173,3 +216,19 @@ def pair_features(
         *(kinds == k for k in range(len(KINDS))),
     ]
     return np.stack(columns, axis=1).astype(np.float32)
+
+
+def showable(catalogue: Catalogue, now: float, max_age: float) -> npt.NDArray[np.bool_]:
+    """Posts Explore may consider at ``now``: approved, and made within the last ``max_age``."""
+    return np.asarray(
+        (catalogue.verdict == SHOWABLE_VERDICT)
+        & (catalogue.created_at <= now)
+        & (catalogue.created_at >= now - max_age)
+    )
+
+
+def trending_list(catalogue: Catalogue, trending: Floats, now: float, max_age: float, size: int) -> Ints:
+    """The trending source: the ``size`` showable posts with the most decayed engagement, best first."""
+    eligible = np.flatnonzero(showable(catalogue, now, max_age))
+    best = eligible[np.argsort(-trending[eligible], kind="stable")[:size]]
+    return np.asarray(best[trending[best] > 0], dtype=np.int64)

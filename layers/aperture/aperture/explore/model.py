@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 import json
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 import faiss
@@ -18,7 +18,7 @@ import lightgbm
 import numpy as np
 import numpy.typing as npt
 
-from aperture.explore.catalogue import Catalogue, Floats, Ints
+from aperture.explore.catalogue import SHOWABLE_VERDICT, Catalogue, Floats, Ints
 from aperture.explore.features import PostStats
 from aperture.explore.towers import Towers
 
@@ -82,6 +82,48 @@ class ExploreModel:
     fallback: LinearRanker
     towers: Towers | None = None  # None in artefacts from before the two-tower model: SVD retrieves
     tower_index: faiss.Index | None = None  # inner product over ``Towers.post_vectors``; same ids
+    # Posts a refresh added since the batch, searched exactly beside ``tower_index`` (never stored)
+    fresh_index: faiss.Index | None = None
+
+    def refreshed(self, refresh: ModelRefresh) -> ExploreModel:
+        """This model with ``refresh`` laid over it: the new posts appended (the two-tower model
+        embeds them from their creator and kind, into ``fresh_index``), and verdicts, statistics and
+        trending as of the refresh. Positions into this model keep their meaning."""
+        if refresh.base_version != self.version:
+            raise ValueError(f"refresh of {refresh.base_version} cannot apply to model {self.version}")
+        at = self.catalogue.find(refresh.posts.post_id)
+        verdict = self.catalogue.verdict.astype(np.result_type(self.catalogue.verdict, refresh.posts.verdict))
+        verdict[at[at >= 0]] = refresh.posts.verdict[at >= 0]
+        catalogue = replace(self.catalogue, verdict=verdict).extended(refresh.posts.where(at < 0))
+        grown = len(catalogue) - len(self.catalogue)
+        stats = {
+            f.name: np.concatenate([(old := getattr(self.stats, f.name)), np.zeros((grown, *old.shape[1:]))])
+            for f in fields(PostStats)
+        }
+        stats["trending"] *= refresh.trending_decay
+        for name, column in stats.items():
+            column[refresh.changed] = getattr(refresh.stats, name)
+        dimensions = self.post_vectors.shape[1]
+        fresh = np.union1d(at[at >= 0], np.arange(len(self.catalogue), len(catalogue)))
+        return replace(
+            self,
+            version=refresh.version,
+            catalogue=catalogue,
+            stats=PostStats(**stats),
+            post_vectors=np.vstack([self.post_vectors, np.zeros((grown, dimensions), dtype=np.float16)]),
+            trending=refresh.trending,
+            fresh_index=self._fresh_index(catalogue, fresh, refresh.built_at),
+        )
+
+    def _fresh_index(self, catalogue: Catalogue, posts: Ints, now: float) -> faiss.Index | None:
+        """Exact inner-product search over the two-tower vectors of ``posts`` that may be shown."""
+        if self.towers is None or self.tower_index is None:
+            return None
+        vectors = self.towers.post_vectors(catalogue, now, posts)
+        keep = (catalogue.verdict[posts] == SHOWABLE_VERDICT) & (np.abs(vectors).sum(axis=1) > 0)
+        index = faiss.IndexIDMap(faiss.IndexFlatIP(vectors.shape[1]))
+        index.add_with_ids(vectors[keep], posts[keep])
+        return index
 
     def indexed(self, index: faiss.Index | None = None) -> Ints:
         """The catalogue positions an IVF index (by default the SVD's) holds."""
@@ -146,4 +188,63 @@ class ExploreModel:
             ),
             towers=Towers.from_arrays(towers) if towers else None,
             tower_index=faiss.deserialize_index(arrays["tower_index"]) if "tower_index" in arrays else None,
+        )
+
+
+@dataclass(frozen=True)
+class ModelRefresh:
+    """What changed since a daily model was built: made every few minutes from the log since the
+    batch (see ``refresh``), laid over that model by serving (``ExploreModel.refreshed``)."""
+
+    base_version: str
+    built_at: float
+    posts: Catalogue  # posts made since the base model, and base posts whose verdict changed
+    changed: Ints  # positions, in the base catalogue extended by the new posts, whose stats moved
+    stats: PostStats  # the rows of ``changed``
+    trending_decay: float  # what every other post's trending score is multiplied by
+    trending: Ints
+
+    @property
+    def version(self) -> str:
+        return f"{self.base_version}+{int(self.built_at)}"
+
+    def to_bytes(self) -> bytes:
+        buffer = io.BytesIO()
+        np.savez(
+            buffer,
+            allow_pickle=False,
+            header=np.frombuffer(
+                json.dumps(
+                    {
+                        "base_version": self.base_version,
+                        "built_at": self.built_at,
+                        "decay": self.trending_decay,
+                    }
+                ).encode(),
+                dtype=np.uint8,
+            ),
+            changed=self.changed,
+            trending=self.trending,
+            **{f"posts.{f.name}": getattr(self.posts, f.name) for f in fields(Catalogue)},
+            **{f"stats.{f.name}": getattr(self.stats, f.name) for f in fields(PostStats)},
+        )
+        return buffer.getvalue()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> ModelRefresh:
+        with np.load(io.BytesIO(data), allow_pickle=False) as stored:
+            arrays = {name: stored[name] for name in stored.files}
+        header = json.loads(arrays["header"].tobytes())
+
+        def group(prefix: str) -> dict[str, Any]:
+            return {k.split(".", 1)[1]: v for k, v in arrays.items() if k.startswith(f"{prefix}.")}
+
+        return cls(
+            base_version=header["base_version"],
+            built_at=float(header["built_at"]),
+            posts=Catalogue(**group("posts")),
+            changed=arrays["changed"].astype(np.int64),
+            stats=PostStats(**group("stats")),
+            trending_decay=float(header["decay"]),
+            trending=arrays["trending"].astype(np.int64),
         )

@@ -4,7 +4,9 @@ Layout of the feature store bucket:
 - ``interactions/dt=YYYY-MM-DD/<batch>.jsonl.gz``: what the stream consumer saw, one action a line;
 - ``offline/<table>/dt=YYYY-MM-DD/<table>.npz``: the batch's 30-day post aggregates and training set;
 - ``explore/models/<version>.npz`` and ``explore/models/latest.json``: the model the batch built
-  and the pointer serving follows (see ``batch.publish_model`` and ``service.ModelCache``).
+  and the pointer serving follows (see ``batch.publish_model`` and ``service.ModelCache``);
+- ``explore/refresh/<version>/<ms>.npz`` and ``explore/refresh/latest.json``: what the log since
+  that batch changes, every ten minutes (``batch.run_refresh``); kept two days.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from aperture.social.tables import Post
 
 BUCKET = "FEATURE_STORE_BUCKET"
 LATEST = "explore/models/latest.json"
+REFRESHED = "explore/refresh/latest.json"
 DAY = 86_400.0
 _MEDIA_KIND = {"image": KINDS.index("photo"), "video": KINDS.index("video")}
 
@@ -119,6 +122,32 @@ def read_catalogue(since: float) -> Catalogue:
             dtype=np.float64,
         ),
         verdict=np.array([verdict(p) for p in posts], dtype=np.str_),
+    )
+
+
+def read_pointer(key: str) -> dict[str, Any] | None:
+    """A ``latest.json``'s content; None before the first was written."""
+    s3 = client("s3")
+    try:
+        return dict(json.loads(s3.get_object(Bucket=resource_name(BUCKET), Key=key)["Body"].read()))
+    except s3.exceptions.NoSuchKey:
+        return None
+
+
+def read_object(key: str) -> bytes:
+    return bytes(client("s3").get_object(Bucket=resource_name(BUCKET), Key=key)["Body"].read())
+
+
+def write_pointed(key: str, body: bytes, pointer_key: str, pointer: dict[str, Any]) -> None:
+    """Write ``body`` at ``key``, then the pointer to it (with ``key``): readers never see a pointer
+    to an object not yet written."""
+    s3, bucket = client("s3"), resource_name(BUCKET)
+    s3.put_object(Bucket=bucket, Key=key, Body=body)
+    s3.put_object(
+        Bucket=bucket,
+        Key=pointer_key,
+        Body=json.dumps({**pointer, "key": key}).encode(),
+        ContentType="application/json",
     )
 
 

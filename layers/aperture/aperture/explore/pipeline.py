@@ -154,10 +154,8 @@ class Explore:
         if interest is not None:
             index, query = interest
             try:
-                _, found = within(
-                    config.retrieval_budget_ms, lambda: index.search(query, config.interest_size)
-                )
-                personal.append((found[0][found[0] >= 0], 0))
+                found = within(config.retrieval_budget_ms, lambda: self._nearest(index, query))
+                personal.append((found, 0))
             except OverBudget:
                 page.fallbacks.append("retrieval_over_budget")  # community and trending still personalise
         if vector is not None:
@@ -191,6 +189,17 @@ class Explore:
             if vector is not None:
                 page.fallbacks.append("svd_retrieval")
         return (self.model.index, vector.astype(np.float32)[None, :]) if vector is not None else None
+
+    def _nearest(self, index: faiss.Index, query: npt.NDArray[np.float32]) -> Ints:
+        """The index's ``interest_size`` nearest posts; the two-tower index's together with the posts
+        a refresh added since the batch, best first."""
+        scores, found = index.search(query, self.config.interest_size)
+        fresh = self.model.fresh_index
+        if index is self.model.tower_index and fresh is not None and fresh.ntotal:
+            more = fresh.search(query, min(self.config.interest_size, fresh.ntotal))
+            scores, found = np.hstack([scores, more[0]]), np.hstack([found, more[1]])
+            found = found[:, np.argsort(-scores[0], kind="stable")[: self.config.interest_size]]
+        return np.asarray(found[0][found[0] >= 0], dtype=np.int64)
 
     def _eligible(self, viewer: Viewer, sources: list[tuple[Ints, int]], now: float) -> _Candidates:
         """Deduplicated (the first source to find a post keeps it) and stripped of what must not show."""

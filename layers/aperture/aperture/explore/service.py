@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import threading
-import time
 from dataclasses import replace
 from typing import Any
 
 from aperture.core import clock
-from aperture.core.aws import client
-from aperture.core.config import resource_name, settings
+from aperture.core.config import settings
 from aperture.core.tables import forget_on_rebind
 from aperture.explore import safety
-from aperture.explore.model import ExploreModel
-from aperture.explore.offline import BUCKET, LATEST
+from aperture.explore.model import ExploreModel, ModelRefresh
+from aperture.explore.offline import LATEST, REFRESHED, read_object, read_pointer
 from aperture.explore.pipeline import Explore, ExploreConfig
 from aperture.explore.store import OnlineFeatures
 from aperture.feed.home import followed_authors
@@ -23,11 +20,13 @@ from aperture.social.posts import PUBLISHED, media_items, posts_by_id
 
 
 class ModelCache:
-    """The serving copy of the latest model: loaded at first use, then re-checked every few minutes."""
+    """The serving copy of the latest model, with the latest refresh laid over it: loaded at first
+    use, then re-checked every few minutes."""
 
     def __init__(self, recheck_seconds: float = 300.0) -> None:
         self.recheck_seconds = recheck_seconds
-        self._model: ExploreModel | None = None
+        self._base: ExploreModel | None = None  # the daily batch's model, as stored
+        self._model: ExploreModel | None = None  # the one served: the base, refreshed
         self._checked_at = -float("inf")
         self._lock = threading.Lock()
 
@@ -37,29 +36,34 @@ class ModelCache:
         if self._due() and self._lock.acquire(blocking=self._model is None):
             try:
                 if self._due():
-                    self._checked_at = time.monotonic()
-                    self._model = self._latest(self._model)
+                    self._checked_at = clock.now()
+                    self._base = self._latest_base()
+                    self._model = self._refreshed()
             finally:
                 self._lock.release()
         return self._model
 
     def clear(self) -> None:
         with self._lock:
-            self._model, self._checked_at = None, -float("inf")
+            self._base, self._model, self._checked_at = None, None, -float("inf")
 
     def _due(self) -> bool:
-        return self._model is None or time.monotonic() - self._checked_at >= self.recheck_seconds
+        # By the service's clock, so that a test moves it; set back (a swapped clock) it re-checks too
+        return self._model is None or abs(clock.now() - self._checked_at) >= self.recheck_seconds
 
-    @staticmethod
-    def _latest(current: ExploreModel | None) -> ExploreModel | None:
-        s3, bucket = client("s3"), resource_name(BUCKET)
-        try:
-            pointer = json.loads(s3.get_object(Bucket=bucket, Key=LATEST)["Body"].read())
-        except s3.exceptions.NoSuchKey:
-            return current  # no batch has run yet
-        if current is not None and current.version == pointer["version"]:
-            return current
-        return ExploreModel.from_bytes(s3.get_object(Bucket=bucket, Key=pointer["key"])["Body"].read())
+    def _latest_base(self) -> ExploreModel | None:
+        pointer = read_pointer(LATEST)
+        if pointer is None or (self._base is not None and self._base.version == pointer["version"]):
+            return self._base  # no batch has run yet, or the one loaded is still the latest
+        return ExploreModel.from_bytes(read_object(pointer["key"]))
+
+    def _refreshed(self) -> ExploreModel | None:
+        base, pointer = self._base, read_pointer(REFRESHED)
+        if base is None or pointer is None or pointer["base"] != base.version:
+            return base  # no refresh of this model yet
+        if self._model is not None and self._model.version == pointer["version"]:
+            return self._model
+        return base.refreshed(ModelRefresh.from_bytes(read_object(pointer["key"])))
 
 
 _models = ModelCache()

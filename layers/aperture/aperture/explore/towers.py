@@ -98,13 +98,17 @@ class Towers:
 
     def post_vectors(self, catalogue: Catalogue, now: float, posts: Ints | None = None) -> Vectors:
         """Vectors for the inner-product index of ``posts`` (by default all) of the catalogue the towers
-        were trained with: the unit post tower and, last, the age bias at ``now`` times the
-        temperature (queries end in 1). Posts of creators the towers never saw get zero rows."""
+        were trained with, or of one that extends it with newer posts: the unit post tower and, last,
+        the age bias at ``now`` times the temperature (queries end in 1). Posts of creators the towers
+        never saw get zero rows."""
         posts = np.arange(len(catalogue)) if posts is None else posts
         authors = catalogue.author_id[posts]
         at = np.minimum(np.searchsorted(self.creator_id, authors), max(len(self.creator_id) - 1, 0))
         known = (len(self.creator_id) > 0) & (self.creator_id[at] == authors)
-        unit, _ = _unit(self.items[posts] + self.creators[at] + self.kinds[catalogue.kind[posts]])
+        items = np.zeros((len(posts), self.items.shape[1]), dtype=np.float32)
+        trained = posts < len(self.items)  # a newer post has no id embedding yet
+        items[trained] = self.items[posts[trained]]
+        unit, _ = _unit(items + self.creators[at] + self.kinds[catalogue.kind[posts]])
         bias = self.age_bias[
             _age_bucket(now - catalogue.created_at[posts], self.age_bucket, len(self.age_bias))
         ]

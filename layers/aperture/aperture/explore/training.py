@@ -19,7 +19,7 @@ import numpy.typing as npt
 from scipy import sparse
 from scipy.sparse.linalg import svds
 
-from aperture.explore.catalogue import SHOWABLE_VERDICT, Action, Catalogue, Floats, InteractionLog, Ints
+from aperture.explore.catalogue import Action, Catalogue, Floats, InteractionLog, Ints
 from aperture.explore.features import (
     ACTION_WEIGHT,
     Positions,
@@ -29,6 +29,8 @@ from aperture.explore.features import (
     pair_features,
     positions,
     post_stats,
+    showable,
+    trending_list,
 )
 from aperture.explore.model import TASKS, Communities, ExploreModel, LinearRanker
 from aperture.explore.towers import TowerConfig, train_towers
@@ -143,8 +145,7 @@ def _communities(
         shape=(len(centroids), len(user_community)),
     )
     engagement = (members @ matrix).toarray()
-    ineligible = (catalogue.verdict != SHOWABLE_VERDICT) | (catalogue.created_at < now - config.eligible_age)
-    engagement[:, ineligible] = 0.0
+    engagement[:, ~showable(catalogue, now, config.eligible_age)] = 0.0
     size = min(config.community_size, engagement.shape[1])
     posts = np.full((len(centroids), size), -1, dtype=np.int64)
     scores = np.zeros((len(centroids), size))
@@ -309,10 +310,8 @@ def train(
     fallback = _fit_fallback(rows, engaged)
     log.info("embedding the whole log for serving")
     full = _embed(catalogue, interactions, now, config)
-    eligible = (catalogue.verdict == SHOWABLE_VERDICT) & (catalogue.created_at >= now - config.eligible_age)
-    showable = np.flatnonzero(eligible)
-    trending = showable[np.argsort(-full.stats.trending[showable], kind="stable")[: config.trending_size]]
-    trending = trending[full.stats.trending[trending] > 0]
+    eligible = showable(catalogue, now, config.eligible_age)
+    trending = trending_list(catalogue, full.stats.trending, now, config.eligible_age, config.trending_size)
     serving_vectors = full.posts.copy()
     serving_vectors[~eligible] = 0.0  # unsafe and old posts are never retrieved
     log.info("training the two-tower retrieval model")
