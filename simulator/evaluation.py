@@ -9,22 +9,37 @@ Retrieval alone is scored too: each index's 200 nearest showable posts, two-towe
 
 from __future__ import annotations
 
+import logging
+from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 
 import faiss
 import numpy as np
 import numpy.typing as npt
 
-from aperture.explore.catalogue import SHOWABLE_VERDICT, Action, InteractionLog
-from aperture.explore.features import ACTION_WEIGHT, UserFeatures, Viewer
+from aperture.explore.catalogue import ENGAGEMENTS, SHOWABLE_VERDICT, Action, Floats, InteractionLog
+from aperture.explore.features import (
+    ACTION_WEIGHT,
+    SESSION_IDLE,
+    Context,
+    UserFeatures,
+    Viewer,
+    positions,
+    session_states,
+)
+from aperture.explore.model import ExploreModel
 from aperture.explore.pipeline import Explore, ExploreConfig
+from aperture.explore.refresh import build_refresh
 from aperture.explore.training import TrainingConfig, train
 
 from .world import DAY, World
 
+log = logging.getLogger(__name__)
 RECENT_ACTIONS = 100
+# Stage budgets no loaded machine misses: a quality measure must not depend on the machine's load
+UNHURRIED = ExploreConfig(retrieval_budget_ms=60_000.0, ranking_budget_ms=60_000.0)
 RETRIEVAL_TWO_TOWER, RETRIEVAL_SVD = "retrieval alone: two-tower", "retrieval alone: SVD"
 
 
@@ -99,11 +114,35 @@ def _lookups(world: World) -> tuple[dict[str, str], dict[str, str], dict[str, fl
     )
 
 
-def evaluate(world: World, holdout_days: float = 2.0, max_users: int = 600, seed: int = 11) -> list[Scores]:
+@dataclass(frozen=True)
+class _Trained:
+    cut: float
+    history: InteractionLog  # what the batch learned from
+    held_out: InteractionLog  # everything after it
+    model: ExploreModel
+    users: UserFeatures
+
+
+@cache
+def _trained(world: World, holdout_days: float) -> _Trained:
+    """The batch at the cut-off: the posts made and the actions taken before it, and nothing after."""
     cut = world.now - holdout_days * DAY
-    history, held_out = world.interactions.before(cut), world.interactions.since(cut)
-    model, users, _ = train(world.catalogue, history, cut, "evaluation", TrainingConfig())
-    explore = Explore(model, ExploreConfig(ranked_size=400, page_size=200))
+    history = world.interactions.before(cut)
+    posts = world.catalogue.where(world.catalogue.created_at < cut)
+    model, users, _ = train(posts, history, cut, "evaluation", TrainingConfig())
+    return _Trained(cut, history, world.interactions.since(cut), model, users)
+
+
+def evaluate(world: World, holdout_days: float = 2.0, max_users: int = 600, seed: int = 11) -> list[Scores]:
+    trained = _trained(world, holdout_days)
+    cut, history, held_out, model, users = (
+        trained.cut,
+        trained.history,
+        trained.held_out,
+        trained.model,
+        trained.users,
+    )
+    explore = Explore(model, replace(UNHURRIED, ranked_size=400, page_size=200))
     people = viewers(world, history, users)
     engaged = np.unique(held_out.user_id[held_out.action != Action.VIEW])
     rng = np.random.default_rng(seed)
@@ -172,3 +211,185 @@ def evaluate(world: World, holdout_days: float = 2.0, max_users: int = 600, seed
         Scores(name, ndcg_at_50=t[0] / max(t[2], 1), recall_at_200=t[1] / max(t[2], 1), users=int(t[2]))
         for name, t in totals.items()
     ]
+
+
+WITH_CONTEXT, WITHOUT_CONTEXT = "explore, with the session's context", "explore, without it"
+
+
+def evaluate_context(
+    world: World, *, holdout_days: float = 2.0, max_users: int = 600, seed: int = 11
+) -> list[Scores]:
+    """Explore asked in a session, right after its first engagement, with and without the request's
+    context (the session's network, that engagement, the hours since the session before); relevant
+    are the posts engaged with in the rest of the session. One session per user: the first after
+    the cut-off with two engagements or more on posts the model knows."""
+    trained = _trained(world, holdout_days)
+    model, held_out = trained.model, trained.held_out
+    explore = Explore(model, replace(UNHURRIED, ranked_size=400, page_size=200))
+    people = viewers(world, trained.history, trained.users)
+    session, _ = held_out.sessions(SESSION_IDLE)
+    known = positions(model.catalogue, held_out).post  # -1: made after the cut-off, unknown to the model
+    states = session_states(held_out, known, model.post_vectors, np.arange(len(held_out)))
+    engaged = np.flatnonzero(np.isin(held_out.action, [a.value for a in ENGAGEMENTS]) & (known >= 0))
+    acted = _actions_by_user(held_out)
+    rng = np.random.default_rng(seed)
+    totals = {WITH_CONTEXT: [0.0, 0.0, 0], WITHOUT_CONTEXT: [0.0, 0.0, 0]}
+    for user in rng.permutation(np.unique(held_out.user_id[engaged])):
+        mine = engaged[held_out.user_id[engaged] == user]
+        sessions, counts = np.unique(session[mine], return_counts=True)
+        if not (counts >= 2).any():
+            continue
+        rows = mine[session[mine] == sessions[np.argmax(counts >= 2)]]
+        first, rest = rows[0], rows[1:]
+        moment = float(held_out.at[first])
+        moments, posts = acted[str(user)]
+        before = posts[: np.searchsorted(moments, moment, side="right")][::-1].tolist()
+        viewer = replace(
+            people[str(user)],
+            recent=tuple(dict.fromkeys([*before, *people[str(user)].recent]))[:RECENT_ACTIONS],
+        )
+        grades: dict[str, float] = {}
+        for row in rest:
+            post = str(held_out.post_id[row])
+            if post not in viewer.recent:
+                grades[post] = grades.get(post, 0.0) + ACTION_WEIGHT[Action(int(held_out.action[row]))]
+        if not grades:
+            continue
+        context = Context(
+            network=int(held_out.networks()[first]),
+            session_posts=(str(held_out.post_id[first]),),
+            hours_away=None if states.hours_away[first] < 0 else float(states.hours_away[first]),
+        )
+        for name, asked in ((WITH_CONTEXT, context), (WITHOUT_CONTEXT, Context())):
+            listed = [pick.post_id for pick in explore.page(replace(viewer, context=asked), moment).items]
+            totals[name][0] += ndcg(listed, grades, 50)
+            totals[name][1] += recall(listed, grades, 200)
+            totals[name][2] += 1
+        if totals[WITH_CONTEXT][2] >= max_users:
+            break
+    return [
+        Scores(name, ndcg_at_50=t[0] / max(t[2], 1), recall_at_200=t[1] / max(t[2], 1), users=int(t[2]))
+        for name, t in totals.items()
+    ]
+
+
+@dataclass(frozen=True)
+class Freshness:
+    """How soon Explore shows the posts of the day after its batch (see ``freshness``)."""
+
+    posts: int  # made that day, approved, and engaged with the same day
+    shown: int  # of which some Explore page showed during the day
+    shown_before_engagement: int  # retrieved from their creator and kind before anyone engaged
+    shown_within_15_minutes: int  # of their first engagement
+    minutes_to_first_impression: float | None  # median; None when fewer than half were shown
+    p75_minutes_to_first_impression: float | None
+    minutes_from_creation_to_first_impression: float | None  # median
+    minutes_to_next_batch: float  # median, the daily batch alone: the soonest it could show them
+    pages: int
+
+
+def freshness(
+    world: World,
+    *,
+    holdout_days: float = 2.0,
+    refresh_every: float = 600.0,
+    pickup: float = 300.0,
+    panel: int = 40,
+    seed: int = 11,
+) -> Freshness:
+    """The day after the batch, simulated: the refresh runs every ``refresh_every`` seconds on the
+    posts and the log so far, and serving picks each up ``pickup`` seconds later (the model cache's
+    re-check, at its slowest). Explore is opened at each session of the world's day, and by a panel
+    of ``panel`` of the day's users after each refresh: the world's 4,000 users open it a few
+    thousand times a day, too seldom for a post to meet its audience within minutes, as it would
+    among millions. For each post made that day and engaged with: the minutes from its first
+    engagement to its first impression (0 when shown before it)."""
+    trained = _trained(world, holdout_days)
+    cut, model = trained.cut, trained.model
+    day = trained.held_out.before(cut + DAY)
+    catalogue = world.catalogue
+    people = viewers(world, trained.history, trained.users)
+    served: dict[float, Explore] = {}
+    config = UNHURRIED
+
+    def explore_at(moment: float) -> Explore:
+        tick = cut + np.floor((moment - pickup - cut) / refresh_every) * refresh_every
+        if tick < cut + refresh_every:
+            return served.setdefault(cut, Explore(model, config))
+        if tick not in served:
+            served.clear()
+            made = catalogue.where((catalogue.created_at >= cut - DAY) & (catalogue.created_at < tick))
+            served[tick] = Explore(
+                model.refreshed(build_refresh(model, made, day.before(tick), tick)), config
+            )
+        return served[tick]
+
+    sessions = _sessions(day)
+    active = sorted({user for _, user in sessions})
+    chosen = np.random.default_rng(seed).choice(len(active), size=min(panel, len(active)), replace=False)
+    visits = [
+        (tick + pickup, active[n])
+        for tick in np.arange(cut + refresh_every, cut + DAY, refresh_every).tolist()
+        for n in chosen
+    ]
+    acted = _actions_by_user(day)
+    first_seen: dict[str, float] = {}
+    opens = sorted([*sessions, *visits])
+    for n, (moment, user) in enumerate(opens):
+        moments, posts = acted[user]
+        before = posts[: np.searchsorted(moments, moment)][::-1].tolist()
+        recent = tuple(dict.fromkeys([*before, *people[user].recent]))[:RECENT_ACTIONS]
+        for pick in explore_at(moment).page(replace(people[user], recent=recent), moment).items:
+            first_seen.setdefault(pick.post_id, moment)
+        if n % 500 == 0:
+            log.info("freshness: page %d of %d", n, len(opens))
+    engaged = day.where(np.isin(day.action, [a.value for a in ENGAGEMENTS]))
+    first_engaged: dict[str, float] = {}
+    for post, moment in zip(engaged.post_id.tolist(), engaged.at.tolist(), strict=True):
+        first_engaged.setdefault(post, moment)
+    made_today = (catalogue.created_at >= cut) & (catalogue.verdict == SHOWABLE_VERDICT)
+    fresh = [p for p in catalogue.post_id[made_today].tolist() if p in first_engaged]
+    shown = np.array([first_seen.get(p, np.inf) for p in fresh])
+    engaged_at = np.array([first_engaged[p] for p in fresh])
+    delays = np.maximum(shown - engaged_at, 0.0) / 60.0
+    made_at = dict(zip(catalogue.post_id.tolist(), catalogue.created_at.tolist(), strict=True))
+    return Freshness(
+        posts=len(fresh),
+        shown=int(np.isfinite(delays).sum()),
+        shown_before_engagement=int((shown <= engaged_at).sum()),
+        shown_within_15_minutes=int((delays <= 15.0).sum()),
+        minutes_to_first_impression=_quantile(delays, 0.5),
+        p75_minutes_to_first_impression=_quantile(delays, 0.75),
+        minutes_from_creation_to_first_impression=_quantile(
+            (shown - np.array([made_at[p] for p in fresh])) / 60.0, 0.5
+        ),
+        minutes_to_next_batch=float(np.median((cut + DAY - engaged_at) / 60.0)),
+        pages=len(opens),
+    )
+
+
+def _actions_by_user(log: InteractionLog) -> dict[str, tuple[npt.NDArray[np.float64], npt.NDArray[np.str_]]]:
+    """Each user's action moments (ascending) and posts."""
+    order = np.lexsort((log.at, log.user_id))
+    users, moments, posts = log.user_id[order], log.at[order], log.post_id[order]
+    cuts = np.flatnonzero(users[1:] != users[:-1]) + 1
+    groups = zip(np.split(users, cuts), np.split(moments, cuts), np.split(posts, cuts), strict=True)
+    return defaultdict(
+        lambda: (np.zeros(0), np.zeros(0, dtype=np.str_)),
+        {str(u[0]): (m, p) for u, m, p in groups if len(u)},
+    )
+
+
+def _sessions(log: InteractionLog) -> list[tuple[float, str]]:
+    """(moment, user) of each session's start, in time order."""
+    session, opened = log.sessions(SESSION_IDLE)
+    first = np.unique(session, return_index=True)[1]
+    return sorted(zip(opened[first].tolist(), log.user_id[first].tolist(), strict=True))
+
+
+def _quantile(values: Floats, q: float) -> float | None:
+    """The ``q`` quantile of values that may be infinite (never shown); None when it is."""
+    if not len(values):
+        return None
+    value = float(np.quantile(values, q, method="inverted_cdf"))
+    return round(value, 2) if np.isfinite(value) else None

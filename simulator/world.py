@@ -4,8 +4,10 @@ Users have latent interests drawn around communities and a taste for photos, vid
 creators have a popularity that follows a power law; each post inherits its creator's topic with
 noise and has a latent quality. Sessions expose users to recent posts (from their community, from
 popular creators, at random) and each exposure is answered with actions whose probabilities come
-from those latents. The latents are the ground truth: they stay in ``Truth`` and never reach the
-training code, which sees only the ``Catalogue`` and the ``InteractionLog``.
+from those latents and from the session's context: each session leans its own way from the user's
+taste, and on a slow network (30% of sessions) videos and reels stall. The latents are the ground
+truth: they stay in ``Truth`` and never reach the training code, which sees only the ``Catalogue``
+and the ``InteractionLog`` (with each action's network, as clients report it).
 """
 
 from __future__ import annotations
@@ -17,9 +19,20 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from aperture.explore.catalogue import KINDS, Action, Catalogue, Floats, InteractionLog, Ints
+from aperture.explore.catalogue import (
+    KINDS,
+    NETWORK_FAST,
+    NETWORK_SLOW,
+    NETWORK_UNKNOWN,
+    Action,
+    Catalogue,
+    Floats,
+    InteractionLog,
+    Ints,
+)
 
 DAY = 86_400.0
+_NETWORK_NAMES = {NETWORK_FAST: "4g", NETWORK_SLOW: "3g"}  # as a client would report them
 RECENT = 7 * DAY  # sessions show posts of the last week, as Explore does
 
 
@@ -36,6 +49,10 @@ class WorldSpec:
     flagged_share: float = 0.02  # media moderation blocked or sent to review
     unmoderated_share: float = 0.01  # media whose moderation has not finished
     follows_per_user: int = 15
+    # Context: each session is on a slow network or not, and leans its own way from the user's taste
+    slow_network_share: float = 0.3
+    slow_video_penalty: float = 1.5  # videos and reels that will not load: engagement odds x e^-1.5
+    session_drift: float = 0.5  # the size of a session's lean, against the unit taste
     start: float = 1_790_000_000.0
     seed: int = 7
 
@@ -64,6 +81,7 @@ class World:
 
 def log_rows(log: InteractionLog) -> Iterator[dict[str, Any]]:
     """The log as the offline store's lines (one action each), as the stream consumer writes them."""
+    networks = log.networks()
     for n in range(len(log)):
         yield {
             "event_id": f"sim{n}",
@@ -72,6 +90,7 @@ def log_rows(log: InteractionLog) -> Iterator[dict[str, Any]]:
             "action": Action(int(log.action[n])).name.lower(),
             "watch_seconds": round(float(log.watch_seconds[n]), 3),
             "at": float(log.at[n]),
+            **({"network": _NETWORK_NAMES[int(networks[n])]} if networks[n] != NETWORK_UNKNOWN else {}),
         }
 
 
@@ -126,7 +145,7 @@ def generate(spec: WorldSpec = WorldSpec()) -> World:
     )
     truth = Truth(user_taste, user_community.astype(np.int64), post_topic, post_quality, popularity)
     post_popularity = popularity[post_creator]
-    user, post, at = _exposures(
+    user, post, at, session = _exposures(
         rng=rng,
         spec=spec,
         activity=activity,
@@ -135,13 +154,20 @@ def generate(spec: WorldSpec = WorldSpec()) -> World:
         post_popularity=post_popularity,
         created_at=created_at,
     )
+    # Drawn apart from the rest, so that the world's other draws are what they were without context
+    context = np.random.default_rng(spec.seed + 1)
+    sessions = int(session.max()) + 1 if len(session) else 0
+    slow = context.random(sessions) < spec.slow_network_share
+    lean = spec.session_drift * context.normal(size=(sessions, spec.latent_dim)) / np.sqrt(spec.latent_dim)
     interactions = _respond(
         rng=rng,
+        spec=spec,
         truth=truth,
         kind_taste=kind_taste,
         catalogue=catalogue,
         post_popularity=post_popularity,
         exposures=(user, post, at),
+        session_context=(slow[session], lean[session]),
     )
     log = InteractionLog(
         user_id=user_ids[interactions[0]],
@@ -149,6 +175,7 @@ def generate(spec: WorldSpec = WorldSpec()) -> World:
         action=interactions[2],
         watch_seconds=interactions[3],
         at=interactions[4],
+        network=np.where(interactions[5], NETWORK_SLOW, NETWORK_FAST).astype(np.int64),
     )
     return World(spec, now, user_ids, catalogue, log, follows, truth)
 
@@ -182,12 +209,14 @@ def _exposures(
     author: Ints,
     post_popularity: Floats,
     created_at: Floats,
-) -> tuple[Ints, Ints, Floats]:
-    """Which recent posts each session showed: its community's, popular creators', random ones."""
+) -> tuple[Ints, Ints, Floats, Ints]:
+    """Which recent posts each session showed: its community's, popular creators', random ones; and
+    the session of each showing."""
     sessions = rng.poisson(spec.sessions_per_user * activity / activity.mean())
     session_user = np.repeat(np.arange(spec.users), sessions)
     session_at = spec.start + rng.uniform(1 * DAY, spec.days * DAY, size=len(session_user))
     user = np.repeat(session_user, spec.views_per_session)
+    session = np.repeat(np.arange(len(session_user)), spec.views_per_session)
     at = np.repeat(session_at, spec.views_per_session) + rng.uniform(0, 600, size=len(user))
     source = rng.choice(3, size=len(user), p=[0.45, 0.25, 0.30])  # community, popular, random
     post = np.full(len(user), -1, dtype=np.int64)
@@ -214,32 +243,38 @@ def _exposures(
     reach = np.where(tries >= 0, post_popularity[tries], -1.0)
     post[popular_rows] = tries[np.argmax(reach, axis=0), np.arange(len(popular_rows))]
     shown = post >= 0
-    return user[shown], post[shown], at[shown]
+    return user[shown], post[shown], at[shown], session[shown]
 
 
 def _respond(
     *,
     rng: np.random.Generator,
+    spec: WorldSpec,
     truth: Truth,
     kind_taste: Floats,
     catalogue: Catalogue,
     post_popularity: Floats,
     exposures: tuple[Ints, Ints, Floats],
-) -> tuple[Ints, Ints, Ints, Floats, Floats]:
-    """How each exposure was answered: a view with its watch time, then any engagements."""
+    session_context: tuple[npt.NDArray[np.bool_], Floats],
+) -> tuple[Ints, Ints, Ints, Floats, Floats, npt.NDArray[np.bool_]]:
+    """How each exposure was answered: a view with its watch time, then any engagements. A session
+    leans its own way from the user's taste, and on a slow network videos and reels do not load."""
     user, post, at = exposures
-    affinity = np.einsum("ij,ij->i", truth.user_taste[user], truth.post_topic[post])
+    slow, lean = session_context
+    taste = _unit(truth.user_taste[user] + lean)
+    affinity = np.einsum("ij,ij->i", taste, truth.post_topic[post])
     kind = catalogue.kind[post]
     taste_for_kind = np.log(kind_taste[user, kind] * len(KINDS))
     quality = truth.post_quality[post] - 0.5
     star = np.log(post_popularity[post])
     flagged = np.isin(catalogue.verdict[post], ["blocked", "review"])
-    base = 3.2 * affinity + 1.5 * quality + 0.5 * taste_for_kind + 0.15 * star + 0.8 * flagged
+    stalled = spec.slow_video_penalty * (slow & (kind != 0))
+    base = 3.2 * affinity + 1.5 * quality + 0.5 * taste_for_kind + 0.15 * star + 0.8 * flagged - stalled
     watch_share = _sigmoid(base - 0.5)
     watch = np.where(
         kind == 0, rng.exponential(2.0 + 4.0 * watch_share), catalogue.duration[post] * watch_share
     )
-    rows = [(user, post, np.full(len(user), Action.VIEW), watch, at)]
+    rows = [(user, post, np.full(len(user), Action.VIEW), watch, at, slow)]
     for action, offset in (
         (Action.LIKE, -2.3),
         (Action.COMMENT, -4.2),
@@ -248,7 +283,14 @@ def _respond(
     ):
         taken = rng.random(len(user)) < _sigmoid(base + offset)
         rows.append(
-            (user[taken], post[taken], np.full(taken.sum(), action), np.zeros(taken.sum()), at[taken] + 5)
+            (
+                user[taken],
+                post[taken],
+                np.full(taken.sum(), action),
+                np.zeros(taken.sum()),
+                at[taken] + 5,
+                slow[taken],
+            )
         )
     reported = rng.random(len(user)) < np.where(flagged, 0.08, 0.002)
     rows.append(
@@ -258,9 +300,10 @@ def _respond(
             np.full(reported.sum(), Action.REPORT),
             np.zeros(reported.sum()),
             at[reported] + 5,
+            slow[reported],
         )
     )
-    columns = [np.concatenate([row[i] for row in rows]) for i in range(5)]
+    columns = [np.concatenate([row[i] for row in rows]) for i in range(6)]
     order = np.argsort(columns[4], kind="stable")
     return (
         columns[0][order].astype(np.int64),
@@ -268,4 +311,5 @@ def _respond(
         columns[2][order].astype(np.int64),
         columns[3][order].astype(np.float64),
         columns[4][order].astype(np.float64),
+        columns[5][order].astype(bool),
     )

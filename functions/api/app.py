@@ -348,9 +348,14 @@ def home_feed(request: Request) -> dict[str, Any]:
     "GET",
     "Posts from outside the caller's network, each with why it was chosen",
     response=responses.ExplorePage,
+    query={
+        "session_id": "the app open this page is asked in (8 to 64 of A-Z, a-z, 0-9, _ and -)",
+        "network": "wifi, 4g, 3g, 2g or slow-2g: on a slow one, fewer videos",
+        "opened_at": "epoch seconds of that app open: what was done since shapes the page",
+    },
 )
 def explore_page(request: Request) -> dict[str, Any]:
-    page = explore.explore_page(request.user.user_id)
+    page = explore.explore_page(request.user.user_id, explore.PageContext.from_query(request.query))
     for fallback in page["fallbacks"]:
         metrics.add_metric(name=f"ExploreFallback_{fallback}", unit=MetricUnit.Count, value=1)
     return page

@@ -24,6 +24,7 @@ def as_action(image: dict[str, Any]) -> dict[str, Any] | None:
             "action": str(image["action"]),
             "watch_seconds": float(image.get("watch_seconds", 0)),
             "at": float(image["at"]),
+            **({"network": str(image["network"])} if image.get("network") else {}),
         }
     if "liked_at" in image:
         return {

@@ -18,8 +18,9 @@ from PIL import Image
 from aperture.core.aws import client
 from aperture.core.clock import ManualClock, get_clock, set_clock
 from aperture.core.ids import new_id
-from aperture.explore.features import Viewer
-from aperture.explore.offline import append_log
+from aperture.explore.catalogue import NETWORK_SLOW, InteractionLog
+from aperture.explore.features import AppOpen, Viewer
+from aperture.explore.offline import append_log, read_log
 from aperture.explore.store import OnlineFeatures
 from aperture.media.thumbhash import thumbhash_of
 from aperture.moderation.checks import record_verdict
@@ -209,7 +210,10 @@ def test_a_post_made_after_the_batch_reaches_explore_with_the_next_refresh(
     report = api.stack.function("explore_refresh").invoke(load_event("explore_refresh/tick.json"))
     # Then the refresh adds the post, and the user's next page is served from it and shows the post
     assert report["published"] is True, report
-    assert (report["new_posts"], report["interactions"]) == (1, 5)
+    assert report["new_posts"] == 1
+    assert report["interactions"] == len(
+        read_log(world.now, made_at + 600)
+    )  # all since the batch, the likes too
     page = _explore(api, user)
     assert page["model_version"] == f"20261124T100000Z+{int(made_at + 600)}"
     assert post_id in {item["post_id"] for item in page["items"]}
@@ -219,6 +223,45 @@ def test_a_post_made_after_the_batch_reaches_explore_with_the_next_refresh(
         "published": False,
         "reason": f"refresh 20261124T100000Z+{int(made_at + 600)} is as new or newer",
     }
+
+
+def test_explore_takes_the_moment_of_the_request_and_refuses_a_malformed_one(
+    api: ApiStack, world: World
+) -> None:
+    user = str(world.user_ids[3])
+    token, now = api.token(user), get_clock().now()
+    # Given malformed contexts, each is refused with what is wrong with it
+    for query, message in (
+        ("network=5g", "network: Input should be 'wifi', '4g', '3g', '2g' or 'slow-2g'"),
+        ("session_id=x", "session_id: String should match pattern '^[A-Za-z0-9_-]{8,64}$'"),
+        ("opened_at=nan", "opened_at: Input should be a finite number"),
+        (f"opened_at={now + 3600}", "opened_at: the epoch seconds the app was opened, within the last day"),
+        ("colour=blue", "colour: Extra inputs are not permitted"),
+    ):
+        reply = api.client.call("GET", f"/explore?{query}", token=token)
+        assert (reply.status, reply.body["error"]["message"]) == (400, message), query
+    # When the user opens the app twice, an hour apart, and asks for Explore in each open
+    for session, opened_at, network in (("open_one_x", now - 3600, "4g"), ("open_two_x", now, "3g")):
+        query = f"session_id={session}&opened_at={opened_at}&network={network}"
+        reply = api.client.call("GET", f"/explore?{query}", token=token)
+        assert reply.status == 200, reply
+        assert len(reply.body["items"]) == 60
+
+    # Then the store holds the second open, and when the one before it began
+    def last_open() -> AppOpen | None:
+        return OnlineFeatures(deadline=5.0).viewer(user, frozenset())[0].last_open
+
+    assert last_open() == AppOpen("open_two_x", now, now - 3600)
+    # And a late request from the first open changes nothing
+    reply = api.client.call("GET", f"/explore?session_id=open_one_x&opened_at={now - 3600}", token=token)
+    assert reply.status == 200, reply
+    assert last_open() == AppOpen("open_two_x", now, now - 3600)
+    # And an open known only by its session id began when its first page was asked
+    clock = get_clock()
+    assert isinstance(clock, ManualClock)
+    clock.advance(60)
+    assert api.client.call("GET", "/explore?session_id=open_three", token=token).status == 200
+    assert last_open() == AppOpen("open_three", now + 60, now)
 
 
 def test_a_repeated_event_counts_once(api: ApiStack, world: World) -> None:
@@ -241,6 +284,25 @@ def test_a_repeated_event_counts_once(api: ApiStack, world: World) -> None:
     key = {"entity_id": {"S": f"user#{user}"}, "feature_set": {"S": "recent"}}
     item = eventually(lambda: client("dynamodb").get_item(TableName=features, Key=key).get("Item"))
     assert [post for post, _, _ in json.loads(item["recent_actions"]["S"])] == [post_id]
+
+
+def test_an_action_carries_its_network_into_the_log_the_batch_learns_from(
+    api: ApiStack, world: World
+) -> None:
+    # Given a save made on a 3G network
+    user, post_id = f"u_net{uuid.uuid4().hex[:6]}", str(world.catalogue.post_id[-3])
+    body = {"event_id": "ev_net_0001", "action": "save", "network": "3g"}
+    reply = api.client.call("POST", f"/posts/{post_id}/interactions", body, token=api.token(user))
+    assert (reply.status, reply.body["network"]) == (202, "3g")
+    # Then the stream writes it to the log with its network, which the batch reads as a slow one
+    now = get_clock().now()
+
+    def logged() -> InteractionLog | None:
+        log = read_log(now - 60, now + 60)
+        mine = log.where(log.user_id == user)
+        return mine if len(mine) else None
+
+    assert eventually(logged).networks().tolist() == [NETWORK_SLOW]
 
 
 def test_one_users_reports_of_a_post_count_once(api: ApiStack, world: World) -> None:
@@ -274,6 +336,7 @@ def test_one_users_reports_of_a_post_count_once(api: ApiStack, world: World) -> 
         ({"event_id": "ev_bad_0002", "action": "view", "watch_seconds": -1}, 422),
         ({"event_id": "ev_bad_0003", "action": "view", "watch_seconds": 1e9}, 422),
         ({"event_id": "ev_bad_0004", "action": "view", "extra": 1}, 422),
+        ({"event_id": "ev_bad_0005", "action": "view", "network": "5g"}, 422),
     ],
 )
 def test_malformed_interactions_are_refused(

@@ -8,11 +8,21 @@ from dataclasses import replace
 from typing import Any
 
 import faiss
+import lightgbm
 import numpy as np
 import pytest
 
-from aperture.explore.catalogue import Action, InteractionLog
-from aperture.explore.features import UserFeatures, Viewer, positions, post_stats, trending_list
+from aperture.explore.catalogue import NETWORK_FAST, NETWORK_SLOW, Action, InteractionLog
+from aperture.explore.features import (
+    FEATURE_NAMES,
+    Context,
+    UserFeatures,
+    Viewer,
+    positions,
+    post_stats,
+    session_states,
+    trending_list,
+)
 from aperture.explore.model import ExploreModel, ModelRefresh
 from aperture.explore.pipeline import Explore, ExploreConfig
 from aperture.explore.refresh import build_refresh
@@ -283,6 +293,111 @@ def test_a_model_from_before_the_two_tower_model_still_serves(
     assert page.fallbacks == []
     assert len(page.items) == 40
     assert "interest" in {pick.source for pick in page.items}
+
+
+def test_rankers_from_before_the_context_columns_still_rank(
+    world: World, trained: tuple[ExploreModel, UserFeatures], explore: Explore
+) -> None:
+    # Given rankers and a linear model that know only the columns before the request's context
+    before = FEATURE_NAMES.index("network")
+    rng = np.random.default_rng(3)
+    rows, labels = rng.normal(size=(500, before)).astype(np.float32), rng.random(500) < 0.3
+    booster = lightgbm.train({"objective": "binary", "verbosity": -1}, lightgbm.Dataset(rows, labels), 5)
+    fallback = trained[0].fallback
+    older = replace(
+        trained[0],
+        rankers=dict.fromkeys(trained[0].rankers, booster),
+        fallback=replace(
+            fallback,
+            mean=fallback.mean[:before],
+            scale=fallback.scale[:before],
+            weights=fallback.weights[:before],
+        ),
+    )
+    # When a page is ranked with them
+    page = Explore(older, explore.config).page(_viewer(world, trained[1], 5), world.now)
+    # Then they rank it without falling back
+    assert page.fallbacks == []
+    assert len(page.items) == 40
+
+
+def _video_share(explore: Explore, viewer: Viewer, now: float) -> float:
+    return float(np.mean([pick.kind != "photo" for pick in explore.page(viewer, now).items]))
+
+
+def test_on_a_slow_network_explore_shows_fewer_videos(
+    world: World, trained: tuple[ExploreModel, UserFeatures], explore: Explore
+) -> None:
+    # Given twenty users (in the simulated world, videos and reels stall on slow networks)
+    viewers = [_viewer(world, trained[1], n) for n in range(20)]
+    # When each asks from a fast and from a slow network
+    fast = [
+        _video_share(explore, replace(v, context=Context(network=NETWORK_FAST)), world.now) for v in viewers
+    ]
+    slow = [
+        _video_share(explore, replace(v, context=Context(network=NETWORK_SLOW)), world.now) for v in viewers
+    ]
+    # Then the slow pages hold fewer videos and reels, for most of them and on average
+    assert sum(s < f for s, f in zip(slow, fast, strict=True)) >= 15
+    assert np.mean(slow) < np.mean(fast) - 0.1
+
+
+def test_every_tenth_slot_goes_to_the_best_post_of_the_last_six_hours(
+    world: World, trained: tuple[ExploreModel, UserFeatures], explore: Explore
+) -> None:
+    # Given a user, and the posts made in the six hours before they ask
+    viewer = _viewer(world, trained[1], 6)
+    made = dict(zip(world.catalogue.post_id.tolist(), world.catalogue.created_at.tolist(), strict=True))
+    # When they open Explore, with exploration slots and without
+    page = explore.page(viewer, world.now).items
+    plain = Explore(trained[0], replace(explore.config, explore_every=0)).page(viewer, world.now).items
+    # Then each tenth pick is a new post, and the page holds more of them than without the slots
+    new = [made[pick.post_id] >= world.now - 6 * 3600 for pick in page]
+    assert all(new[9::10])
+    assert sum(new) > sum(made[pick.post_id] >= world.now - 6 * 3600 for pick in plain)
+
+
+def test_the_sessions_engagements_turn_the_two_tower_query_toward_them(
+    world: World, trained: tuple[ExploreModel, UserFeatures], explore: Explore
+) -> None:
+    # Given a user who, since opening the app, engaged with three posts of one creator
+    model, viewer = trained[0], _viewer(world, trained[1], 7)
+    assert model.towers is not None
+    creator = world.catalogue.author_id[0]
+    theirs = tuple(world.catalogue.post_id[world.catalogue.author_id == creator][:3].tolist())
+    session = model.towers.fold(model.catalogue, model.catalogue.find(np.array(theirs)))
+    assert session is not None
+    # When Explore makes the user's two-tower query, with that session and without
+    leaning = explore._tower_vector(replace(viewer, context=Context(session_posts=theirs)))
+    alone = explore._tower_vector(viewer)
+    assert leaning is not None
+    assert alone is not None
+    # Then the session's query is a unit vector closer to what they engaged with
+    assert np.linalg.norm(leaning) == pytest.approx(1.0)
+    assert float(leaning @ session) > float(alone @ session) + 0.05
+
+
+def test_a_sessions_state_counts_only_its_own_earlier_engagements() -> None:
+    # Given one user's two sessions an hour and a half apart, and another user's like in between
+    log = InteractionLog(
+        user_id=np.array(["u_a", "u_a", "u_a", "u_b", "u_a", "u_a"]),
+        post_id=np.array(["p0", "p1", "p0", "p1", "p2", "p3"]),
+        action=np.array([Action.VIEW, Action.LIKE, Action.SAVE, Action.LIKE, Action.VIEW, Action.LIKE]),
+        watch_seconds=np.zeros(6),
+        at=np.array([0.0, 10.0, 20.0, 30.0, 5400.0, 5410.0]),
+        network=np.array(
+            [NETWORK_FAST, NETWORK_FAST, NETWORK_FAST, NETWORK_SLOW, NETWORK_SLOW, NETWORK_SLOW]
+        ),
+    )
+    vectors = np.eye(4, dtype=np.float32)
+    # When each action's state is taken just before it
+    state = session_states(log, np.array([0, 1, 0, 1, 2, 3]), vectors, np.arange(6))
+    # Then it counts the engagements before it in its own session, and their mean direction
+    assert state.engagements.tolist() == [0, 0, 1, 0, 0, 0]
+    assert state.vector[2].tolist() == [0.0, 1.0, 0.0, 0.0]
+    assert state.network.tolist() == [1, 1, 1, 2, 2, 2]
+    # And the second session is 1.5 hours after the first began; a first session says -1
+    assert state.hours_away.tolist() == [-1.0, -1.0, -1.0, -1.0, 1.5, 1.5]
 
 
 def test_a_failing_ranking_model_falls_back_to_the_linear_model_then_to_trending(

@@ -85,8 +85,19 @@ function homeFeed(api) {
   };
 }
 
+// This app open, for Explore's context: the server dates it from its first page, ranks with what
+// was done since, and on a slow network (as the browser estimates it) shows fewer videos.
+const appOpen = `w${crypto.randomUUID().replaceAll("-", "")}`;
+
+function exploreQuery() {
+  const query = new URLSearchParams({ session_id: appOpen });
+  const network = navigator.connection?.effectiveType;
+  if (["4g", "3g", "2g", "slow-2g"].includes(network)) query.set("network", network);
+  return query;
+}
+
 async function explore(api) {
-  const page = await api.call("GET", "/explore");
+  const page = await api.call("GET", `/explore?${exploreQuery()}`);
   $("#explore-note").textContent = page.fallbacks.length
     ? `Fallbacks: ${page.fallbacks.join(", ")}`
     : `Ranked by model ${page.model_version}`;

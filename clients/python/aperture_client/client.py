@@ -267,8 +267,12 @@ class Aperture:
     def home_feed(self, *, limit: int | None = None, cursor: str | None = None) -> models.FeedPage:
         return self._call("GET", "/feed", models.FeedPage, query=_page(limit, cursor))
 
-    def explore_page(self) -> models.ExplorePage:
-        return self._call("GET", "/explore", models.ExplorePage)
+    def explore_page(
+        self, *, session_id: str | None = None, network: str | None = None, opened_at: float | None = None
+    ) -> models.ExplorePage:
+        """Explore; the context (the app open, its network) is optional and shapes the page."""
+        context = {"session_id": session_id, "network": network, "opened_at": opened_at}
+        return self._call("GET", "/explore", models.ExplorePage, query=context)
 
     # ----------------------------------------------------------------------------- stories
     def post_story(self, media_id: str, *, idempotency_key: str | None = None) -> models.Story:

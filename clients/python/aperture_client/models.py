@@ -364,6 +364,7 @@ class Interaction(BaseModel):
     post_id: str
     action: str
     watch_seconds: float
+    network: str | None = None
     at: float
     duplicate: bool
 
@@ -376,6 +377,7 @@ class NewInteraction(BaseModel):
     event_id: Annotated[str, Field(pattern="^[A-Za-z0-9_-]{8,64}$")]
     action: Literal["view", "comment", "share", "save", "report"]
     watch_seconds: Annotated[float | None, Field(ge=0.0, le=21600.0)] = 0.0
+    network: Literal["wifi", "4g", "3g", "2g", "slow-2g"] | None = None
 
 
 class BlockState(BaseModel):

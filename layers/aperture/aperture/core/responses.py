@@ -249,6 +249,7 @@ class Interaction(_Body):
     post_id: str
     action: str
     watch_seconds: float
+    network: str | None = None
     at: float
     duplicate: bool
 

@@ -27,6 +27,16 @@ class Action(IntEnum):
 
 
 ENGAGEMENTS = (Action.LIKE, Action.COMMENT, Action.SHARE, Action.SAVE)
+# The network an action was taken on, as clients report it: the Network Information API's
+# effectiveType (or "wifi"), in three classes; old clients and old log lines say nothing.
+NETWORK_UNKNOWN, NETWORK_FAST, NETWORK_SLOW = 0, 1, 2
+NETWORKS = {
+    "wifi": NETWORK_FAST,
+    "4g": NETWORK_FAST,
+    "3g": NETWORK_SLOW,
+    "2g": NETWORK_SLOW,
+    "slow-2g": NETWORK_SLOW,
+}
 KINDS = ("photo", "video", "reel")
 # Only media that moderation approved may be shown; anything else (pending, in review, blocked) never is.
 SHOWABLE_VERDICT = "approved"
@@ -76,14 +86,35 @@ class InteractionLog:
     action: Ints
     watch_seconds: Floats
     at: Floats
+    network: Ints | None = None  # NETWORK_*; None: none known
 
     def __len__(self) -> int:
         return len(self.user_id)
 
+    def networks(self) -> Ints:
+        return self.network if self.network is not None else np.zeros(len(self), dtype=np.int64)
+
     def where(self, mask: npt.NDArray[np.bool_]) -> InteractionLog:
         return InteractionLog(
-            self.user_id[mask], self.post_id[mask], self.action[mask], self.watch_seconds[mask], self.at[mask]
+            self.user_id[mask],
+            self.post_id[mask],
+            self.action[mask],
+            self.watch_seconds[mask],
+            self.at[mask],
+            None if self.network is None else self.network[mask],
         )
+
+    def sessions(self, idle: float = 1800.0) -> tuple[Ints, Floats]:
+        """Each action's session (a number, the same for one user's actions with no ``idle``
+        seconds between them) and that session's first moment."""
+        order = np.lexsort((self.at, self.user_id))
+        users, moments = self.user_id[order], self.at[order]
+        starts = np.ones(len(order), dtype=bool)
+        starts[1:] = (users[1:] != users[:-1]) | (np.diff(moments) > idle)
+        number = np.cumsum(starts) - 1
+        session = np.empty(len(order), dtype=np.int64)
+        session[order] = number
+        return session, moments[starts][session]
 
     def before(self, moment: float) -> InteractionLog:
         return self.where(self.at < moment)

@@ -14,6 +14,7 @@ import numpy.typing as npt
 from aperture.explore.catalogue import (
     ENGAGEMENTS,
     KINDS,
+    NETWORK_UNKNOWN,
     SHOWABLE_VERDICT,
     Action,
     Catalogue,
@@ -41,7 +42,13 @@ FEATURE_NAMES = (
     "is_photo",
     "is_video",
     "is_reel",
+    # the request's context: the last, so that rankers trained before them read the columns before
+    "network",
+    "session_engagements",
+    "session_similarity",
+    "hours_away",
 )
+SESSION_IDLE = 1800.0  # a user's actions with no half hour between them are one session
 
 
 @dataclass(frozen=True)
@@ -59,6 +66,82 @@ def positions(catalogue: Catalogue, log: InteractionLog) -> Positions:
 
 
 @dataclass(frozen=True)
+class Context:
+    """What a request says of its moment: the network it came over, the posts the viewer engaged
+    with since they opened the app, and how long they had been away before that."""
+
+    network: int = NETWORK_UNKNOWN
+    session_posts: tuple[str, ...] = ()
+    hours_away: float | None = None
+
+
+@dataclass(frozen=True)
+class SessionState:
+    """The context columns of pairs: per pair, or one row for all of one request's candidates."""
+
+    network: Floats  # NETWORK_*
+    engagements: Floats  # in the session so far
+    vector: npt.NDArray[np.float32]  # unit mean embedding of the session's engaged posts; 0 for none
+    hours_away: Floats  # -1 when unknown
+
+    @classmethod
+    def of(cls, context: Context, session_vectors: npt.NDArray[np.floating]) -> SessionState:
+        """One request's, from the embeddings of the posts engaged with this session."""
+        summed = session_vectors.astype(np.float32).sum(axis=0, keepdims=True)
+        return cls(
+            network=np.array([float(context.network)]),
+            engagements=np.array([float(len(session_vectors))]),
+            vector=_unit_rows(summed),
+            hours_away=np.array([-1.0 if context.hours_away is None else context.hours_away]),
+        )
+
+
+def session_states(
+    log: InteractionLog, post: Ints, post_vectors: npt.NDArray[np.floating], rows: Ints
+) -> SessionState:
+    """For each of ``rows`` of ``log``, its session's state just before it: the engagements (on
+    posts at positions ``post``) earlier in the session, and the hours since the user's previous
+    session began (-1 for their first in the log)."""
+    session, opened = log.sessions(SESSION_IDLE)
+    engaged = np.flatnonzero(np.isin(log.action, [a.value for a in ENGAGEMENTS]) & (post >= 0))
+    key = session.astype(np.float64) * 1e7 + (log.at - opened)  # within a session, by time
+    engaged = engaged[np.argsort(key[engaged], kind="stable")]
+    lo = np.searchsorted(key[engaged], session[rows] * 1e7, side="left")
+    hi = np.searchsorted(key[engaged], key[rows], side="left")  # strictly before the row
+    dims = post_vectors.shape[1]
+    sums = np.zeros((len(engaged) + 1, dims), dtype=np.float32)
+    np.cumsum(post_vectors[post[engaged]].astype(np.float32), axis=0, out=sums[1:])
+    sessions = int(session.max()) + 1 if len(session) else 0
+    began, owner = np.zeros(sessions), np.empty(sessions, dtype=log.user_id.dtype)
+    began[session], owner[session] = opened, log.user_id
+    by_user = np.lexsort((began, owner))
+    previous = np.full(sessions, np.nan)
+    same = owner[by_user][1:] == owner[by_user][:-1]
+    previous[by_user[1:][same]] = began[by_user[:-1][same]]
+    away = (began[session[rows]] - previous[session[rows]]) / 3600.0
+    return SessionState(
+        network=log.networks()[rows].astype(np.float64),
+        engagements=(hi - lo).astype(np.float64),
+        vector=_unit_rows(sums[hi] - sums[lo]),
+        hours_away=np.where(np.isnan(away), -1.0, away),
+    )
+
+
+def _unit_rows(rows: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    norms = np.linalg.norm(rows, axis=1, keepdims=True)
+    return np.asarray(np.divide(rows, norms, out=np.zeros_like(rows), where=norms > 0), dtype=np.float32)
+
+
+@dataclass(frozen=True)
+class AppOpen:
+    """The app open of a user's last Explore request, and when the open before it began."""
+
+    session_id: str
+    opened_at: float
+    previous_opened_at: float | None = None
+
+
+@dataclass(frozen=True)
 class Viewer:
     """What the online feature store knows of the person asking."""
 
@@ -68,8 +151,11 @@ class Viewer:
     kinds: Floats | None = None
     tower: Floats | None = None  # the two-tower model's user vector
     recent: tuple[str, ...] = ()  # post ids of their last actions: seen, so never shown again
+    engaged: tuple[tuple[str, float], ...] = ()  # (post id, when) of the engagements among them
+    last_open: AppOpen | None = None
     following: frozenset[str] = frozenset()
     unsafe: frozenset[str] = frozenset()  # posts flagged since the model was built
+    context: Context = Context()
 
 
 @dataclass(frozen=True)
@@ -192,17 +278,19 @@ def pair_features(
     stats: PostStats,
     catalogue: Catalogue,
     now: Floats | float,
+    session: SessionState,
 ) -> npt.NDArray[np.float32]:
     """One row per (user, post) pair; columns as ``FEATURE_NAMES``.
 
-    User columns are one row per pair, or a single row for one user's candidates.
+    User and session columns are one row per pair, or a single row for one user's candidates.
     """
     kinds = catalogue.kind[posts]
+    vectors = post_vectors[posts].astype(np.float32)
     taste = np.broadcast_to(user_kinds, (len(posts), len(KINDS)))
     columns = [
         np.einsum(
             "ij,ij->i",
-            post_vectors[posts].astype(np.float32),
+            vectors,
             np.broadcast_to(user_vectors, (len(posts), user_vectors.shape[-1])).astype(np.float32),
         ),
         np.log1p(stats.trending[posts]).astype(np.float64),
@@ -214,6 +302,10 @@ def pair_features(
         np.take_along_axis(taste, kinds[:, None], axis=1)[:, 0],
         community_scores,
         *(kinds == k for k in range(len(KINDS))),
+        np.broadcast_to(session.network, len(posts)),
+        np.log1p(np.broadcast_to(session.engagements, len(posts))),
+        np.einsum("ij,ij->i", vectors, np.broadcast_to(session.vector, vectors.shape)),
+        np.broadcast_to(session.hours_away, len(posts)),
     ]
     return np.stack(columns, axis=1).astype(np.float32)
 

@@ -37,7 +37,8 @@ class LinearRanker:
     bias: float
 
     def engagement(self, rows: npt.NDArray[np.float32]) -> Floats:
-        z = ((rows - self.mean) / self.scale) @ self.weights + self.bias
+        columns = len(self.weights)  # a model from before the context columns reads the ones before
+        z = ((rows[:, :columns] - self.mean) / self.scale) @ self.weights + self.bias
         return np.asarray(1.0 / (1.0 + np.exp(-z)), dtype=np.float64)
 
 
@@ -103,14 +104,13 @@ class ExploreModel:
         stats["trending"] *= refresh.trending_decay
         for name, column in stats.items():
             column[refresh.changed] = getattr(refresh.stats, name)
-        dimensions = self.post_vectors.shape[1]
         fresh = np.union1d(at[at >= 0], np.arange(len(self.catalogue), len(catalogue)))
         return replace(
             self,
             version=refresh.version,
             catalogue=catalogue,
             stats=PostStats(**stats),
-            post_vectors=np.vstack([self.post_vectors, np.zeros((grown, dimensions), dtype=np.float16)]),
+            post_vectors=np.vstack([self.post_vectors, refresh.vectors.astype(np.float16)]),
             trending=refresh.trending,
             fresh_index=self._fresh_index(catalogue, fresh, refresh.built_at),
         )
@@ -201,6 +201,7 @@ class ModelRefresh:
     posts: Catalogue  # posts made since the base model, and base posts whose verdict changed
     changed: Ints  # positions, in the base catalogue extended by the new posts, whose stats moved
     stats: PostStats  # the rows of ``changed``
+    vectors: npt.NDArray[np.float16]  # the new posts' embeddings: their creator's, until the next batch
     trending_decay: float  # what every other post's trending score is multiplied by
     trending: Ints
 
@@ -224,6 +225,7 @@ class ModelRefresh:
                 dtype=np.uint8,
             ),
             changed=self.changed,
+            vectors=self.vectors,
             trending=self.trending,
             **{f"posts.{f.name}": getattr(self.posts, f.name) for f in fields(Catalogue)},
             **{f"stats.{f.name}": getattr(self.stats, f.name) for f in fields(PostStats)},
@@ -245,6 +247,7 @@ class ModelRefresh:
             posts=Catalogue(**group("posts")),
             changed=arrays["changed"].astype(np.int64),
             stats=PostStats(**group("stats")),
+            vectors=arrays["vectors"].astype(np.float16),
             trending_decay=float(header["decay"]),
             trending=arrays["trending"].astype(np.int64),
         )

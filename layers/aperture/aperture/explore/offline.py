@@ -23,7 +23,7 @@ import numpy.typing as npt
 
 from aperture.core.aws import client
 from aperture.core.config import resource_name
-from aperture.explore.catalogue import KINDS, Action, Catalogue, InteractionLog
+from aperture.explore.catalogue import KINDS, NETWORK_UNKNOWN, NETWORKS, Action, Catalogue, InteractionLog
 from aperture.media.tables import Media
 from aperture.social.tables import Post
 
@@ -39,7 +39,8 @@ def _day(moment: float) -> str:
 
 
 def append_log(rows: list[dict[str, Any]], now: float) -> str:
-    """Write one batch of actions (``user_id``, ``post_id``, ``action``, ``watch_seconds``, ``at``)."""
+    """Write one batch of actions (``user_id``, ``post_id``, ``action``, ``watch_seconds``, ``at``,
+    and the client's ``network`` where it said)."""
     key = f"interactions/dt={_day(now)}/{int(now * 1000)}-{uuid.uuid4().hex}.jsonl.gz"
     body = gzip.compress("".join(json.dumps(row, sort_keys=True) + "\n" for row in rows).encode())
     client("s3").put_object(Bucket=resource_name(BUCKET), Key=key, Body=body)
@@ -89,6 +90,7 @@ def read_log(since: float, until: float) -> InteractionLog:
         action=np.array([Action[r["action"].upper()] for r in rows], dtype=np.int64),
         watch_seconds=np.array([float(r.get("watch_seconds", 0.0)) for r in rows]),
         at=np.array([r["at"] for r in rows], dtype=np.float64),
+        network=np.array([NETWORKS.get(r.get("network", ""), NETWORK_UNKNOWN) for r in rows], dtype=np.int64),
     )
 
 

@@ -20,6 +20,7 @@ from aperture.social.posts import get_post
 
 HISTORY_DAYS = 30
 _EVENT_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+Network = Literal["wifi", "4g", "3g", "2g", "slow-2g"]  # the Network Information API's effectiveType, or wifi
 
 
 class NewInteraction(BaseModel):
@@ -30,6 +31,7 @@ class NewInteraction(BaseModel):
     event_id: str = Field(pattern=_EVENT_ID.pattern)
     action: Literal["view", "comment", "share", "save", "report"]
     watch_seconds: float = Field(default=0.0, ge=0.0, le=6 * 3600)
+    network: Network | None = None  # what the client was on: Explore learns what each network suits
 
     @field_validator("watch_seconds")
     @classmethod
@@ -50,11 +52,24 @@ def record_interaction(
     if post.get("state") != "published":
         raise NotFound(f"there is no post {post_id}")
     event_id = f"report_{post_id}" if interaction.action == "report" else interaction.event_id
-    return store_action(caller.user_id, post_id, event_id, interaction.action, interaction.watch_seconds)
+    return store_action(
+        caller.user_id,
+        post_id,
+        event_id,
+        interaction.action,
+        watch_seconds=interaction.watch_seconds,
+        network=interaction.network,
+    )
 
 
 def store_action(
-    user_id: str, post_id: str, event_id: str, action: str, watch_seconds: float = 0.0
+    user_id: str,
+    post_id: str,
+    event_id: str,
+    action: str,
+    *,
+    watch_seconds: float = 0.0,
+    network: str | None = None,
 ) -> tuple[dict[str, Any], bool]:
     """One action on a published post, once per ``event_id``: the service's own (a comment made
     through the API) as well as what clients report."""
@@ -66,6 +81,7 @@ def store_action(
         "action": action,
         "watch_seconds": watch_seconds,
         "at": now,
+        **({"network": network} if network else {}),
     }
     recorded = Interaction(
         user_id,
@@ -73,6 +89,7 @@ def store_action(
         post_id=post_id,
         action=action,
         watch_seconds=watch_seconds,
+        network=network,
         at=now,
         expires_at=ttl(now + HISTORY_DAYS * DAY),
     )

@@ -12,8 +12,9 @@ lost or repeated run changes nothing the next one does not.
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 
-from aperture.explore.catalogue import Catalogue, Floats, InteractionLog
+from aperture.explore.catalogue import Catalogue, Floats, InteractionLog, Strings
 from aperture.explore.features import PRIOR_VIEWS, PostStats, counts, positions, trending_list, updated
 from aperture.explore.model import ExploreModel, ModelRefresh
 from aperture.explore.training import TrainingConfig
@@ -52,6 +53,7 @@ def build_refresh(
         | (np.arange(len(catalogue)) >= len(base))
     )
     return ModelRefresh(
+        vectors=_creators_centroids(model, catalogue.author_id[len(base) :]),
         base_version=model.version,
         built_at=now,
         posts=posts.where(new | moved),
@@ -71,3 +73,18 @@ def _prior(stats: PostStats, name: str, posts: int) -> Floats:
     weight = stats.views + PRIOR_VIEWS
     mean = np.tensordot(weight, column, axes=(0, 0)) / weight.sum()
     return np.repeat(np.asarray(mean, dtype=np.float64)[None, ...], posts, axis=0)
+
+
+def _creators_centroids(model: ExploreModel, authors: Strings) -> npt.NDArray[np.float16]:
+    """For each of ``authors``' new posts, the unit mean of the embeddings of that author's posts
+    the batch embedded: until a post has its own, a creator's niche is its best guess (zero for an
+    author with none)."""
+    embedded = np.flatnonzero(np.abs(model.post_vectors).sum(axis=1) > 0)
+    creators, creator_of = np.unique(model.catalogue.author_id[embedded], return_inverse=True)
+    sums = np.zeros((len(creators), model.post_vectors.shape[1]), dtype=np.float32)
+    np.add.at(sums, creator_of, model.post_vectors[embedded].astype(np.float32))
+    norms = np.linalg.norm(sums, axis=1, keepdims=True)
+    units = np.divide(sums, norms, out=np.zeros_like(sums), where=norms > 0)
+    at = np.minimum(np.searchsorted(creators, authors), max(len(creators) - 1, 0))
+    known = (len(creators) > 0) & (creators[at] == authors)
+    return np.where(known[:, None], units[at] if len(creators) else 0.0, 0.0).astype(np.float16)

@@ -6,14 +6,20 @@ import threading
 from dataclasses import replace
 from typing import Any
 
+from pydantic import BaseModel, Field, ValidationError
+
 from aperture.core import clock
 from aperture.core.config import settings
+from aperture.core.errors import BadRequest
 from aperture.core.tables import forget_on_rebind
 from aperture.explore import safety
+from aperture.explore.catalogue import NETWORK_UNKNOWN, NETWORKS
+from aperture.explore.features import Context, Viewer
 from aperture.explore.model import ExploreModel, ModelRefresh
-from aperture.explore.offline import LATEST, REFRESHED, read_object, read_pointer
+from aperture.explore.offline import DAY, LATEST, REFRESHED, read_object, read_pointer
 from aperture.explore.pipeline import Explore, ExploreConfig
-from aperture.explore.store import OnlineFeatures
+from aperture.explore.realtime import Network
+from aperture.explore.store import OnlineFeatures, record_open
 from aperture.feed.home import followed_authors
 from aperture.media.records import shown_media
 from aperture.social.posts import PUBLISHED, media_items, posts_by_id
@@ -66,6 +72,7 @@ class ModelCache:
         return base.refreshed(ModelRefresh.from_bytes(read_object(pointer["key"])))
 
 
+CLOCK_SKEW = 300.0  # a client's clock may run this far ahead of ours
 _models = ModelCache()
 _features = OnlineFeatures()
 _explorers: dict[str, Explore] = {}
@@ -82,7 +89,46 @@ def _forget_stack() -> None:
 forget_on_rebind(_forget_stack)
 
 
-def explore_page(user_id: str) -> dict[str, Any]:
+class PageContext(BaseModel):
+    """What a client may say of the moment it asks for a page: all optional."""
+
+    model_config = {"extra": "forbid"}
+
+    session_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{8,64}$")
+    network: Network | None = None
+    opened_at: float | None = Field(default=None, allow_inf_nan=False)
+
+    @classmethod
+    def from_query(cls, query: dict[str, str]) -> PageContext:
+        try:
+            context = cls.model_validate(query)
+        except ValidationError as error:
+            first = error.errors()[0]
+            raise BadRequest(f"{'.'.join(map(str, first['loc'])) or 'query'}: {first['msg']}") from error
+        now = clock.now()
+        if context.opened_at is not None and not now - DAY <= context.opened_at <= now + CLOCK_SKEW:
+            raise BadRequest("opened_at: the epoch seconds the app was opened, within the last day")
+        return context
+
+
+def _context(user_id: str, asked: PageContext, viewer: Viewer) -> Context:
+    """The request's real-time features: the network, the engagements since the app opened (of the
+    actions the stream has already recorded), and the hours since the open before. An open known
+    only by its session id began when its first page was asked."""
+    opened, away = None, None
+    if asked.session_id is not None or asked.opened_at is not None:
+        opened_at = asked.opened_at if asked.opened_at is not None else clock.now()
+        opened, away = record_open(
+            user_id, viewer.last_open, asked.session_id or f"open-{opened_at}", opened_at
+        )
+    return Context(
+        network=NETWORKS.get(asked.network or "", NETWORK_UNKNOWN),
+        session_posts=tuple(post for post, at in viewer.engaged if opened is not None and at >= opened),
+        hours_away=away,
+    )
+
+
+def explore_page(user_id: str, asked: PageContext | None = None) -> dict[str, Any]:
     model = _models.get()
     if model is None:
         return {"items": [], "fallbacks": ["no_model"], "model_version": None}
@@ -97,7 +143,9 @@ def explore_page(user_id: str) -> dict[str, Any]:
             )
             explorer = _explorers[model.version] = Explore(model, config)
     viewer, stale = _features.viewer(user_id, frozenset(followed_authors(user_id)))
-    viewer = replace(viewer, unsafe=safety.unsafe_posts())
+    viewer = replace(
+        viewer, unsafe=safety.unsafe_posts(), context=_context(user_id, asked or PageContext(), viewer)
+    )
     page = explorer.page(viewer, clock.now())
     # One BatchGet: each post's media as it is now, and a post deleted since the batch never shown;
     # a second for each cover's renditions, so a client draws the page without a call per post.

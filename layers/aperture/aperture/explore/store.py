@@ -17,10 +17,12 @@ from pynamodb.exceptions import PutError
 
 from aperture.core.config import settings
 from aperture.core.tables import condition_failed, write_batch
-from aperture.explore.features import UserFeatures, Viewer
+from aperture.explore.catalogue import ENGAGEMENTS
+from aperture.explore.features import AppOpen, UserFeatures, Viewer
 from aperture.explore.tables import UserFeatureSet
 
 RECENT_ACTIONS = 100
+ENGAGING = {action.name.lower() for action in ENGAGEMENTS}
 
 
 def _entity(user_id: str) -> str:
@@ -81,6 +83,26 @@ def record_actions(user_id: str, actions: list[RecentAction], attempts: int = 10
     raise RuntimeError(f"recent actions of {user_id} kept changing under {attempts} attempts")
 
 
+def record_open(
+    user_id: str, last: AppOpen | None, session_id: str, opened_at: float
+) -> tuple[float, float | None]:
+    """The app open an Explore request came from (``last`` is the one the store held): when it began
+    (``opened_at`` the first time it is seen, then as first told), and the hours since the open
+    before it (None for a first). A new open is written: one write per open, not per page."""
+    if last is not None and last.session_id == session_id:
+        return last.opened_at, _hours(last.previous_opened_at, last.opened_at)
+    before = last.opened_at if last is not None else None
+    if before is None or opened_at > before:  # a late request from an older open changes nothing
+        UserFeatureSet(
+            _entity(user_id), "session", session_id=session_id, opened_at=opened_at, previous_opened_at=before
+        ).save()
+    return opened_at, _hours(before, opened_at)
+
+
+def _hours(before: float | None, after: float) -> float | None:
+    return None if before is None or before >= after else (after - float(before)) / 3600.0
+
+
 class OnlineFeatures:
     """Reads a viewer's features; a read slower than ``deadline`` seconds (by default the stack's
     ``ExploreFeatureDeadlineMs``) answers from the last copy."""
@@ -109,15 +131,23 @@ class OnlineFeatures:
             self._last.clear()
 
     def _read(self, user_id: str, following: frozenset[str]) -> Viewer:
-        found = UserFeatureSet.batch_get([(_entity(user_id), "profile"), (_entity(user_id), "recent")])
+        entity = _entity(user_id)
+        found = UserFeatureSet.batch_get([(entity, "profile"), (entity, "recent"), (entity, "session")])
         by_set = {item.feature_set: item for item in found}
-        profile, recent = by_set.get("profile"), by_set.get("recent")
+        profile, recent, session = by_set.get("profile"), by_set.get("recent"), by_set.get("session")
+        actions = (recent.recent_actions or []) if recent else []
         return Viewer(
             user_id=user_id,
             vector=np.frombuffer(profile.vector, dtype=np.float32) if profile and profile.vector else None,
             community=int(profile.community) if profile and profile.community is not None else None,
             kinds=np.array(profile.kinds, dtype=np.float64) if profile and profile.kinds else None,
             tower=np.frombuffer(profile.tower, dtype=np.float32) if profile and profile.tower else None,
-            recent=tuple(dict.fromkeys(post for post, _, _ in recent.recent_actions or [])) if recent else (),
+            recent=tuple(dict.fromkeys(post for post, _, _ in actions)),
+            engaged=tuple((post, float(at)) for post, action, at in actions if action in ENGAGING),
             following=following,
+            last_open=(
+                AppOpen(str(session.session_id), float(session.opened_at), session.previous_opened_at)
+                if session is not None and session.session_id and session.opened_at is not None
+                else None
+            ),
         )

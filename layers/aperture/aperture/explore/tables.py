@@ -3,6 +3,7 @@ online feature store, whose items are told apart by their keys:
 
 - ``user#<id>`` / ``profile``: the batch's embedding (float32 bytes), community and kind taste;
 - ``user#<id>`` / ``recent``: the last 100 actions, newest first, kept by the stream consumer;
+- ``user#<id>`` / ``session``: the app open of their last Explore request, and the one before;
 - ``explore`` / ``unsafe``: posts moderation flagged after the daily model was built.
 """
 
@@ -30,6 +31,7 @@ class Interaction(TableModel):
     post_id = UnicodeAttribute()
     action = UnicodeAttribute()
     watch_seconds = NumberAttribute()
+    network = UnicodeAttribute(null=True)  # the client's, where it said
     at = NumberAttribute()
     expires_at = TTLAttribute()
 
@@ -42,7 +44,7 @@ class UserFeatureSet(TableModel):
         table_env = "FEATURES_TABLE"
 
     entity_id = UnicodeAttribute(hash_key=True)  # user#<id>
-    feature_set = UnicodeAttribute(range_key=True)  # profile | recent
+    feature_set = UnicodeAttribute(range_key=True)  # profile | recent | session
     # profile, written by the daily batch
     vector = BinaryAttribute(legacy_encoding=False, null=True)  # float32 embedding
     tower = BinaryAttribute(legacy_encoding=False, null=True)  # float32 two-tower user vector
@@ -54,6 +56,10 @@ class UserFeatureSet(TableModel):
     # [[post id, action, when], ...] as one JSON string: 100 maps of three attributes made the item
     # twice the size (twice the read units) and took moto 40 ms to serialise on every page.
     recent_actions = JSONAttribute(null=True)
+    # session, kept by Explore's requests: the app open a page was asked in, and the one before it
+    session_id = UnicodeAttribute(null=True)
+    opened_at = NumberAttribute(null=True)
+    previous_opened_at = NumberAttribute(null=True)
 
 
 class UnsafePosts(TableModel):

@@ -29,6 +29,7 @@ from aperture.explore.features import (
     pair_features,
     positions,
     post_stats,
+    session_states,
     showable,
     trending_list,
 )
@@ -190,6 +191,7 @@ def _labelled_rows(
         stats=earlier.stats,
         catalogue=catalogue,
         now=later.at[views],
+        session=session_states(later, where.post, earlier.posts, views),
     )
     pair = where.user * len(catalogue) + where.post
     labels: dict[str, Floats] = {}
