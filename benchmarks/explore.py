@@ -75,16 +75,22 @@ def _recall(explore: Explore, users: UserFeatures, rng: np.random.Generator) -> 
     }
 
 
-def _context(world: World, user: str, rng: np.random.Generator) -> Context:
-    """A request's context: a network, and two of the user's last engagements as this session's."""
-    mine = world.interactions.where(
-        (world.interactions.user_id == user) & (world.interactions.action != Action.VIEW)
-    )
-    return Context(
-        network=int(rng.choice([NETWORK_FAST, NETWORK_SLOW])),
-        session_posts=tuple(mine.post_id[-2:].tolist()),
-        hours_away=float(rng.exponential(8.0)),
-    )
+def _contexts(world: World, users: list[str], rng: np.random.Generator) -> dict[str, Context]:
+    """Each request's context, made before the timing: a network, and the user's last two
+    engagements as this session's."""
+    log = world.interactions
+    engaged = (log.action != Action.VIEW) & np.isin(log.user_id, users)
+    last: dict[str, list[str]] = {user: [] for user in users}
+    for user, post in zip(log.user_id[engaged].tolist(), log.post_id[engaged].tolist(), strict=True):
+        last[user] = [*last[user][-1:], post]
+    return {
+        user: Context(
+            network=int(rng.choice([NETWORK_FAST, NETWORK_SLOW])),
+            session_posts=tuple(last[user]),
+            hours_away=float(rng.exponential(8.0)),
+        )
+        for user in users
+    }
 
 
 def _seed_store(world: World, users: UserFeatures, sample: np.ndarray) -> None:
@@ -138,6 +144,7 @@ def run() -> None:
     sample = rng.choice(len(users.user_id), REQUESTS, replace=False)
     timings: dict[str, list[float]] = {stage: [] for stage in STAGES}
     fallbacks = 0
+    contexts = _contexts(world, [str(user) for user in users.user_id[sample]], rng)
     with LocalStack(event_sources=False):
         print(f"  seeding the online store for {REQUESTS} users", flush=True)
         _seed_store(world, users, sample)
@@ -146,7 +153,7 @@ def run() -> None:
             begun = time.perf_counter()
             viewer, stale = store.viewer(str(user), frozenset(world.follows[str(user)]))
             read_ms = (time.perf_counter() - begun) * 1000
-            page = explore.page(replace(viewer, context=_context(world, str(user), rng)), world.now)
+            page = explore.page(replace(viewer, context=contexts[str(user)]), world.now)
             fallbacks += bool(page.fallbacks) or stale
             timings["features"].append(read_ms)
             for stage in ("retrieval", "ranking", "filters"):

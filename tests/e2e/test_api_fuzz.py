@@ -85,7 +85,7 @@ def test_each_operation_lists_the_errors_its_shape_and_domain_can_give() -> None
         return sorted(DOCUMENT["paths"][path][method]["responses"])
 
     assert statuses("get", "/health") == ["200", "503"]
-    assert statuses("get", "/explore") == ["200", "401", "503"]
+    assert statuses("get", "/explore") == ["200", "400", "401", "503"]
     assert statuses("put", "/posts/{post_id}/like") == ["200", "401", "404", "409", "503"]
     assert statuses("post", "/posts") == [
         "201",

@@ -122,4 +122,4 @@ def test_simulate_writes_a_world_the_batch_can_read(tmp_path: Path) -> None:
     ]
     with gzip.open(tmp_path / "interactions.jsonl.gz", "rt") as log:
         first = json.loads(log.readline())
-    assert set(first) == {"event_id", "user_id", "post_id", "action", "watch_seconds", "at"}
+    assert set(first) == {"event_id", "user_id", "post_id", "action", "watch_seconds", "at", "network"}

@@ -20,7 +20,7 @@ from aperture.core.clock import ManualClock, get_clock, set_clock
 from aperture.core.ids import new_id
 from aperture.explore.catalogue import NETWORK_SLOW, InteractionLog
 from aperture.explore.features import AppOpen, Viewer
-from aperture.explore.offline import append_log, read_log
+from aperture.explore.offline import REFRESHED, append_log, read_log
 from aperture.explore.store import OnlineFeatures
 from aperture.media.thumbhash import thumbhash_of
 from aperture.moderation.checks import record_verdict
@@ -223,6 +223,22 @@ def test_a_post_made_after_the_batch_reaches_explore_with_the_next_refresh(
         "published": False,
         "reason": f"refresh 20261124T100000Z+{int(made_at + 600)} is as new or newer",
     }
+
+
+def test_a_refresh_that_cannot_be_read_leaves_the_days_model_serving(api: ApiStack, world: World) -> None:
+    # Given a refresh pointer to an object that is not a refresh (a truncated upload)
+    bucket, key = api.stack.environment["FEATURE_STORE_BUCKET"], "explore/refresh/20261124T100000Z/bad.npz"
+    client("s3").put_object(Bucket=bucket, Key=key, Body=b"PK\x03\x04 truncated")
+    pointer = {"base": "20261124T100000Z", "version": "20261124T100000Z+1", "built_at": 1, "key": key}
+    client("s3").put_object(Bucket=bucket, Key=REFRESHED, Body=json.dumps(pointer).encode())
+    # When serving re-checks, five minutes on
+    clock = get_clock()
+    assert isinstance(clock, ManualClock)
+    clock.advance(300)
+    page = _explore(api, str(world.user_ids[4]))
+    # Then the page is served from the day's model, whole
+    assert page["model_version"] == "20261124T100000Z"
+    assert len(page["items"]) == 60
 
 
 def test_explore_takes_the_moment_of_the_request_and_refuses_a_malformed_one(

@@ -1,7 +1,8 @@
 """Explore's serving path: retrieve about 5,000 candidates, shortlist 1,000 with the linear model,
 rank those to 200 with the five tree models, filter them to a page. Both rankings predict what a
-viewer does with a post once shown; each value is weighed by the two-tower model's odds that the
-viewer would come to the post at all.
+viewer does with a post once shown, given the request's context (network, the session's
+engagements); each value is weighed by the two-tower model's odds that the viewer would come to
+the post at all. Every tenth slot explores: it goes to the best post of the last few hours.
 
 Every step that can fail has a stand-in, and says so in ``ExplorePage.fallbacks``: no personal
 candidates -> global trending; the ranking models fail -> the linear model; that fails too -> the
@@ -64,8 +65,9 @@ class ExploreConfig:
     retrieval_budget_ms: float = 50.0  # the seed's stage budgets: the ANN search...
     ranking_budget_ms: float = 200.0  # ...and the ranking models
     # How much the two-tower model's odds that the viewer comes to a post weigh in its value. On the
-    # simulated world (bench explore_quality): 0 -> NDCG@50 0.0108, 0.5 -> 0.0354, 1 -> 0.0370,
-    # 2 -> 0.0379. 1 is the plain product: what a post is worth if shown, times the odds it is theirs.
+    # simulated world before sessions and networks (bench explore_quality): 0 -> NDCG@50 0.0108,
+    # 0.5 -> 0.0354, 1 -> 0.0370, 2 -> 0.0379. 1 is the plain product: what a post is worth if shown,
+    # times the odds it is theirs.
     reach_weight: float = 1.0
     # Every this many slots, one goes to the best new post (made in the last ``new_post_hours``), so
     # that a post meets an audience within minutes and its rates are learned from it; 0: never.

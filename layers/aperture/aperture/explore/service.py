@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import replace
 from typing import Any
@@ -69,9 +70,16 @@ class ModelCache:
             return base  # no refresh of this model yet
         if self._model is not None and self._model.version == pointer["version"]:
             return self._model
-        return base.refreshed(ModelRefresh.from_bytes(read_object(pointer["key"])))
+        try:
+            return base.refreshed(ModelRefresh.from_bytes(read_object(pointer["key"])))
+        except Exception as error:  # unreadable, or not this model's: the day's model serves on
+            log.error(
+                "explore refresh not applied", extra={"refresh": pointer.get("key"), "error": repr(error)}
+            )
+            return base
 
 
+log = logging.getLogger(__name__)
 CLOCK_SKEW = 300.0  # a client's clock may run this far ahead of ours
 _models = ModelCache()
 _features = OnlineFeatures()
