@@ -155,29 +155,20 @@ class ExploreModel:
             "built_at": self.built_at,
             "rankers": {task: booster.model_to_string() for task, booster in self.rankers.items()},
         }
-        arrays["header"] = np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
-        buffer = io.BytesIO()
-        np.savez(buffer, allow_pickle=False, **arrays)
-        return buffer.getvalue()
+        return _pack(header, arrays)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> ExploreModel:
-        with np.load(io.BytesIO(data), allow_pickle=False) as stored:
-            arrays = {name: stored[name] for name in stored.files}
-        header = json.loads(arrays["header"].tobytes())
-
-        def group(prefix: str) -> dict[str, npt.NDArray[np.generic]]:
-            return {k.split(".", 1)[1]: v for k, v in arrays.items() if k.startswith(f"{prefix}.")}
-
-        fallback, towers = group("fallback"), group("towers")
+        arrays, header = _unpack(data)
+        fallback, towers = _group(arrays, "fallback"), _group(arrays, "towers")
         return cls(
             version=header["version"],
             built_at=header["built_at"],
-            catalogue=Catalogue(**group("catalogue")),  # type: ignore[arg-type]
-            stats=PostStats(**group("stats")),  # type: ignore[arg-type]
+            catalogue=Catalogue(**_group(arrays, "catalogue")),
+            stats=PostStats(**_group(arrays, "stats")),
             post_vectors=arrays["post_vectors"].astype(np.float16),
             index=faiss.deserialize_index(arrays["index"]),
-            communities=Communities(**group("communities")),  # type: ignore[arg-type]
+            communities=Communities(**_group(arrays, "communities")),
             trending=arrays["trending"].astype(np.int64),
             rankers={task: lightgbm.Booster(model_str=text) for task, text in header["rankers"].items()},
             fallback=LinearRanker(
@@ -210,44 +201,50 @@ class ModelRefresh:
         return f"{self.base_version}+{int(self.built_at)}"
 
     def to_bytes(self) -> bytes:
-        buffer = io.BytesIO()
-        np.savez(
-            buffer,
-            allow_pickle=False,
-            header=np.frombuffer(
-                json.dumps(
-                    {
-                        "base_version": self.base_version,
-                        "built_at": self.built_at,
-                        "decay": self.trending_decay,
-                    }
-                ).encode(),
-                dtype=np.uint8,
-            ),
-            changed=self.changed,
-            vectors=self.vectors,
-            trending=self.trending,
-            **{f"posts.{f.name}": getattr(self.posts, f.name) for f in fields(Catalogue)},
-            **{f"stats.{f.name}": getattr(self.stats, f.name) for f in fields(PostStats)},
+        return _pack(
+            {"base_version": self.base_version, "built_at": self.built_at, "decay": self.trending_decay},
+            {
+                "changed": self.changed,
+                "vectors": self.vectors,
+                "trending": self.trending,
+                **{f"posts.{f.name}": getattr(self.posts, f.name) for f in fields(Catalogue)},
+                **{f"stats.{f.name}": getattr(self.stats, f.name) for f in fields(PostStats)},
+            },
         )
-        return buffer.getvalue()
 
     @classmethod
     def from_bytes(cls, data: bytes) -> ModelRefresh:
-        with np.load(io.BytesIO(data), allow_pickle=False) as stored:
-            arrays = {name: stored[name] for name in stored.files}
-        header = json.loads(arrays["header"].tobytes())
-
-        def group(prefix: str) -> dict[str, Any]:
-            return {k.split(".", 1)[1]: v for k, v in arrays.items() if k.startswith(f"{prefix}.")}
-
+        arrays, header = _unpack(data)
         return cls(
             base_version=header["base_version"],
             built_at=float(header["built_at"]),
-            posts=Catalogue(**group("posts")),
+            posts=Catalogue(**_group(arrays, "posts")),
             changed=arrays["changed"].astype(np.int64),
-            stats=PostStats(**group("stats")),
+            stats=PostStats(**_group(arrays, "stats")),
             vectors=arrays["vectors"].astype(np.float16),
             trending_decay=float(header["decay"]),
             trending=arrays["trending"].astype(np.int64),
         )
+
+
+def _pack(header: dict[str, Any], arrays: dict[str, npt.NDArray[np.generic]]) -> bytes:
+    """An artefact: named arrays and a JSON header, in one npz (no pickles)."""
+    buffer = io.BytesIO()
+    np.savez(
+        buffer,
+        allow_pickle=False,
+        header=np.frombuffer(json.dumps(header).encode(), dtype=np.uint8),
+        **arrays,
+    )
+    return buffer.getvalue()
+
+
+def _unpack(data: bytes) -> tuple[dict[str, Any], dict[str, Any]]:
+    with np.load(io.BytesIO(data), allow_pickle=False) as stored:
+        arrays = {name: stored[name] for name in stored.files}
+    return arrays, json.loads(arrays["header"].tobytes())
+
+
+def _group(arrays: dict[str, Any], prefix: str) -> dict[str, Any]:
+    """The arrays stored as ``<prefix>.<name>``, by name."""
+    return {k.split(".", 1)[1]: v for k, v in arrays.items() if k.startswith(f"{prefix}.")}
