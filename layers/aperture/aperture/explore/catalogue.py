@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from enum import IntEnum
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -73,8 +74,16 @@ class Catalogue:
         if not len(self):
             return np.full(len(post_ids), -1, dtype=np.int64)
         order = np.argsort(self.post_id)
-        at = np.minimum(np.searchsorted(self.post_id[order], post_ids), len(order) - 1)
-        return np.where(self.post_id[order][at] == post_ids, order[at], -1).astype(np.int64)
+        at = find_sorted(self.post_id[order], post_ids)
+        return np.where(at >= 0, order[at], -1).astype(np.int64)
+
+
+def find_sorted(ordered: npt.NDArray[Any], keys: npt.NDArray[Any]) -> Ints:
+    """Where each of ``keys`` is in ``ordered`` (ascending), -1 where it is not."""
+    if not len(ordered):
+        return np.full(len(keys), -1, dtype=np.int64)
+    at = np.minimum(np.searchsorted(ordered, keys), len(ordered) - 1)
+    return np.where(ordered[at] == keys, at, -1).astype(np.int64)
 
 
 @dataclass(frozen=True)

@@ -91,7 +91,7 @@ class SessionState:
         return cls(
             network=np.array([float(context.network)]),
             engagements=np.array([float(len(session_vectors))]),
-            vector=_unit_rows(summed),
+            vector=unit_rows(summed),
             hours_away=np.array([-1.0 if context.hours_away is None else context.hours_away]),
         )
 
@@ -122,12 +122,13 @@ def session_states(
     return SessionState(
         network=log.networks()[rows].astype(np.float64),
         engagements=(hi - lo).astype(np.float64),
-        vector=_unit_rows(sums[hi] - sums[lo]),
+        vector=unit_rows(sums[hi] - sums[lo]),
         hours_away=np.where(np.isnan(away), -1.0, away),
     )
 
 
-def _unit_rows(rows: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+def unit_rows(rows: npt.NDArray[np.floating]) -> npt.NDArray[np.float32]:
+    """Each row scaled to length 1; a zero row stays zero."""
     norms = np.linalg.norm(rows, axis=1, keepdims=True)
     return np.asarray(np.divide(rows, norms, out=np.zeros_like(rows), where=norms > 0), dtype=np.float32)
 

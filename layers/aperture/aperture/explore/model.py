@@ -18,7 +18,7 @@ import lightgbm
 import numpy as np
 import numpy.typing as npt
 
-from aperture.explore.catalogue import SHOWABLE_VERDICT, Catalogue, Floats, Ints
+from aperture.explore.catalogue import SHOWABLE_VERDICT, Catalogue, Floats, Ints, find_sorted
 from aperture.explore.features import PostStats
 from aperture.explore.towers import Towers
 
@@ -64,9 +64,8 @@ class Communities:
             return np.zeros(len(posts))
         row = self.posts[community]
         filled = int((row >= 0).sum())
-        at = np.minimum(np.searchsorted(row[:filled], posts), max(filled - 1, 0))
-        hit = (filled > 0) & (row[at] == posts)
-        return np.where(hit, self.scores[community][at], 0.0)
+        at = find_sorted(row[:filled], posts)
+        return np.where(at >= 0, self.scores[community][np.maximum(at, 0)], 0.0)
 
 
 @dataclass(frozen=True)

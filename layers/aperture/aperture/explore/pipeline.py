@@ -27,7 +27,7 @@ import faiss
 import numpy as np
 import numpy.typing as npt
 
-from aperture.explore.catalogue import KINDS, SHOWABLE_VERDICT, Floats, Ints
+from aperture.explore.catalogue import KINDS, SHOWABLE_VERDICT, Floats, Ints, find_sorted
 from aperture.explore.features import SessionState, Viewer, pair_features
 from aperture.explore.model import TASKS, VALUE_WEIGHTS, ExploreModel
 
@@ -139,11 +139,8 @@ class Explore:
         return page
 
     def _positions(self, post_ids: tuple[str, ...] | frozenset[str]) -> Ints:
-        ids = np.array(sorted(post_ids), dtype=self._post_ids.dtype)
-        if not len(ids):
-            return np.zeros(0, dtype=np.int64)
-        at = np.minimum(np.searchsorted(self._post_ids, ids), len(self._post_ids) - 1)
-        return np.asarray(self._post_order[at[self._post_ids[at] == ids]], dtype=np.int64)
+        at = find_sorted(self._post_ids, np.array(sorted(post_ids), dtype=self._post_ids.dtype))
+        return np.asarray(self._post_order[at[at >= 0]], dtype=np.int64)
 
     def _vector(self, viewer: Viewer) -> Floats | None:
         """The batch's embedding, or one folded in from what they just engaged with (new users)."""

@@ -14,8 +14,16 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from aperture.explore.catalogue import Catalogue, Floats, InteractionLog, Strings
-from aperture.explore.features import PRIOR_VIEWS, PostStats, counts, positions, trending_list, updated
+from aperture.explore.catalogue import Catalogue, Floats, InteractionLog, Strings, find_sorted
+from aperture.explore.features import (
+    PRIOR_VIEWS,
+    PostStats,
+    counts,
+    positions,
+    trending_list,
+    unit_rows,
+    updated,
+)
 from aperture.explore.model import ExploreModel, ModelRefresh
 from aperture.explore.training import TrainingConfig
 
@@ -83,8 +91,6 @@ def _creators_centroids(model: ExploreModel, authors: Strings) -> npt.NDArray[np
     creators, creator_of = np.unique(model.catalogue.author_id[embedded], return_inverse=True)
     sums = np.zeros((len(creators), model.post_vectors.shape[1]), dtype=np.float32)
     np.add.at(sums, creator_of, model.post_vectors[embedded].astype(np.float32))
-    norms = np.linalg.norm(sums, axis=1, keepdims=True)
-    units = np.divide(sums, norms, out=np.zeros_like(sums), where=norms > 0)
-    at = np.minimum(np.searchsorted(creators, authors), max(len(creators) - 1, 0))
-    known = (len(creators) > 0) & (creators[at] == authors)
-    return np.where(known[:, None], units[at] if len(creators) else 0.0, 0.0).astype(np.float16)
+    at = find_sorted(creators, authors)
+    units = unit_rows(sums)[np.maximum(at, 0)] if len(creators) else 0.0
+    return np.where((at >= 0)[:, None], units, 0.0).astype(np.float16)

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from aperture.explore.catalogue import KINDS, Action, Catalogue, Floats, InteractionLog, Ints
+from aperture.explore.catalogue import KINDS, Action, Catalogue, Floats, InteractionLog, Ints, find_sorted
 from aperture.explore.features import ACTION_WEIGHT, Positions
 
 log = logging.getLogger(__name__)
@@ -103,8 +103,8 @@ class Towers:
         never saw get zero rows."""
         posts = np.arange(len(catalogue)) if posts is None else posts
         authors = catalogue.author_id[posts]
-        at = np.minimum(np.searchsorted(self.creator_id, authors), max(len(self.creator_id) - 1, 0))
-        known = (len(self.creator_id) > 0) & (self.creator_id[at] == authors)
+        at = find_sorted(self.creator_id, authors)
+        known, at = at >= 0, np.maximum(at, 0)
         items = np.zeros((len(posts), self.items.shape[1]), dtype=np.float32)
         trained = posts < len(self.items)  # a newer post has no id embedding yet
         items[trained] = self.items[posts[trained]]

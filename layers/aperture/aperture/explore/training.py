@@ -19,7 +19,7 @@ import numpy.typing as npt
 from scipy import sparse
 from scipy.sparse.linalg import svds
 
-from aperture.explore.catalogue import Action, Catalogue, Floats, InteractionLog, Ints
+from aperture.explore.catalogue import Action, Catalogue, Floats, InteractionLog, Ints, find_sorted
 from aperture.explore.features import (
     ACTION_WEIGHT,
     Positions,
@@ -32,6 +32,7 @@ from aperture.explore.features import (
     session_states,
     showable,
     trending_list,
+    unit_rows,
 )
 from aperture.explore.model import TASKS, Communities, ExploreModel, LinearRanker
 from aperture.explore.towers import TowerConfig, train_towers
@@ -91,11 +92,6 @@ class _Embedding:
     user_kinds: Floats
 
 
-def _unit(rows: npt.NDArray[np.floating]) -> npt.NDArray[np.float32]:
-    norms = np.linalg.norm(rows, axis=1, keepdims=True)
-    return np.asarray(np.where(norms > 0, rows / np.maximum(norms, 1e-12), 0.0), dtype=np.float32)
-
-
 def _embed(
     catalogue: Catalogue, interactions: InteractionLog, now: float, config: TrainingConfig
 ) -> _Embedding:
@@ -104,7 +100,7 @@ def _embed(
     matrix = interest_matrix(interactions, where, len(catalogue))
     rank = min(config.dimensions, min(matrix.shape) - 1)
     u, s, vt = svds(matrix.astype(np.float64), k=rank, random_state=config.seed)
-    users, posts = _pad(_unit(u * np.sqrt(s)), config), _pad(_unit(vt.T * np.sqrt(s)), config)
+    users, posts = _pad(unit_rows(u * np.sqrt(s)), config), _pad(unit_rows(vt.T * np.sqrt(s)), config)
     posts[stats.views < config.min_views_to_index] = 0.0
     kmeans = faiss.Kmeans(
         users.shape[1], min(config.communities, len(users)), niter=20, seed=config.seed, spherical=True
@@ -173,9 +169,7 @@ def _labelled_rows(
     """Training rows: each view after the cut-off, with what the viewer then did."""
     rng = np.random.default_rng(config.seed)
     where = positions(catalogue, later)
-    known = earlier.where.users
-    found = np.minimum(np.searchsorted(known, later.user_id), max(len(known) - 1, 0))
-    user = np.where(known[found] == later.user_id, found, -1) if len(known) else np.full(len(later), -1)
+    user = find_sorted(earlier.where.users, later.user_id)
     views = np.flatnonzero((later.action == Action.VIEW) & (where.post >= 0))
     if len(views) > config.max_training_rows:
         views = np.sort(rng.choice(views, config.max_training_rows, replace=False))
