@@ -111,14 +111,18 @@ class _Source:
         return self.buffer[0] if self.buffer else None
 
 
-def _row_source(viewer_id: str, before: str | None) -> _Source:
+def _row_source(viewer_id: str, before: str | None, wanted: int) -> _Source:
+    """The viewer's feed rows, newest first: at first the page's count and one more (so a full page
+    knows whether more follow without reading twice the rows it shows), then ``_PAGE`` at a time."""
+
     def fetch(start: dict[str, Any] | None) -> tuple[list[Entry], dict[str, Any] | None]:
         page = FeedRow.query(
             viewer_id,
             FeedRow.feed_key < before if before else None,
             scan_index_forward=False,
-            limit=_PAGE,
+            limit=wanted + 1 if start is None else _PAGE,
             last_evaluated_key=start,
+            attributes_to_get=["user_id", "feed_key", "post_id", "author_id"],
         )
         entries = [Entry(row.feed_key, row.post_id, row.author_id, merged=False) for row in page]
         return entries, page.last_evaluated_key
@@ -277,7 +281,7 @@ def read_feed(viewer_id: str, limit: int, cursor: str | None, ranker: Ranker = b
     """One page of the viewer's feed, newest first, each post once, hidden posts skipped."""
     now = clock.now()
     before = _position(cursor)
-    rows = _row_source(viewer_id, before)
+    rows = _row_source(viewer_id, before, limit)
     with ThreadPoolExecutor(max_workers=16) as pool:  # the independent reads at once
         followed = pool.submit(followed_authors, viewer_id)
         hidden = pool.submit(blocks.blocked_by, viewer_id)

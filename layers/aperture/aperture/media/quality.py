@@ -13,7 +13,11 @@ reaches 256, source and candidate alike, with the longer side kept within 2048 p
 
 Each format is tuned by measurement on natural photos (``pipenv run bench images``): JPEG spends
 more on colour than libjpeg's tables do (the chroma table at quality + 8; SSIMULACRA2 sees chroma
-damage that 4:2:0 at equal tables leaves), WebP at method 4, AVIF at speed 6 with 4:4:4 chroma.
+damage that 4:2:0 at equal tables leaves), AVIF at speed 6 with 4:4:4 chroma. WebP is made by
+libvips, not Pillow: its libwebp binding offers sharp RGB-to-YUV conversion (``smart_subsample``),
+which keeps colour edges that WebP's 4:2:0 otherwise smears, and effort 6; at q85's score the
+exact search then saves 22% of q85's bytes over the benchmark's natural photos, against 11% from
+Pillow at method 4 (``README``, "Image quality").
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import pyvips
 from PIL import Image
 
 from aperture.media import ssimulacra2
@@ -58,15 +63,25 @@ def _jpeg(quality: int) -> dict[str, object]:
 
 _OPTIONS: dict[str, Callable[[int], dict[str, object]]] = {
     "JPEG": _jpeg,
-    "WEBP": lambda quality: {"quality": quality, "method": 4},
     "AVIF": lambda quality: {"quality": quality, "speed": 6, "subsampling": "4:4:4", "max_threads": 1},
 }
+WEBP_EFFORT = 6
 
 
 def encode(image: Image.Image, fmt: str, quality: int) -> bytes:
+    if fmt == "WEBP":
+        return _webp(image, quality)
     buffer = io.BytesIO()
     image.save(buffer, fmt, **_OPTIONS[fmt](quality))
     return buffer.getvalue()
+
+
+def _webp(image: Image.Image, quality: int) -> bytes:
+    """An RGB or RGBA picture as lossy WebP through libvips, with sharp YUV conversion."""
+    bands = len(image.getbands())
+    pixels = pyvips.Image.new_from_memory(image.tobytes(), image.width, image.height, bands, "uchar")
+    data: bytes = pixels.webpsave_buffer(Q=quality, effort=WEBP_EFFORT, smart_subsample=True, keep="none")
+    return data
 
 
 def reference_jpeg(image: Image.Image) -> bytes:
