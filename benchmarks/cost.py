@@ -38,6 +38,7 @@ from PIL import Image
 from aperture.core.aws import client
 from aperture.core.clock import now, set_clock
 from aperture.explore.offline import append_log
+from aperture.social.tables import day_partition
 from aperture_local.motoserver import moto_server_process
 from aperture_local.runtime import LocalFunction
 from aperture_local.stack import LocalStack
@@ -389,6 +390,7 @@ def _explore(scene: Scenario) -> None:
             "post_id": str(catalogue.post_id[n]),
             "author_id": str(catalogue.author_id[n]),
             "created_at": float(catalogue.created_at[n]),
+            "created_day": day_partition(str(catalogue.post_id[n]), float(catalogue.created_at[n])),
             "state": "published" if catalogue.verdict[n] == "approved" else "pending",
             "caption": "",
         }

@@ -7,6 +7,7 @@ import io
 import json
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -20,10 +21,11 @@ from aperture.core.clock import ManualClock, get_clock, set_clock
 from aperture.core.ids import new_id
 from aperture.explore.catalogue import NETWORK_SLOW, InteractionLog
 from aperture.explore.features import AppOpen, Viewer
-from aperture.explore.offline import REFRESHED, append_log, read_log
+from aperture.explore.offline import DAY, REFRESHED, append_log, read_catalogue, read_log
 from aperture.explore.store import OnlineFeatures
 from aperture.media.thumbhash import thumbhash_of
 from aperture.moderation.checks import record_verdict
+from aperture.social.tables import DAY_SHARDS, day_partition
 from aperture_local.items import to_item
 from aperture_local.stack import LocalStack
 from aperture_local.webapp import AppServer
@@ -50,6 +52,9 @@ def _publish_world(api: ApiStack, world: World) -> None:
                     "post_id": {"S": str(catalogue.post_id[n])},
                     "author_id": {"S": str(catalogue.author_id[n])},
                     "created_at": {"N": repr(float(catalogue.created_at[n]))},
+                    "created_day": {
+                        "S": day_partition(str(catalogue.post_id[n]), float(catalogue.created_at[n]))
+                    },
                     "state": {"S": "published" if catalogue.verdict[n] == "approved" else "pending"},
                     "caption": {"S": ""},
                 }
@@ -117,6 +122,47 @@ def test_the_batch_publishes_a_model_that_serves_known_users_with_reasons(
         f"offline/post_aggregates/dt={day}/post_aggregates.npz",
         f"offline/training_set/dt={day}/training_set.npz",
     ]
+
+
+def _set_state(api: ApiStack, post_id: str, state: str) -> None:
+    client("dynamodb").update_item(
+        TableName=api.stack.environment["POSTS_TABLE"],
+        Key={"post_id": {"S": post_id}},
+        UpdateExpression="SET #s = :s",
+        ExpressionAttributeNames={"#s": "state"},
+        ExpressionAttributeValues={":s": {"S": state}},
+    )
+
+
+def test_the_batches_read_the_days_they_need_by_query_never_scanning_the_posts(
+    api: ApiStack, world: World
+) -> None:
+    # Given the world's ten days of posts, one of the last two days deleted since
+    since = world.now - 2 * DAY
+    shown = world.catalogue.verdict == "approved"
+    made = world.catalogue.created_at
+    recent = sorted(str(p) for p in world.catalogue.post_id[shown & (made >= since)])
+    gone = recent[0]  # published: it goes back so once the test is done
+    _set_state(api, gone, "deleted")
+    operations: list[str] = []
+
+    def record(model: Any, params: dict[str, Any], **_: Any) -> None:
+        if params.get("TableName") == api.stack.environment["POSTS_TABLE"]:  # not the stack's sweepers'
+            operations.append(model.name)
+
+    dynamodb = client("dynamodb")
+    dynamodb.meta.events.register("before-parameter-build.dynamodb.*", record)
+    try:
+        # When the catalogue of the last two days is read
+        catalogue = read_catalogue(since)
+    finally:
+        dynamodb.meta.events.unregister("before-parameter-build.dynamodb.*", record)
+        _set_state(api, gone, "published")
+    # Then it holds exactly the posts made since (pending ones too), less the deleted one
+    pending = {str(p) for p in world.catalogue.post_id[~shown & (made >= since)]}
+    assert sorted(str(p) for p in catalogue.post_id) == sorted({*recent, *pending} - {gone})
+    # from one query per day and shard (three UTC days, 16 shards each) and no scan
+    assert Counter(operations) == {"Query": 3 * DAY_SHARDS}
 
 
 def test_a_feature_read_past_its_deadline_answers_with_the_last_copy(
@@ -192,6 +238,7 @@ def test_a_post_made_after_the_batch_reaches_explore_with_the_next_refresh(
         "post_id": post_id,
         "author_id": creator,
         "created_at": made_at,
+        "created_day": day_partition(post_id, made_at),
         "state": "published",
         "caption": "",
     }

@@ -30,7 +30,7 @@ from aperture.core.tables import condition_failed, write_batch
 from aperture.media.records import attach, find_media, is_cleared, shown_media
 from aperture.media.removal import release
 from aperture.social import blocks
-from aperture.social.tables import Comment, Like, Post
+from aperture.social.tables import Comment, Like, Post, day_partition
 from aperture.social.users import get_profile
 
 FANOUT_QUEUE = "FANOUT_QUEUE_URL"
@@ -90,13 +90,15 @@ def create_post(caller: Caller, post: NewPost, request_key: str | None = None) -
             raise NotFound(f"there is no media {item['media_id']}")
         if media["owner_id"] != caller.user_id:
             raise Forbidden("you can only post your own media")
+    post_id, created_at = item_id("p", request_key), clock.now()
     created = Post(
-        item_id("p", request_key),
+        post_id,
         author_id=caller.user_id,
         caption=post.caption,
         media_id=items[0]["media_id"] if items else None,
         media_items=items or None,
-        created_at=clock.now(),
+        created_at=created_at,
+        created_day=day_partition(post_id, created_at),
         like_count=0,
         comment_count=0,
         state=PENDING,

@@ -3,6 +3,8 @@ comments, blocks and notifications. Keys, indexes and attribute types match ``te
 
 from __future__ import annotations
 
+import zlib
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from pynamodb.attributes import (
@@ -129,6 +131,38 @@ class ByAuthor(GlobalSecondaryIndex["Post"]):
     created_at = NumberAttribute(range_key=True)
 
 
+DAY_SHARDS = 16  # a day's posts spread over this many partitions of ByDay (1,000 writes/s each)
+CATALOGUE_ATTRIBUTES = ["author_id", "state", "media_id", "media_items"]  # what Explore's batches read
+
+
+def day_partition(post_id: str, created_at: float) -> str:
+    """The ByDay partition of a post: its UTC day and a shard fixed by its id."""
+    shard = zlib.crc32(post_id.encode()) % DAY_SHARDS
+    return _partition(datetime.fromtimestamp(created_at, UTC).date(), shard)
+
+
+def day_partitions(since: float, until: float) -> list[str]:
+    """Every ByDay partition that holds posts made from ``since`` to ``until``."""
+    first, last = (datetime.fromtimestamp(moment, UTC).date() for moment in (since, max(since, until)))
+    days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+    return [_partition(day, shard) for day in days for shard in range(DAY_SHARDS)]
+
+
+def _partition(day: date, shard: int) -> str:
+    return f"{day.isoformat()}#{shard:02d}"
+
+
+class ByDay(GlobalSecondaryIndex["Post"]):
+    """Posts by the day they were made, so Explore's batches read the last days, never the table."""
+
+    class Meta:
+        index_name = "ByDay"
+        projection = IncludeProjection(CATALOGUE_ATTRIBUTES)
+
+    created_day = UnicodeAttribute(hash_key=True)
+    created_at = NumberAttribute(range_key=True)
+
+
 class PostMedia(MapAttribute[str, str]):
     """One media item of a post, with the text a screen reader says of it."""
 
@@ -151,11 +185,15 @@ class Post(TableModel):
     state = UnicodeAttribute()
     published_at = NumberAttribute(null=True)
     delivery = UnicodeAttribute(null=True)  # "fanout" or "merge"
+    created_day = UnicodeAttribute(null=True)  # see day_partition
     by_author = ByAuthor()
+    by_day = ByDay()
 
     def to_dict(self) -> dict[str, Any]:
-        """As stored, with ``media_items`` for a post from before carousels too (its one item)."""
+        """As stored, with ``media_items`` for a post from before carousels too (its one item), and
+        without ``created_day``, the index's key, which is not the post's."""
         item = super().to_dict()
+        item.pop("created_day", None)
         if self.media_id and not self.media_items:
             item["media_items"] = [{"media_id": self.media_id, "alt_text": ""}]
         return item
