@@ -35,6 +35,7 @@ from tests.browser import chromium, screenshot, signed_in
 from tests.conftest import eventually, load_event
 from tests.e2e.conftest import UNHURRIED_EXPLORE, ApiStack, serving
 from tests.pictures import jpeg
+from tools import backfill
 
 pytestmark = pytest.mark.slow(seconds=25)
 
@@ -163,6 +164,29 @@ def test_the_batches_read_the_days_they_need_by_query_never_scanning_the_posts(
     assert sorted(str(p) for p in catalogue.post_id) == sorted({*recent, *pending} - {gone})
     # from one query per day and shard (three UTC days, 16 shards each) and no scan
     assert Counter(operations) == {"Query": 3 * DAY_SHARDS}
+
+
+def test_posts_from_before_the_day_index_are_backfilled_into_it(
+    api: ApiStack, world: World, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a post of the last hour written before posts carried their day partition
+    old: dict[str, Any] = {"post_id": f"p_old{uuid.uuid4().hex[:8]}", "author_id": str(world.user_ids[3])}
+    old |= {"created_at": world.now - 3600, "state": "published", "caption": ""}
+    client("dynamodb").put_item(TableName=api.stack.environment["POSTS_TABLE"], Item=to_item(old))
+    assert old["post_id"] not in set(read_catalogue(world.now - DAY).post_id)
+    # When the operator runs the backfill against the stack, twice
+    argv = ["backfill", "--stack-name", api.stack.stack_name, "--endpoint", api.stack.endpoint]
+    monkeypatch.setattr("sys.argv", argv)
+    backfill.main()
+    backfill.main()
+    # Then the first run gave that one post its partition, the second found nothing left to do
+    reports = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [report["posts_given_a_day"] for report in reports] == [1, 0]
+    # and the batches now read it
+    assert old["post_id"] in set(read_catalogue(world.now - DAY).post_id)
+    client("dynamodb").delete_item(  # not a new post for the refresh test below
+        TableName=api.stack.environment["POSTS_TABLE"], Key={"post_id": {"S": old["post_id"]}}
+    )
 
 
 def test_a_feature_read_past_its_deadline_answers_with_the_last_copy(

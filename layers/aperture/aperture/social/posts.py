@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from itertools import islice
 from typing import Any
 
@@ -237,3 +238,32 @@ def purge_deleted(post: dict[str, Any]) -> dict[str, Any]:
 def posts_by_id(post_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
     """The posts that exist among ``post_ids``."""
     return {post.post_id: post.to_dict() for post in Post.batch_get(sorted(set(post_ids)))}
+
+
+def backfill_created_days(segments: int = 4) -> int:
+    """Give every post made before ``created_day`` existed its ByDay partition, so Explore's batches
+    see it; returns how many it gave one. A one-off scan in parallel segments; safe to run again or
+    beside new posts (each update applies only where the attribute is still missing)."""
+
+    def segment(number: int) -> int:
+        given = 0
+        missing = Post.scan(
+            Post.created_day.does_not_exist(),
+            segment=number,
+            total_segments=segments,
+            attributes_to_get=["post_id", "created_at"],
+        )
+        for post in missing:
+            try:
+                post.update(
+                    [Post.created_day.set(day_partition(post.post_id, float(post.created_at)))],
+                    condition=Post.created_day.does_not_exist() & Post.post_id.exists(),
+                )
+                given += 1
+            except UpdateError as error:
+                if not condition_failed(error):
+                    raise  # else given meanwhile, or deleted
+        return given
+
+    with ThreadPoolExecutor(max_workers=segments) as pool:
+        return sum(pool.map(segment, range(segments)))
