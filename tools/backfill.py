@@ -10,29 +10,16 @@ again (or stopped and restarted): a post that has its partition is left as it is
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 
-from aperture.core.aws import client
 from aperture.social.posts import backfill_created_days
-from aperture_local.stack import use_endpoint
+from tools.stack_cli import physical_id, stack_parser
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="pipenv run backfill", description=__doc__.split("\n")[0])
-    parser.add_argument("--stack-name", default="aperture-local")
-    parser.add_argument(
-        "--endpoint",
-        default="http://127.0.0.1:5000",
-        help="an AWS-compatible endpoint (the local stack's moto server); empty for AWS itself",
-    )
-    arguments = parser.parse_args()
-    if arguments.endpoint:
-        use_endpoint(arguments.endpoint)
-    table = client("cloudformation").describe_stack_resource(
-        StackName=arguments.stack_name, LogicalResourceId="PostsTable"
-    )["StackResourceDetail"]["PhysicalResourceId"]
+    arguments = stack_parser("pipenv run backfill", __doc__.split("\n")[0]).parse_args()
+    table = physical_id(arguments, "PostsTable")
     os.environ["POSTS_TABLE"] = table  # the model binds to its table on first use, which follows
     print(json.dumps({"table": table, "posts_given_a_day": backfill_created_days()}))
 

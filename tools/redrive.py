@@ -11,12 +11,11 @@ in AWS but not in moto, which the local stack runs on.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 
 from aperture.core.aws import client
-from aperture_local.stack import use_endpoint
+from tools.stack_cli import physical_id, stack_parser
 
 
 def dead_letter_queue(queue_url: str) -> str:
@@ -51,21 +50,10 @@ def redrive(queue_url: str) -> int:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="pipenv run redrive", description=__doc__.split("\n")[0])
+    parser = stack_parser("pipenv run redrive", __doc__.split("\n")[0])
     parser.add_argument("queue", help="the queue's logical id in template.yaml, e.g. ImageQueue")
-    parser.add_argument("--stack-name", default="aperture-local")
-    parser.add_argument(
-        "--endpoint",
-        default="http://127.0.0.1:5000",
-        help="an AWS-compatible endpoint (the local stack's moto server); empty for AWS itself",
-    )
     arguments = parser.parse_args()
-    if arguments.endpoint:
-        use_endpoint(arguments.endpoint)
-    resource = client("cloudformation").describe_stack_resource(
-        StackName=arguments.stack_name, LogicalResourceId=arguments.queue
-    )["StackResourceDetail"]
-    moved = redrive(resource["PhysicalResourceId"])
+    moved = redrive(physical_id(arguments, arguments.queue))
     print(json.dumps({"queue": arguments.queue, "moved": moved}))
 
 
