@@ -94,8 +94,9 @@ def _share(page: Page, name: str, *, caption: str = "", story: bool = False, vid
 
 
 def _home(page: Page) -> None:
+    """Opens the home tab, which refreshes the feed, and waits until its first page is drawn."""
     page.click("nav button[data-tab=home]")
-    page.wait_for_load_state("networkidle")
+    page.wait_for_selector("#feed:not([aria-busy])", state="attached")
 
 
 def _follow(web: Web, follower: str, followee: str) -> None:

@@ -63,21 +63,36 @@ function homeFeed(api) {
   let cursor = null;
   let loading = false;
   let done = false;
+  let generation = 0; // which refresh the list shows: a page asked for before one is dropped
+  // aria-busy while a page is on its way: screen readers wait for it, and so do the browser tests
   const loadMore = async () => {
     if (loading || done) return;
     loading = true;
-    const query = new URLSearchParams({ limit: "10", ...(cursor ? { cursor } : {}) });
-    const page = await api.call("GET", `/feed?${query}`);
+    list.setAttribute("aria-busy", "true");
+    const asked = generation;
+    let page;
+    try {
+      const query = new URLSearchParams({ limit: "10", ...(cursor ? { cursor } : {}) });
+      page = await api.call("GET", `/feed?${query}`);
+    } catch (error) {
+      list.removeAttribute("aria-busy");
+      throw error;
+    } finally {
+      loading = false;
+    }
+    if (asked !== generation) return loadMore(); // refreshed meanwhile: that refresh's first page
     list.append(...page.items.map((post) => postCard(api, post)));
     cursor = page.next_cursor;
     done = !cursor;
     end.textContent = done ? (list.children.length ? "You're all caught up." : "Nothing here yet: follow someone.") : "";
-    loading = false;
+    list.removeAttribute("aria-busy");
   };
   new IntersectionObserver((seen) => seen.some((entry) => entry.isIntersecting) && loadMore()).observe(end);
   return {
     refresh: () => {
+      generation += 1;
       list.replaceChildren();
+      list.setAttribute("aria-busy", "true"); // until the first page is drawn, even if one is on its way
       cursor = null;
       done = false;
       return loadMore();
