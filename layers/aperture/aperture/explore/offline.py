@@ -104,7 +104,7 @@ def read_catalogue(since: float) -> Catalogue:
         found = Post.by_day.query(key, Post.created_at >= since, filter_condition=Post.state != "deleted")
         return [post.to_dict() for post in found]
 
-    with ThreadPoolExecutor(max_workers=8) as pool:  # within the shared client's 10 connections
+    with ThreadPoolExecutor(max_workers=16) as pool:
         posts = [post for found in pool.map(partition, day_partitions(since, clock.now())) for post in found]
     media_ids = sorted({item["media_id"] for p in posts for item in p.get("media_items", [])})
     media = {m.media_id: m.to_dict() for m in Media.batch_get(media_ids)}
