@@ -35,7 +35,7 @@ from aperture.media.ladder import H264_CRF
 from benchmarks.natural import BENCHMARK, TRAINING, natural, natural_clip
 
 FRAMES_PER_CLIP = 12  # of each held-out clip
-# Training frames: more of carphone's 120 and of Big Buck Bunny's first 66 helped; all of them did not
+# Training frames: more of carphone's 120 and Big Buck Bunny's first 66 helped; all of them added nothing
 TRAINING_FRAMES = {"carphone": 40, "bigbuckbunny": 30}
 LOW_TIER_CRF = H264_CRF[640]
 # The pull towards the filter fitted on all pixels, in samples; chosen on the held-out set: the
