@@ -116,6 +116,10 @@ def _photo_rows(name: str, data: bytes, folder: Path | None) -> tuple[dict[str, 
         "below_target": sum(r.score < r.target for r in processed.renditions),
         "below_target_independent": below_independent if folder is not None else None,
         "encodes": sum(r.encodes for r in processed.renditions),
+        **{
+            f"{fmt.lower()}_encodes": sum(r.encodes for r in processed.renditions if r.format == fmt)
+            for fmt in FORMATS
+        },
         "reference_encodes": len(
             {r.name for r in processed.renditions if r.encodes}
         ),  # sizes with pixels of their own
@@ -150,6 +154,10 @@ def _summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "bytes_saved_vs_q85_pct": _saved(rows),
         "renditions_below_target": sum(row["below_target"] for row in rows),
         "encodes_per_rendition": _per_rendition(rows, "encodes"),
+        "encodes_per_rendition_by_format": {
+            fmt.lower(): round(len(FORMATS) * _per_rendition(rows, f"{fmt.lower()}_encodes"), 3)
+            for fmt in FORMATS
+        },
         "reference_encodes_per_rendition": _per_rendition(rows, "reference_encodes"),
         "s_per_photo_vs_pyvips": round(
             statistics.mean(row["s_aperture"] for row in rows)
