@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 RECENT_ACTIONS = 100
 # Stage budgets no loaded machine misses: a quality measure must not depend on the machine's load
 UNHURRIED = ExploreConfig(retrieval_budget_ms=60_000.0, ranking_budget_ms=60_000.0)
+_LONG_PAGES = replace(UNHURRIED, ranked_size=400, page_size=200)  # deep enough for recall@200
 RETRIEVAL_TWO_TOWER, RETRIEVAL_SVD = "retrieval alone: two-tower", "retrieval alone: SVD"
 
 
@@ -135,15 +136,9 @@ def _trained(world: World, holdout_days: float) -> _Trained:
 
 def evaluate(world: World, holdout_days: float = 2.0, max_users: int = 600, seed: int = 11) -> list[Scores]:
     trained = _trained(world, holdout_days)
-    cut, history, held_out, model, users = (
-        trained.cut,
-        trained.history,
-        trained.held_out,
-        trained.model,
-        trained.users,
-    )
-    explore = Explore(model, replace(UNHURRIED, ranked_size=400, page_size=200))
-    people = viewers(world, history, users)
+    cut, held_out, model = trained.cut, trained.held_out, trained.model
+    explore = Explore(model, _LONG_PAGES)
+    people = viewers(world, trained.history, trained.users)
     engaged = np.unique(held_out.user_id[held_out.action != Action.VIEW])
     rng = np.random.default_rng(seed)
     chosen = rng.choice(engaged, size=min(max_users, len(engaged)), replace=False)
@@ -207,12 +202,10 @@ def evaluate(world: World, holdout_days: float = 2.0, max_users: int = 600, seed
             totals[name][0] += ndcg(listed, grades, 50)
             totals[name][1] += recall(listed, grades, 200)
             totals[name][2] += 1
-    return [
-        Scores(name, ndcg_at_50=t[0] / max(t[2], 1), recall_at_200=t[1] / max(t[2], 1), users=int(t[2]))
-        for name, t in totals.items()
-    ]
+    return _scores(totals)
 
 
+Acted = dict[str, tuple[npt.NDArray[np.float64], npt.NDArray[np.str_]]]  # moments (ascending) and posts
 WITH_CONTEXT, WITHOUT_CONTEXT = "explore, with the session's context", "explore, without it"
 
 
@@ -225,7 +218,7 @@ def evaluate_context(
     the cut-off with two engagements or more on posts the model knows."""
     trained = _trained(world, holdout_days)
     model, held_out = trained.model, trained.held_out
-    explore = Explore(model, replace(UNHURRIED, ranked_size=400, page_size=200))
+    explore = Explore(model, _LONG_PAGES)
     people = viewers(world, trained.history, trained.users)
     session, _ = held_out.sessions(SESSION_IDLE)
     known = positions(model.catalogue, held_out).post  # -1: made after the cut-off, unknown to the model
@@ -242,12 +235,7 @@ def evaluate_context(
         rows = mine[session[mine] == sessions[np.argmax(counts >= 2)]]
         first, rest = rows[0], rows[1:]
         moment = float(held_out.at[first])
-        moments, posts = acted[str(user)]
-        before = posts[: np.searchsorted(moments, moment, side="right")][::-1].tolist()
-        viewer = replace(
-            people[str(user)],
-            recent=tuple(dict.fromkeys([*before, *people[str(user)].recent]))[:RECENT_ACTIONS],
-        )
+        viewer = _as_of(people[str(user)], acted, moment, including=True)  # the first engagement too
         grades: dict[str, float] = {}
         for row in rest:
             post = str(held_out.post_id[row])
@@ -267,10 +255,7 @@ def evaluate_context(
             totals[name][2] += 1
         if totals[WITH_CONTEXT][2] >= max_users:
             break
-    return [
-        Scores(name, ndcg_at_50=t[0] / max(t[2], 1), recall_at_200=t[1] / max(t[2], 1), users=int(t[2]))
-        for name, t in totals.items()
-    ]
+    return _scores(totals)
 
 
 @dataclass(frozen=True)
@@ -336,10 +321,7 @@ def freshness(
     first_seen: dict[str, float] = {}
     opens = sorted([*sessions, *visits])
     for n, (moment, user) in enumerate(opens):
-        moments, posts = acted[user]
-        before = posts[: np.searchsorted(moments, moment)][::-1].tolist()
-        recent = tuple(dict.fromkeys([*before, *people[user].recent]))[:RECENT_ACTIONS]
-        for pick in explore_at(moment).page(replace(people[user], recent=recent), moment).items:
+        for pick in explore_at(moment).page(_as_of(people[user], acted, moment), moment).items:
             first_seen.setdefault(pick.post_id, moment)
         if n % 500 == 0:
             log.info("freshness: page %d of %d", n, len(opens))
@@ -368,7 +350,23 @@ def freshness(
     )
 
 
-def _actions_by_user(log: InteractionLog) -> dict[str, tuple[npt.NDArray[np.float64], npt.NDArray[np.str_]]]:
+def _scores(totals: dict[str, list[float]]) -> list[Scores]:
+    """Mean NDCG@50 and recall@200 from totals of [ndcg, recall, users]."""
+    return [
+        Scores(name, ndcg_at_50=t[0] / max(t[2], 1), recall_at_200=t[1] / max(t[2], 1), users=int(t[2]))
+        for name, t in totals.items()
+    ]
+
+
+def _as_of(viewer: Viewer, acted: Acted, moment: float, *, including: bool = False) -> Viewer:
+    """The viewer at ``moment``: their actions of the held-out time before it (and at it, with
+    ``including``), newest first, ahead of what the batch knew."""
+    moments, posts = acted[viewer.user_id]
+    before = posts[: np.searchsorted(moments, moment, side="right" if including else "left")][::-1]
+    return replace(viewer, recent=tuple(dict.fromkeys([*before.tolist(), *viewer.recent]))[:RECENT_ACTIONS])
+
+
+def _actions_by_user(log: InteractionLog) -> Acted:
     """Each user's action moments (ascending) and posts."""
     order = np.lexsort((log.at, log.user_id))
     users, moments, posts = log.user_id[order], log.at[order], log.post_id[order]
