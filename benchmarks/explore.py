@@ -138,6 +138,7 @@ def run() -> None:
     explore = Explore(model.refreshed(ModelRefresh.from_bytes(stored)), ExploreConfig())
     apply_s = time.perf_counter() - begun
     fresh = explore.model.fresh_index.ntotal if explore.model.fresh_index is not None else 0
+    grown = len(explore.model.catalogue) - len(model.catalogue)  # the refresh's new posts
     rng = np.random.default_rng(5)
     print(f"  refreshed ({time.perf_counter() - started:.0f} s); measuring ANN recall", flush=True)
     recall = _recall(explore, users, rng)
@@ -173,7 +174,7 @@ def run() -> None:
         f"(goal < 350, stretch < 100); ANN recall@2000 against exact search {recall['recall_at_2000']} "
         f"(goal >= 0.95); requests that used a fallback: {fallbacks}. Served as in production: the "
         f"batch's model of the first {SPEC.days - 1:.0f} days with the last day's refresh laid over it "
-        f"({len(explore.model.catalogue) - len(model.catalogue):,} new posts, {fresh:,} in the exact "
+        f"({grown:,} new posts, {fresh:,} in the exact "
         f"fresh index), each request with a session context; the refresh took {refresh_s:.1f} s to "
         f"build and {apply_s:.1f} s to lay over the model."
     )
@@ -189,7 +190,7 @@ def run() -> None:
             "ivf_lists": recall["ivf_lists"],
             "nprobe": recall["nprobe"],
             "recall_at_2000": recall["recall_at_2000"],
-            "refresh_new_posts": len(explore.model.catalogue) - len(model.catalogue),
+            "refresh_new_posts": grown,
             "refresh_build_s": round(refresh_s, 2),
             "refresh_apply_s": round(apply_s, 2),
         },
