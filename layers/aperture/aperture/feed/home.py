@@ -64,10 +64,12 @@ def feed_key(created_at: float, post_id: str) -> str:
 
 @dataclass(frozen=True)
 class Entry:
-    key: str
-    post_id: str
-    author_id: str
+    key: str  # a feed key: the post's creation time, then its id
     merged: bool  # from a merged author's posts, not from a row of the viewer's feed
+
+    @property
+    def post_id(self) -> str:
+        return self.key[14:]
 
 
 class Ranker(Protocol):
@@ -122,9 +124,9 @@ def _row_source(viewer_id: str, before: str | None, wanted: int) -> _Source:
             scan_index_forward=False,
             limit=wanted + 1 if start is None else _PAGE,
             last_evaluated_key=start,
-            attributes_to_get=["user_id", "feed_key", "post_id", "author_id"],
+            attributes_to_get=["user_id", "feed_key"],  # the key names the post
         )
-        entries = [Entry(row.feed_key, row.post_id, row.author_id, merged=False) for row in page]
+        entries = [Entry(row.feed_key, merged=False) for row in page]
         return entries, page.last_evaluated_key
 
     return _Source(fetch)
@@ -146,10 +148,7 @@ def _merged_source(author_id: str, before: str | None, now: float, newest: Head)
             limit=_PAGE,
             last_evaluated_key=start,
         )
-        entries = [
-            Entry(feed_key(post.created_at, post.post_id), post.post_id, author_id, merged=True)
-            for post in page
-        ]
+        entries = [Entry(feed_key(post.created_at, post.post_id), merged=True) for post in page]
         more = {"bound": bound, "start": page.last_evaluated_key} if page.last_evaluated_key else None
         return [e for e in entries if bound is None or e.key < bound], more
 
@@ -158,7 +157,7 @@ def _merged_source(author_id: str, before: str | None, now: float, newest: Head)
             return query(start["bound"], start["start"])
         held = newest[:HEAD_POSTS]  # all merged posts newer than the last of these are in the head
         keys = [key for key in held if key >= window_start and (before is None or key < before)]
-        entries = [Entry(key, key[14:], author_id, merged=True) for key in keys]
+        entries = [Entry(key, merged=True) for key in keys]
         if len(newest) < HEAD_POSTS:
             return entries, None  # the head holds every merged post of the window
         bound = min(held[-1], before) if before else held[-1]
