@@ -13,6 +13,12 @@ clean and from +0.28 to +0.31 dB encoded. Each bucket's
 filter is the least-squares map from a low-resolution neighbourhood to its four high-resolution
 pixels, pulled towards the filter fitted on every pixel (as if 64 more samples had voted for it),
 so a rarely seen bucket falls back to the average filter instead of to noise.
+
+What did not raise the encoded gain (each measured on the held-out set): 7 x 7 taps, a finer hash,
+a hash on blurred luma, filters by position in the codec's blocks, every frame of the clips; a
+learned deblocking stage before upscaling (+0.44 dB at low resolution, yet +0.313 dB after
+upscaling against +0.315 without it); and a small network correcting these filters' output per
+pixel (+0.29 dB with 32 hidden units, +0.24 with 64 and 64).
 """
 
 from __future__ import annotations
