@@ -15,13 +15,16 @@ among the actions by the units each used.
 from __future__ import annotations
 
 import math
+import operator
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
+from functools import reduce
 from typing import Any
 
 from . import aws_prices as prices
 
 DAY = 86_400
+REFRESHES_PER_DAY = DAY / 600  # explore_refresh runs every ten minutes
 MONTH_DAYS = 30.4375
 GB = 1e9
 FEED_PAGE_POSTS = 25
@@ -214,6 +217,9 @@ def daily_actions(workload: Workload, design: Design = Design()) -> dict[str, fl
         "photo_view": photo_views,
         "video_view_second": users * workload.video_watch_seconds_per_user,
         "feature_batch_interaction": likes + comments + photo_views,
+        "explore_refresh_run": REFRESHES_PER_DAY,
+        # each run recounts every action since the batch: half a day's, on average over the day
+        "explore_refresh_interaction": REFRESHES_PER_DAY * (likes + comments + photo_views) / 2,
     }
 
 
@@ -373,16 +379,18 @@ def estimate(workload: Workload, units: UnitCosts, design: Design = Design()) ->
         }
         for table in sorted(set(reads) | set(writes))
     }
+    day_actions = per_day["feature_batch_interaction"]  # what the batch learns from, and a refresh recounts
     demand = {
         "lambda_concurrent_executions": sum(peak_concurrency.values()),
         # the busiest function reaching its peak from nothing within 100 s (ten 10-second steps)
         "lambda_scaling_rate": max(peak_concurrency.values(), default=0) / 10,
-        "lambda_timeout": billed_seconds(
-            units.actions["feature_batch_interaction"]
-            .functions["feature_batch"]
-            .scaled(per_day["feature_batch_interaction"]),
-            units.memory_mb["feature_batch"],
-            units.request_latency_s,
+        "lambda_timeout": max(  # the daily batch, and the refresh just before the next batch
+            _run_seconds(units, "feature_batch", {"feature_batch_interaction": day_actions}),
+            _run_seconds(
+                units,
+                "explore_refresh",
+                {"explore_refresh_run": 1, "explore_refresh_interaction": day_actions},
+            ),
         ),
         "dynamodb_table_write_throughput": max(
             (t["write_units_per_s"] for t in table_peak.values()), default=0
@@ -412,6 +420,12 @@ def estimate(workload: Workload, units: UnitCosts, design: Design = Design()) ->
         table_peak_units=table_peak,
         quota_use={name: value / prices.QUOTAS[name].limit for name, value in demand.items()},
     )
+
+
+def _run_seconds(units: UnitCosts, function: str, actions: dict[str, float]) -> float:
+    """Billed seconds of one run of ``function`` made of ``actions`` (each measured action: how many)."""
+    uses = [units.actions[action].functions[function].scaled(count) for action, count in actions.items()]
+    return billed_seconds(reduce(operator.add, uses), units.memory_mb[function], units.request_latency_s)
 
 
 def _of_service(requests: dict[str, float], service: str, exclude: tuple[str, ...] = ()) -> float:

@@ -49,6 +49,7 @@ from tests.e2e.conftest import UNHURRIED_EXPLORE, ApiStack, post_to_s3, serving
 
 from . import aws_prices, report
 from .capacity import (
+    DAY,
     SLICE_FOLLOWERS,
     ActionCost,
     Design,
@@ -81,6 +82,9 @@ WORLD = WorldSpec(users=300, posts=1_500, communities=6, days=10.0, sessions_per
 SCALES = {"1k": 1_000, "1m": 1_000_000, "95m": 95_000_000}
 USERS_PER_UPLOAD = 500 / 95  # the seed: 500 million daily users, 95 million uploads a day
 REPEATS = 3
+# Explore refreshes measured, by when after the batch: before the replayed actions, and after them
+REFRESHES = {"early": (600, 1200, 1800), "late": (DAY - 1200, DAY - 600, DAY)}
+REFRESH_TICK = load_event("explore_refresh/tick.json")
 API_FUNCTION = "api"
 METERED_SERVICES = ("dynamodb", "s3", "sqs", "scheduler", "cloudfront")
 # Explore's budgets a loaded machine meets; the CDN invalidator's window short, as the bench waits
@@ -398,7 +402,7 @@ def _explore(scene: Scenario) -> None:
     ]
     _put(scene.env["POSTS_TABLE"], posts)  # setting up, from this thread: not measured
     rows = list(log_rows(world.interactions))
-    append_log(rows, world.now)
+    _append_by_day(rows)
     with scene.action("feature_batch"):
         outcome = scene.api.stack.function("feature_batch").invoke(load_event("feature_batch/daily.json"))
     assert outcome["published"] is True, outcome
@@ -407,6 +411,40 @@ def _explore(scene: Scenario) -> None:
         with scene.action("explore_request"):
             page = scene.call(str(user), "GET", "/explore")
         assert page["fallbacks"] == [], page["fallbacks"]
+    _refreshes(scene, world)
+
+
+def _append_by_day(rows: list[dict[str, Any]]) -> None:
+    """Log ``rows`` as the stream consumer does: each day's actions under that day."""
+    by_day: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        by_day[int(row["at"] // DAY)].append(row)
+    for day in by_day.values():
+        append_log(day, max(row["at"] for row in day))
+
+
+def _refreshes(scene: Scenario, world: World) -> None:
+    """The ten-minute refresh, three runs just after the batch and three at the end of the next day,
+    with the world's whole log played again within that day (a day's actions alone are too few to
+    show above the runs' noise): the early runs recount nothing, so they are what a run costs, and
+    the two ends apart are what each action since the batch adds to every run."""
+    rows = list(log_rows(world.interactions))
+    first = min(row["at"] for row in rows)
+    squeeze = (DAY - 3600) / (world.now - first)  # the log's days into the day, past the early runs
+    replayed = [
+        row | {"event_id": f"again-{row['event_id']}", "at": world.now + 1800 + (row["at"] - first) * squeeze}
+        for row in rows
+    ]
+    for name, runs_at in REFRESHES.items():
+        if name == "late":
+            _append_by_day(replayed)
+        for after in runs_at:  # a run no newer than the last publishes nothing: ten minutes apart
+            scene.manual.set(world.now + after)
+            with scene.action(f"explore_refresh:{name}"):
+                outcome = scene.api.stack.function("explore_refresh").invoke(REFRESH_TICK)
+            assert outcome["published"] is True, outcome
+            assert outcome["interactions"] == (len(replayed) if name == "late" else 0), outcome
+    scene.counts["explore_refresh_interaction"] = len(replayed)
 
 
 SMALL, BIG, READER, LOYAL = "u_cost_small", "u_cost_big", "u_cost_reader", "u_cost_loyal"
@@ -531,6 +569,7 @@ NUMERIC_FIELDS = ("bytes_stored", "byte_days", "bytes_delivered", "cdn_requests"
 CLIENT_UPLOAD = "s3.PostObject"  # each upload's one request straight to S3, made by the client
 UPLOADS_KEPT_DAYS = 30  # the uploads bucket's lifecycle rule
 STORY_MEDIA_KEPT_DAYS = 1  # a Story's media without an archive, tagged for deletion a day on
+REFRESHES_KEPT_DAYS = 2  # the Explore bucket's lifecycle rule for refreshes
 HLS_SEGMENT_SECONDS = 4.0  # a player fetches a segment this long per request (assumed)
 
 
@@ -638,6 +677,7 @@ def unit_costs(
         return _marginal(average(f"{action}:{large}"), average(f"{action}:{small}"), slices)
 
     expiry, expiry_slice = average(f"story_expiry:{small}"), per_slice("story_expiry")
+    early, late = (average(f"explore_refresh:{name}") for name in REFRESHES)
     naive_ratio = _naive_expiry_ratio()
 
     display = {
@@ -676,6 +716,16 @@ def unit_costs(
             bytes_delivered=ladder["libx264"]["top_bps"] / 8, cdn_requests=1 / HLS_SEGMENT_SECONDS
         ),
         "feature_batch_interaction": _cost(tallies["feature_batch"], counts["feature_batch_interaction"]),
+        **{
+            name: _with(cost, bytes_stored=0.0, byte_days=cost.bytes_stored * REFRESHES_KEPT_DAYS)
+            for name, cost in (
+                ("explore_refresh_run", early),
+                (
+                    "explore_refresh_interaction",
+                    _marginal(late, early, counts["explore_refresh_interaction"]),
+                ),
+            )
+        },
     }
     facts = {
         "per_unit": _per_unit(average, actions, photos, ladder),
@@ -740,6 +790,11 @@ def _per_unit(
         row("fan-out slice (each 1,000 followers)", actions["fanout_slice"]),
         row("feed page (2 celebrities merged on read)", actions["feed_page"]),
         row("Explore request", actions["explore_request"]),
+        row("Explore refresh run (nothing to recount)", actions["explore_refresh_run"]),
+        row(
+            "Explore refresh, each 1,000 actions since the batch",
+            actions["explore_refresh_interaction"].scaled(1000),
+        ),
         row("Stories tray", actions["tray_open"]),
         row(f"Story expiry ({small} followers)", actions["story_expiry"]),
         row("Story expiry, each 1,000 followers", actions["story_expiry_slice"]),

@@ -25,12 +25,15 @@ def _units(**measured: ActionCost) -> UnitCosts:
         Workload("any", 1, 1), Design(celebrity_threshold=None, av1_ladder=False, hybrid_expiry=False)
     )
     actions = {name: measured.get(name, ActionCost()) for name in every}
-    actions["feature_batch_interaction"] = measured.get(
-        "feature_batch_interaction", ActionCost(functions={"feature_batch": FunctionUse(0, 0.0)})
-    )
+    for action, function in (
+        ("feature_batch_interaction", "feature_batch"),
+        ("explore_refresh_run", "explore_refresh"),
+        ("explore_refresh_interaction", "explore_refresh"),
+    ):
+        actions[action] = measured.get(action, ActionCost(functions={function: FunctionUse(0, 0.0)}))
     return UnitCosts(
         actions=actions,
-        memory_mb={"image_processor": ONE_VCPU, "fanout": ONE_VCPU, "feature_batch": ONE_VCPU},
+        memory_mb=dict.fromkeys(("image_processor", "fanout", "feature_batch", "explore_refresh"), ONE_VCPU),
     )
 
 
@@ -109,6 +112,24 @@ def test_a_celebritys_posts_cost_no_slices_and_fanning_them_out_is_the_naive_cos
     assert daily_actions(celebrities, Design(celebrity_threshold=None))["fanout_slice"] == 2_000_000
     # And the fan-out stage saves all of its naive cost
     assert savings_pct(celebrities, UNITS)["fanout"] == 100.0
+
+
+def test_the_ten_minute_refresh_recounts_the_day_since_the_batch() -> None:
+    # Given a refresh run of 1 CPU-s, and 1 CPU-ms more for each action since the batch, on one vCPU
+    units = _units(
+        explore_refresh_run=ActionCost(functions={"explore_refresh": FunctionUse(1, 1.0)}),
+        explore_refresh_interaction=ActionCost(functions={"explore_refresh": FunctionUse(0, 0.001)}),
+    )
+    # And a day of 1,000 users who like 10 posts each and do nothing else the batch learns from
+    likers = Workload("likers", 0, 1000, comments_per_user=0, feed_pages_per_user=0, story_views_per_user=0)
+    # When the day is priced
+    result = estimate(likers, units)
+    # Then the refresh runs 144 times a day, each recounting half the day's 10,000 likes on average
+    assert daily_actions(likers)["explore_refresh_run"] == 144
+    assert daily_actions(likers)["explore_refresh_interaction"] == 144 * 5000
+    assert result.average_concurrency["explore_refresh"] == pytest.approx(144 * (1 + 5) / 86400, abs=1e-4)
+    # And its longest run, the one before the next batch, recounts all 10,000: 11 s of the 900 s limit
+    assert result.quota_use["lambda_timeout"] == pytest.approx(11 / 900)
 
 
 def test_volume_tiers_price_each_band_at_its_own_rate() -> None:
