@@ -631,6 +631,11 @@ def _with(cost: ActionCost, **changes: Any) -> ActionCost:
     return ActionCost(**{**asdict(cost), "functions": cost.functions, **changes})
 
 
+def _kept(cost: ActionCost, days: float) -> ActionCost:
+    """``cost`` with what it stores kept ``days`` days instead of for good."""
+    return _with(cost, bytes_stored=0.0, byte_days=cost.byte_days + cost.bytes_stored * days)
+
+
 def unit_costs(
     tallies: dict[str, dict[str, Tally]],
     scene: Scenario,
@@ -655,9 +660,7 @@ def unit_costs(
             moderation_images=1.0,
         )
     photo = sum((uploads[size].scaled(share) for size, share in PHOTO_MIX.items()), ActionCost())
-    story_upload = _with(
-        photo, bytes_stored=0.0, byte_days=photo.byte_days + photo.bytes_stored * STORY_MEDIA_KEPT_DAYS
-    )
+    story_upload = _kept(photo, STORY_MEDIA_KEPT_DAYS)
 
     seconds = ladder["seconds"]
     video = "video_upload"
@@ -716,16 +719,10 @@ def unit_costs(
             bytes_delivered=ladder["libx264"]["top_bps"] / 8, cdn_requests=1 / HLS_SEGMENT_SECONDS
         ),
         "feature_batch_interaction": _cost(tallies["feature_batch"], counts["feature_batch_interaction"]),
-        **{
-            name: _with(cost, bytes_stored=0.0, byte_days=cost.bytes_stored * REFRESHES_KEPT_DAYS)
-            for name, cost in (
-                ("explore_refresh_run", early),
-                (
-                    "explore_refresh_interaction",
-                    _marginal(late, early, counts["explore_refresh_interaction"]),
-                ),
-            )
-        },
+        "explore_refresh_run": _kept(early, REFRESHES_KEPT_DAYS),
+        "explore_refresh_interaction": _kept(
+            _marginal(late, early, counts["explore_refresh_interaction"]), REFRESHES_KEPT_DAYS
+        ),
     }
     facts = {
         "per_unit": _per_unit(average, actions, photos, ladder),

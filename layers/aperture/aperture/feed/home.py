@@ -69,7 +69,7 @@ class Entry:
 
     @property
     def post_id(self) -> str:
-        return self.key[14:]
+        return self.key.partition("#")[2]
 
 
 class Ranker(Protocol):
