@@ -190,6 +190,7 @@ def daily_actions(workload: Workload, design: Design = Design()) -> dict[str, fl
         users * workload.feed_pages_per_user * FEED_PAGE_POSTS * (1 - workload.video_share)
         + users * workload.story_views_per_user
     )
+    logged = likes + comments + photo_views  # the actions Explore's batch and refresh count
     encoding = {
         "video_fastpath_second": videos * workload.video_seconds if design.av1_ladder else 0.0,
         "video_ladder_second" if design.av1_ladder else "video_h264_ladder_second": videos
@@ -216,10 +217,10 @@ def daily_actions(workload: Workload, design: Design = Design()) -> dict[str, fl
         f"story_expiry_slice{expiry}": stories * slices_per_post,
         "photo_view": photo_views,
         "video_view_second": users * workload.video_watch_seconds_per_user,
-        "feature_batch_interaction": likes + comments + photo_views,
+        "feature_batch_interaction": logged,
         "explore_refresh_run": REFRESHES_PER_DAY,
         # each run recounts every action since the batch: half a day's, on average over the day
-        "explore_refresh_interaction": REFRESHES_PER_DAY * (likes + comments + photo_views) / 2,
+        "explore_refresh_interaction": REFRESHES_PER_DAY * logged / 2,
     }
 
 

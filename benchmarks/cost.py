@@ -411,7 +411,7 @@ def _explore(scene: Scenario) -> None:
         with scene.action("explore_request"):
             page = scene.call(str(user), "GET", "/explore")
         assert page["fallbacks"] == [], page["fallbacks"]
-    _refreshes(scene, world)
+    _refreshes(scene, world, rows)
 
 
 def _append_by_day(rows: list[dict[str, Any]]) -> None:
@@ -423,12 +423,12 @@ def _append_by_day(rows: list[dict[str, Any]]) -> None:
         append_log(day, max(row["at"] for row in day))
 
 
-def _refreshes(scene: Scenario, world: World) -> None:
+def _refreshes(scene: Scenario, world: World, rows: list[dict[str, Any]]) -> None:
     """The ten-minute refresh, three runs just after the batch and three at the end of the next day,
     with the world's whole log played again within that day (a day's actions alone are too few to
     show above the runs' noise): the early runs recount nothing, so they are what a run costs, and
-    the two ends apart are what each action since the batch adds to every run."""
-    rows = list(log_rows(world.interactions))
+    the two ends apart are what each action since the batch adds to every run. ``rows``: the
+    world's log, as the batch learned from it."""
     first = min(row["at"] for row in rows)
     squeeze = (DAY - 3600) / (world.now - first)  # the log's days into the day, past the early runs
     replayed = [

@@ -60,7 +60,7 @@ def _vips_size(data: bytes, width: int) -> list[bytes]:
     resized = pyvips.Image.thumbnail_buffer(data, width, height=100_000, size="down").copy_memory()
     return [
         resized.jpegsave_buffer(Q=FIXED["JPEG"], optimize_coding=True, interlace=True, keep=0),
-        resized.webpsave_buffer(Q=FIXED["WEBP"], effort=quality.WEBP_EFFORT, smart_subsample=True, keep=0),
+        resized.webpsave_buffer(Q=FIXED["WEBP"], **quality.WEBP_SAVE),
         resized.heifsave_buffer(Q=FIXED["AVIF"], compression="av1", effort=3, keep=0),
     ]
 

@@ -66,6 +66,7 @@ _OPTIONS: dict[str, Callable[[int], dict[str, object]]] = {
     "AVIF": lambda quality: {"quality": quality, "speed": 6, "subsampling": "4:4:4", "max_threads": 1},
 }
 WEBP_EFFORT = 6
+WEBP_SAVE = {"effort": WEBP_EFFORT, "smart_subsample": True, "keep": "none"}  # libvips' webpsave options
 
 
 def encode(image: Image.Image, fmt: str, quality: int) -> bytes:
@@ -80,7 +81,7 @@ def _webp(image: Image.Image, quality: int) -> bytes:
     """An RGB or RGBA picture as lossy WebP through libvips, with sharp YUV conversion."""
     bands = len(image.getbands())
     pixels = pyvips.Image.new_from_memory(image.tobytes(), image.width, image.height, bands, "uchar")
-    data: bytes = pixels.webpsave_buffer(Q=quality, effort=WEBP_EFFORT, smart_subsample=True, keep="none")
+    data: bytes = pixels.webpsave_buffer(Q=quality, **WEBP_SAVE)
     return data
 
 
