@@ -16,9 +16,10 @@ so a rarely seen bucket falls back to the average filter instead of to noise.
 
 What did not raise the encoded gain (each measured on the held-out set): 7 x 7 taps, a finer hash,
 a hash on blurred luma, filters by position in the codec's blocks, every frame of the clips; a
-learned deblocking stage before upscaling (+0.44 dB at low resolution, yet +0.313 dB after
-upscaling against +0.315 without it); and a small network correcting these filters' output per
-pixel (+0.29 dB with 32 hidden units, +0.24 with 64 and 64).
+learned deblocking stage before upscaling (+0.44 dB at low resolution, yet +0.312 dB after
+upscaling against +0.315 without it: ``pipenv run bench sr_deblock``); and a small network
+correcting these filters' output per pixel (+0.29 dB with 32 hidden units, +0.24 with 64 and 64,
+in a one-off trial with scikit-learn, which the project does not depend on).
 """
 
 from __future__ import annotations
